@@ -1,0 +1,482 @@
+import Foundation
+import GymCore
+
+/// Plans the Kisi calls (and local link/review writes) that bring `observed` to `desired`.
+///
+/// Deterministic (same input in any order → same output, sorted by `SyncAction.executionOrder`),
+/// minimal (nothing when Kisi already matches; validity compared at whole seconds), and it never
+/// touches a group BooGYMan does not manage (linked from one plan and carrying that plan's marker),
+/// nor a user that is not linked to a member (only that user's assignments inside managed groups).
+public func plan(desired: DesiredState, observed: ObservedState) -> [SyncAction] {
+    Planner.plan(desired: desired, observed: observed)
+}
+
+public enum Planner {
+    public static func plan(desired: DesiredState, observed: ObservedState) -> [SyncAction] {
+        var run = PlanRun(desired: desired, observed: observed)
+        run.planAll()
+        return run.actions.sorted(by: SyncAction.executionOrder)
+    }
+
+    /// Kisi stores validity at whole seconds; two instants in the same second are the same.
+    public static func sameSecond(_ lhs: Date?, _ rhs: Date?) -> Bool {
+        switch (lhs, rhs) {
+        case (nil, nil): true
+        case let (l?, r?): wholeSeconds(l) == wholeSeconds(r)
+        default: false
+        }
+    }
+
+    static func wholeSeconds(_ date: Date) -> Int64 { Int64(floor(date.timeIntervalSince1970)) }
+}
+
+private struct PlanRun {
+    let desired: DesiredState
+    let observed: ObservedState
+    var actions: [SyncAction] = []
+
+    // Indices over the (unordered) observed input.
+    let groupsByID: [Int: ObservedGroup]
+    let usersByID: [Int: ObservedUser]
+    let locksByGroup: [Int: [ObservedGroupLock]]
+    let assignmentsByGroup: [Int: [ObservedRoleAssignment]]
+    let desiredGroupsByPlan: [UUID: DesiredGroup]
+    let desiredUsersByMember: [UUID: DesiredUser]
+    let grantsByPlan: [UUID: [UUID: DesiredGrant]]
+
+    // Resolution results.
+    var managed: [UUID: ObservedGroup] = [:]
+    var blockedPlans: Set<UUID> = []
+    var targetGroup: [UUID: GroupRef] = [:]
+    var resolvedUser: [UUID: UserRef] = [:]
+    var userToMember: [Int: UUID] = [:]
+    var protectedUserIDs: Set<Int> = []
+    var inviteGrantPlan: [UUID: UUID] = [:]
+    var emittedReviews: Set<ReviewKey> = []
+    /// Unlinked groups carrying a plan's marker, held for review (see `planAll`).
+    var heldMarkedGroups: [(groupID: Int, planID: UUID)] = []
+    let openReviews: Set<ReviewKey>
+    /// Kisi user ID → a deleted member linked to it (smallest member ID when several).
+    let deletedMemberOfUser: [Int: UUID]
+
+    init(desired: DesiredState, observed: ObservedState) {
+        self.desired = desired
+        self.observed = observed
+        groupsByID = Dictionary(observed.groups.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        usersByID = Dictionary(observed.users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        locksByGroup = Dictionary(grouping: observed.groupLocks, by: \.groupID)
+        assignmentsByGroup = Dictionary(grouping: observed.roleAssignments, by: \.groupID)
+        desiredGroupsByPlan = Dictionary(desired.groups.map { ($0.planID, $0) }, uniquingKeysWith: { first, _ in first })
+        desiredUsersByMember = Dictionary(desired.users.map { ($0.memberID, $0) }, uniquingKeysWith: { first, _ in first })
+        var grants: [UUID: [UUID: DesiredGrant]] = [:]
+        for grant in desired.grants { grants[grant.planID, default: [:]][grant.memberID] = grant }
+        grantsByPlan = grants
+        openReviews = Set(observed.heldReviews.map(\.key))
+        let currentMembers = Set(desired.users.map(\.memberID))
+        var deleted: [Int: UUID] = [:]
+        for (memberID, userID) in observed.userLinks where !currentMembers.contains(memberID) {
+            if let existing = deleted[userID], existing.uuidString < memberID.uuidString { continue }
+            deleted[userID] = memberID
+        }
+        deletedMemberOfUser = deleted
+    }
+
+    mutating func planAll() {
+        resolveGroups()
+        resolveUsers()
+        for group in desired.groups where !blockedPlans.contains(group.planID) {
+            planGroup(group)
+        }
+        for (planID, group) in managed.sorted(by: { $0.key.uuidString < $1.key.uuidString })
+        where desiredGroupsByPlan[planID] == nil {
+            retireGroup(group, planID: planID)
+        }
+        // A marked group held for review (e.g. the old group of a scope change whose run died before
+        // deleting it) still opens its doors. The group itself is left to staff, but its assignments
+        // are not: access that ended goes; and when the plan's linked group is in place (it carries
+        // the plan's grants), every assignment goes, since this group's doors are not the plan's.
+        for (groupID, planID) in heldMarkedGroups {
+            let grants = grantsByPlan[planID] ?? [:]
+            let replaced = managed[planID] != nil
+            for assignment in (assignmentsByGroup[groupID] ?? []).sorted(by: { $0.id < $1.id }) {
+                let userID = assignment.userID
+                if protectedUserIDs.contains(userID) { continue }
+                if let memberID = userToMember[userID], grants[memberID] != nil {
+                    guard replaced, let linked = managed[planID] else { continue }
+                    emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: .duplicate),
+                         "\(memberName(memberID)) also holds a role in Kisi group #\(groupID), an unlinked copy of the group of plan \(planName(planID)); the grant lives in #\(linked.id)",
+                         member: memberID, plan: planID)
+                    continue
+                }
+                let (cause, why, memberID) = removal(userID: userID, planID: planID, planName: planName(planID))
+                emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: cause), why,
+                     member: memberID, plan: planID)
+            }
+        }
+        for key in openReviews.subtracting(emittedReviews).sorted() {
+            let review = observed.heldReviews.first { $0.key == key }
+            emit(.resolveReview(key), "the ambiguity behind review \(key) no longer exists",
+                 member: review?.memberID, plan: review?.planID)
+        }
+    }
+
+    // MARK: Helpers
+
+    mutating func emit(_ kind: SyncActionKind, _ reason: String, member: UUID? = nil, plan: UUID? = nil) {
+        actions.append(SyncAction(kind, reason: reason, memberID: member, planID: plan))
+    }
+
+    mutating func hold(_ kind: ReviewKind, subject: String, _ message: String, member: UUID? = nil, plan: UUID? = nil) {
+        let key = ReviewKey(kind: kind, subject: subject)
+        guard emittedReviews.insert(key).inserted else { return }
+        if openReviews.contains(key) { return }
+        emit(.holdForReview(HeldReview(key: key, message: message, memberID: member, planID: plan)), message, member: member, plan: plan)
+    }
+
+    func planName(_ planID: UUID) -> String {
+        if let group = desiredGroupsByPlan[planID] { return group.name }
+        if let name = desired.retiredPlans[planID] { return name }
+        if let group = managed[planID] { return group.name }
+        return planID.uuidString
+    }
+
+    func memberName(_ memberID: UUID) -> String {
+        desiredUsersByMember[memberID]?.name ?? "member \(memberID.uuidString)"
+    }
+
+    func userLabel(_ userID: Int) -> String {
+        guard let user = usersByID[userID] else { return "Kisi user #\(userID)" }
+        return "Kisi user \(user.name) <\(user.email)> (#\(userID))"
+    }
+
+    // MARK: Groups
+
+    mutating func resolveGroups() {
+        let linkCounts = Dictionary(observed.groupLinks.values.map { ($0, 1) }, uniquingKeysWith: +)
+        for (planID, groupID) in observed.groupLinks.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            guard let group = groupsByID[groupID] else { continue }  // stale link: the group is gone
+            if linkCounts[groupID, default: 0] > 1 {
+                let plans = observed.groupLinks.filter { $0.value == groupID }.keys.map { planName($0) }.sorted()
+                hold(.groupLinkedToSeveralPlans, subject: String(groupID),
+                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked to several plans (\(plans.joined(separator: ", "))); BooGYMan leaves it alone until staff fix the links",
+                     plan: nil)
+                blockedPlans.insert(planID)
+                continue
+            }
+            if ManagedGroupMarker.planID(in: group.description) == planID {
+                managed[planID] = group
+            } else {
+                hold(.groupMarkerMismatch, subject: planID.uuidString,
+                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked to plan \(planName(planID)) but its description lacks that plan's BooGYMan marker; BooGYMan leaves it alone until staff confirm it",
+                     plan: planID)
+                blockedPlans.insert(planID)
+            }
+        }
+
+        let linked = Set(observed.groupLinks.values)
+        var marked: [UUID: [ObservedGroup]] = [:]
+        for group in observed.groups where !linked.contains(group.id) {
+            if let planID = ManagedGroupMarker.planID(in: group.description) { marked[planID, default: []].append(group) }
+        }
+        for (planID, groups) in marked.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            let groups = groups.sorted { $0.id < $1.id }
+            let wanted = desiredGroupsByPlan[planID] != nil && managed[planID] == nil && !blockedPlans.contains(planID)
+            if wanted && groups.count == 1 {
+                managed[planID] = groups[0]
+                emit(.linkGroup(planID: planID, groupID: groups[0].id),
+                     "Kisi group \"\(groups[0].name)\" (#\(groups[0].id)) carries the BooGYMan marker of plan \(planName(planID)) but was not linked; adopting it",
+                     plan: planID)
+                continue
+            }
+            for group in groups {
+                hold(.unlinkedMarkedGroup, subject: String(group.id),
+                     "Kisi group \"\(group.name)\" (#\(group.id)) carries the BooGYMan marker of plan \(planName(planID)) but is not linked to it; staff should delete or relink it",
+                     plan: planID)
+                heldMarkedGroups.append((group.id, planID))
+            }
+            if wanted { blockedPlans.insert(planID) }
+        }
+
+        for group in desired.groups where !blockedPlans.contains(group.planID) {
+            if let existing = managed[group.planID], existing.scope == group.scope {
+                targetGroup[group.planID] = .kisi(existing.id)
+            } else {
+                targetGroup[group.planID] = .plan(group.planID)
+            }
+        }
+    }
+
+    mutating func planGroup(_ group: DesiredGroup) {
+        let planID = group.planID
+        guard let existing = managed[planID] else {
+            let why: String
+            if let linkedID = observed.groupLinks[planID] {
+                why = "Kisi group #\(linkedID) of plan \(group.name) no longer exists; creating a \(group.scope) group"
+            } else {
+                why = "plan \(group.name) has no Kisi group yet; creating a \(group.scope) group"
+            }
+            emit(.createGroup(planID: planID, name: group.name, description: group.description, placeID: group.scope.placeID), why, plan: planID)
+            addAllLocks(group)
+            planAssignments(groupID: nil, group: group, createMissing: true, accessLossOnly: false)
+            return
+        }
+
+        if existing.scope != group.scope {
+            emit(.createGroup(planID: planID, name: group.name, description: group.description, placeID: group.scope.placeID),
+                 "plan \(group.name) now needs a \(group.scope) group but Kisi group #\(existing.id) is \(existing.scope) and a group's scope cannot change; creating a replacement",
+                 plan: planID)
+            addAllLocks(group)
+            // Access that ends goes now; everything else moves to the new group, then the old one goes.
+            planAssignments(groupID: existing.id, group: group, createMissing: false, accessLossOnly: true)
+            planAssignments(groupID: nil, group: group, createMissing: true, accessLossOnly: false)
+            emit(.deleteGroup(groupID: existing.id, cause: .scopeChanged),
+                 "Kisi group \"\(existing.name)\" (#\(existing.id)) was replaced by a \(group.scope) group for plan \(group.name)",
+                 plan: planID)
+            return
+        }
+
+        if existing.name != group.name || existing.description != group.description {
+            let why = existing.name != group.name
+                ? "plan renamed from \"\(existing.name)\" to \"\(group.name)\""
+                : "restoring the BooGYMan description of the group of plan \(group.name)"
+            emit(.updateGroup(groupID: existing.id, name: group.name, description: group.description), why, plan: planID)
+        }
+
+        let wantedLocks = Set(group.lockIDs)
+        let observedLocks = Dictionary(grouping: locksByGroup[existing.id] ?? [], by: \.lockID)
+        for (lockID, links) in observedLocks.sorted(by: { $0.key < $1.key }) {
+            let links = links.sorted { $0.id < $1.id }
+            if !wantedLocks.contains(lockID) {
+                for link in links {
+                    emit(.removeGroupLock(groupLockID: link.id, groupID: existing.id, lockID: lockID),
+                         "group lock \(lockID) removed because it is no longer a door of plan \(group.name)", plan: planID)
+                }
+            } else {
+                for link in links.dropFirst() {
+                    emit(.removeGroupLock(groupLockID: link.id, groupID: existing.id, lockID: lockID),
+                         "duplicate group lock \(lockID) in the group of plan \(group.name)", plan: planID)
+                }
+            }
+        }
+        for lockID in group.lockIDs where observedLocks[lockID] == nil {
+            emit(.addGroupLock(group: .kisi(existing.id), lockID: lockID),
+                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of plan \(group.name)",
+                 plan: planID)
+        }
+        planAssignments(groupID: existing.id, group: group, createMissing: true, accessLossOnly: false)
+    }
+
+    mutating func addAllLocks(_ group: DesiredGroup) {
+        for lockID in group.lockIDs {
+            emit(.addGroupLock(group: .plan(group.planID), lockID: lockID),
+                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of plan \(group.name)",
+                 plan: group.planID)
+        }
+    }
+
+    /// Reconciles the role assignments of one group with the plan's grants.
+    ///
+    /// - Parameters:
+    ///   - groupID: the existing Kisi group, or nil for the group created in this run (no assignments yet).
+    ///   - createMissing: create grants for entitled members without one, in `targetGroup[plan]`.
+    ///   - accessLossOnly: only remove assignments whose holder loses access (the group is about to be replaced).
+    mutating func planAssignments(groupID: Int?, group: DesiredGroup, createMissing: Bool, accessLossOnly: Bool) {
+        let planID = group.planID
+        let grants = grantsByPlan[planID] ?? [:]
+        var satisfied = Set<UUID>()
+        if let groupID {
+            let byUser = Dictionary(grouping: assignmentsByGroup[groupID] ?? [], by: \.userID)
+            for (userID, list) in byUser.sorted(by: { $0.key < $1.key }) {
+                if protectedUserIDs.contains(userID) { continue }
+                let list = list.sorted { $0.id < $1.id }
+                if let memberID = userToMember[userID], let grant = grants[memberID] {
+                    if accessLossOnly { continue }
+                    let basics = list.filter { $0.roleID == groupBasicRoleID }
+                        .sorted { (matches($0, grant.window) ? 0 : 1, $0.id) < (matches($1, grant.window) ? 0 : 1, $1.id) }
+                    if let keep = basics.first {
+                        satisfied.insert(memberID)
+                        if !matches(keep, grant.window) {
+                            emit(.updateGrantValidity(assignmentID: keep.id, validFrom: grant.window.from, validUntil: grant.window.until),
+                                 "\(grant.explanation) (Kisi had \(spell(keep.validFrom)) – \(spell(keep.validUntil)))",
+                                 member: memberID, plan: planID)
+                        }
+                        for extra in basics.dropFirst() {
+                            emit(.removeGrant(assignmentID: extra.id, userID: userID, groupID: groupID, cause: .duplicate),
+                                 "duplicate role assignment of \(memberName(memberID)) in the group of plan \(group.name); keeping #\(keep.id)",
+                                 member: memberID, plan: planID)
+                        }
+                    }
+                    for other in list where other.roleID != groupBasicRoleID {
+                        emit(.removeGrant(assignmentID: other.id, userID: userID, groupID: groupID, cause: .wrongRole),
+                             "\(memberName(memberID)) holds role \(other.roleID) in the group of plan \(group.name); BooGYMan grants only \(groupBasicRoleID)",
+                             member: memberID, plan: planID)
+                    }
+                    continue
+                }
+                let (cause, why, memberID) = removal(userID: userID, planID: planID, planName: group.name)
+                for assignment in list {
+                    emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: cause), why,
+                         member: memberID, plan: planID)
+                }
+            }
+        }
+        guard createMissing, let target = targetGroup[planID] else { return }
+        for (memberID, grant) in grants.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !satisfied.contains(memberID) {
+            guard let user = resolvedUser[memberID] else { continue }
+            if inviteGrantPlan[memberID] == planID { continue }  // the invite carries this grant
+            emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
+                 grant.explanation, member: memberID, plan: planID)
+        }
+    }
+
+    func removal(userID: Int, planID: UUID, planName: String) -> (RemovalCause, String, UUID?) {
+        if let memberID = userToMember[userID] {
+            let why = desired.denials[MemberPlan(memberID: memberID, planID: planID)]
+                ?? "\(memberName(memberID)) has no subscription to \(planName)"
+            return (.accessEnded, why, memberID)
+        }
+        if let deleted = deletedMemberOfUser[userID] {
+            return (.memberDeleted,
+                    "\(userLabel(userID)) belonged to a deleted member; door access to \(planName) removed, Kisi user kept", deleted)
+        }
+        return (.notLinked,
+                "\(userLabel(userID)) was added by hand to the BooGYMan group of plan \(planName) but is not linked to any member", nil)
+    }
+
+    func matches(_ assignment: ObservedRoleAssignment, _ window: AccessWindow) -> Bool {
+        Planner.sameSecond(assignment.validFrom, window.from) && Planner.sameSecond(assignment.validUntil, window.until)
+    }
+
+    func spell(_ date: Date?) -> String {
+        guard let date else { return "open" }
+        return date.formatted(.iso8601)
+    }
+
+    mutating func retireGroup(_ group: ObservedGroup, planID: UUID) {
+        let why = desired.retiredPlans[planID].map { "plan \($0) is archived and has no live subscription" }
+            ?? "plan \(group.name) was deleted"
+        for assignment in (assignmentsByGroup[group.id] ?? []).sorted(by: { $0.id < $1.id }) {
+            let memberID = userToMember[assignment.userID]
+            let who = memberID.map(memberName) ?? userLabel(assignment.userID)
+            emit(.removeGrant(assignmentID: assignment.id, userID: assignment.userID, groupID: group.id, cause: .planRemoved),
+                 "\(who) loses access: \(why)", member: memberID, plan: planID)
+        }
+        emit(.deleteGroup(groupID: group.id, cause: .planRemoved),
+             "Kisi group \"\(group.name)\" (#\(group.id)) deleted: \(why)", plan: planID)
+    }
+
+    // MARK: Users
+
+    mutating func resolveUsers() {
+        let currentMembers = Set(desired.users.map(\.memberID))
+        var linkCounts: [Int: Int] = [:]
+        var claimedBy: [Int: UUID] = [:]
+        for (memberID, userID) in observed.userLinks where currentMembers.contains(memberID) {
+            linkCounts[userID, default: 0] += 1
+            claimedBy[userID] = memberID
+        }
+        let membersByEmail = Dictionary(grouping: desired.users, by: { $0.email.normalized })
+        let kisiByEmail = Dictionary(grouping: observed.users, by: \.normalizedEmail)
+
+        // Plans whose grants can be acted on this run, per member, earliest first.
+        var actionable: [UUID: [DesiredGrant]] = [:]
+        for grant in desired.grants where targetGroup[grant.planID] != nil {
+            actionable[grant.memberID, default: []].append(grant)
+        }
+
+        for user in desired.users {
+            let memberID = user.memberID
+            let grants = (actionable[memberID] ?? []).sorted {
+                ($0.window.from, $0.planID.uuidString) < ($1.window.from, $1.planID.uuidString)
+            }
+            if let userID = observed.userLinks[memberID], let kisiUser = usersByID[userID] {
+                if linkCounts[userID, default: 0] > 1 {
+                    let names = observed.userLinks.filter { $0.value == userID && currentMembers.contains($0.key) }.keys
+                        .map(memberName).sorted()
+                    hold(.userLinkedToSeveralMembers, subject: memberID.uuidString,
+                         "\(userLabel(userID)) is linked to several members (\(names.joined(separator: ", "))); staff must pick one",
+                         member: memberID)
+                    protectedUserIDs.insert(userID)
+                    continue
+                }
+                if kisiUser.normalizedEmail != user.email.normalized {
+                    hold(.linkedEmailMismatch, subject: memberID.uuidString,
+                         "\(user.name)'s e-mail is \(user.email) but the linked \(userLabel(userID)) has another; staff must confirm the link",
+                         member: memberID)
+                    protectedUserIDs.insert(userID)
+                    continue
+                }
+                resolvedUser[memberID] = .kisi(userID)
+                userToMember[userID] = memberID
+                updateUserIfNeeded(kisiUser, user)
+                continue
+            }
+
+            guard !grants.isEmpty else { continue }
+            let stale = observed.userLinks[memberID].map { " (linked Kisi user #\($0) no longer exists)" } ?? ""
+            if (membersByEmail[user.email.normalized]?.count ?? 0) > 1 {
+                let names = membersByEmail[user.email.normalized]!.map(\.name).sorted()
+                hold(.sharedMemberEmail, subject: memberID.uuidString,
+                     "\(user.name) shares the e-mail \(user.email) with another member (\(names.joined(separator: ", "))); staff must fix it before BooGYMan links a Kisi user",
+                     member: memberID)
+                protectedUserIDs.formUnion((kisiByEmail[user.email.normalized] ?? []).map(\.id))
+                continue
+            }
+            let candidates = (kisiByEmail[user.email.normalized] ?? []).sorted { $0.id < $1.id }
+            if candidates.count > 1 {
+                hold(.duplicateKisiEmail, subject: memberID.uuidString,
+                     "\(candidates.count) Kisi users have \(user.name)'s e-mail \(user.email) (#\(candidates.map { String($0.id) }.joined(separator: ", #"))); staff must pick one",
+                     member: memberID)
+                protectedUserIDs.formUnion(candidates.map(\.id))
+                continue
+            }
+            if let candidate = candidates.first {
+                let metadataOwner = candidate.metadata[memberIDMetadataKey].flatMap(UUID.init(uuidString:))
+                let claimant = claimedBy[candidate.id] ?? metadataOwner.flatMap { currentMembers.contains($0) ? $0 : nil }
+                if let claimant, claimant != memberID {
+                    hold(.kisiUserClaimed, subject: memberID.uuidString,
+                         "\(userLabel(candidate.id)) has \(user.name)'s e-mail but belongs to \(memberName(claimant)); staff must decide",
+                         member: memberID)
+                    protectedUserIDs.insert(candidate.id)
+                    continue
+                }
+                emit(.linkUser(memberID: memberID, userID: candidate.id),
+                     "adopting \(userLabel(candidate.id)) for \(user.name): same e-mail\(stale)", member: memberID)
+                resolvedUser[memberID] = .kisi(candidate.id)
+                userToMember[candidate.id] = memberID
+                updateUserIfNeeded(candidate, user)
+                continue
+            }
+
+            resolvedUser[memberID] = .member(memberID)
+            switch desired.options.userCreationMode {
+            case .managedUsers:
+                emit(.createUser(memberID: memberID, email: user.email.value, name: user.name, metadata: user.metadata),
+                     "\(user.name) needs door access and has no Kisi user\(stale); creating a managed user", member: memberID)
+            case .invitations:
+                let first = grants[0]
+                inviteGrantPlan[memberID] = first.planID
+                emit(.inviteUser(memberID: memberID, email: user.email.value, name: user.name, group: targetGroup[first.planID]!,
+                                 roleID: groupBasicRoleID, validFrom: first.window.from, validUntil: first.window.until),
+                     "\(user.name) needs door access and has no Kisi user\(stale); inviting them: \(first.explanation)",
+                     member: memberID, plan: first.planID)
+                emit(.updateUser(user: .member(memberID), name: user.name, metadata: user.metadata),
+                     "recording BooGYMan member ID in the metadata of \(user.name)'s new Kisi user", member: memberID)
+            }
+        }
+    }
+
+    mutating func updateUserIfNeeded(_ kisiUser: ObservedUser, _ user: DesiredUser) {
+        let metadataOK = user.metadata.allSatisfy { key, value in
+            if key == memberIDMetadataKey {
+                return kisiUser.metadata[key].flatMap(UUID.init(uuidString:)) == UUID(uuidString: value)
+            }
+            return kisiUser.metadata[key] == value
+        }
+        guard kisiUser.name != user.name || !metadataOK else { return }
+        let why = kisiUser.name != user.name
+            ? "member renamed: Kisi user #\(kisiUser.id) is \"\(kisiUser.name)\", member is \"\(user.name)\""
+            : "recording BooGYMan member ID in the metadata of \(user.name)'s Kisi user #\(kisiUser.id)"
+        emit(.updateUser(user: .kisi(kisiUser.id), name: user.name, metadata: user.metadata), why, member: user.memberID)
+    }
+}

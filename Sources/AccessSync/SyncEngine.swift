@@ -1,0 +1,462 @@
+import Foundation
+import GymCore
+import GymStore
+import KisiAPI
+import Logging
+
+/// A revocation (or the group deletion that would revoke the same access) held by the brake.
+public struct HeldRevocation: Codable, Sendable, Hashable {
+    public var action: String
+    public var assignmentID: Int?
+    public var userID: Int?
+    public var groupID: Int?
+    public var memberID: UUID?
+    public var planID: UUID?
+    public var reason: String
+
+    init(_ action: SyncAction) {
+        self.action = action.kind.actionName
+        self.memberID = action.memberID
+        self.planID = action.planID
+        self.reason = action.reason
+        switch action.kind {
+        case let .removeGrant(assignmentID, userID, groupID, _):
+            self.assignmentID = assignmentID
+            self.userID = userID
+            self.groupID = groupID
+        case let .deleteGroup(groupID, _):
+            self.groupID = groupID
+        default:
+            break
+        }
+    }
+}
+
+/// What one sync run did.
+public struct SyncReport: Sendable, CustomStringConvertible {
+    public var trigger: String
+    public var startedAt: Date
+    public var duration: Duration
+    /// Actions planned (after scoping, before the brake).
+    public var planned: Int
+    /// Actions executed successfully, per action name (`createGrant`, `removeGrant`, ...).
+    public var executed: [String: Int]
+    /// Writes resolved by looking Kisi up (lost response, duplicate, unfinished journal entry).
+    public var recovered: Int
+    public var failures: [SyncFailure]
+    /// Revocations held by the mass-revocation brake (not executed).
+    public var heldRevocations: [HeldRevocation]
+    public var brakeExplanation: String?
+    /// Set when the run stopped because Kisi rejected the key; nothing was lost, the next run retries.
+    public var pausedReason: String?
+    /// Actions not attempted because the run was paused.
+    public var notRun: Int
+    /// Kisi requests: list pages and single reads, and writes (creates, updates, deletes).
+    public var kisiReads: Int
+    public var kisiWrites: Int
+    /// Kisi writes per member, for the actions that concern one member (group writes are not attributed).
+    public var kisiWritesByMember: [UUID: Int] = [:]
+    /// Members the run was restricted to; nil for a full reconcile.
+    public var memberScope: Set<UUID>?
+    public var planScope: Set<UUID>?
+
+    public var executedTotal: Int { executed.values.reduce(0, +) }
+
+    public var failuresByMember: [UUID: [SyncFailure]] {
+        Dictionary(grouping: failures.filter { $0.memberID != nil }, by: { $0.memberID! })
+    }
+
+    public var isPaused: Bool { pausedReason != nil }
+
+    public var description: String {
+        let counts = executed.keys.sorted().map { "\($0)=\(executed[$0]!)" }.joined(separator: " ")
+        return "sync [\(trigger)] planned \(planned), executed {\(counts)}, recovered \(recovered), failed \(failures.count), "
+            + "held \(heldRevocations.count), reads \(kisiReads), writes \(kisiWrites), \(duration)"
+            + (pausedReason.map { ", PAUSED: \($0)" } ?? "")
+    }
+}
+
+/// Ties observation, desired state, planning, the brake and execution together.
+///
+/// - ``reconcileAll(trigger:)``: reads everything (see ``KisiObserver`` for the cost), plans, brakes, executes.
+/// - ``reconcile(memberIDs:planIDs:trigger:)``: a change-driven run; reuses the last groups/locks snapshot
+///   and reads only what the changed members and plans need.
+/// - ``dryRun()``: observes and plans; writes nothing (neither Kisi nor the ledger).
+public actor SyncEngine {
+    public struct Configuration: Sendable {
+        public var options: SyncOptions
+        public var brake: RevocationBrake
+        /// Journal `actor` of the engine's writes.
+        public var actor: String
+        public var hooks: SyncHooks
+        /// "Now" for the access rule.
+        public var now: @Sendable () -> Date
+        public var logger: Logger
+
+        public init(
+            options: SyncOptions = SyncOptions(), brake: RevocationBrake = RevocationBrake(), actor: String = "sync",
+            hooks: SyncHooks = SyncHooks(), now: @escaping @Sendable () -> Date = { Date() },
+            logger: Logger = Logger(label: "boogyman.access-sync")
+        ) {
+            self.options = options
+            self.brake = brake
+            self.actor = actor
+            self.hooks = hooks
+            self.now = now
+            self.logger = logger
+        }
+    }
+
+    /// Groups and their doors as last read, and the brake's denominator.
+    struct GroupSnapshot: Sendable {
+        var groups: [ObservedGroup]
+        var groupLocks: [ObservedGroupLock]
+        var managedGrantCount: Int?
+    }
+
+    public let client: KisiClient
+    public let repository: GymRepository
+    public let ledger: any SyncLedger
+    public let configuration: Configuration
+    var snapshot: GroupSnapshot?
+    /// Runs are serialized: the actor is reentrant at every `await`, and two runs interleaving could
+    /// plan the same write twice.
+    private var running = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        guard running else {
+            running = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }  // ownership is handed over by `release()`
+    }
+
+    private func release() {
+        if waiting.isEmpty { running = false } else { waiting.removeFirst().resume() }
+    }
+
+    public init(client: KisiClient, repository: GymRepository, ledger: any SyncLedger, configuration: Configuration = Configuration()) {
+        self.client = client
+        self.repository = repository
+        self.ledger = ledger
+        self.configuration = configuration
+    }
+
+    var logger: Logger { configuration.logger }
+
+    // MARK: Desired state
+
+    /// The desired Kisi state from the gym's data at `instant`.
+    public func desiredState(at instant: Date) async throws -> DesiredState {
+        let layout = try await repository.layout()
+        var members: [Member] = []
+        while true {
+            let page = try await repository.members(PageRequest(limit: PageRequest.maximumLimit, offset: members.count))
+            members += page.items
+            if page.items.isEmpty || members.count >= page.total { break }
+        }
+        var subscriptions: [Subscription] = []
+        while true {
+            let page = try await repository.subscriptions(PageRequest(limit: PageRequest.maximumLimit, offset: subscriptions.count))
+            subscriptions += page.items
+            if page.items.isEmpty || subscriptions.count >= page.total { break }
+        }
+        return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+    }
+
+    // MARK: Dry run
+
+    /// The actions a full reconcile would take now, with reasons. Reads Kisi and the gym; writes nothing.
+    public func dryRun() async throws -> [SyncAction] {
+        await acquire()
+        defer { release() }
+        let meter = KisiCallMeter()
+        let observer = KisiObserver(client: client, meter: meter)
+        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews())
+        let desired = try await desiredState(at: configuration.now())
+        return plan(desired: desired, observed: observed)
+    }
+
+    // MARK: Full reconcile
+
+    public func reconcileAll(trigger: String = "full reconcile") async throws -> SyncReport {
+        await acquire()
+        defer { release() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let startedAt = Date()
+        let meter = KisiCallMeter()
+        let observer = KisiObserver(client: client, meter: meter)
+        var report = SyncReport(
+            trigger: trigger, startedAt: startedAt, duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
+            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
+        defer { logger.info("\(report)") }
+        do {
+            let links = try await ledger.links()
+            let observed = try await observer.observeAll(links: links, reviews: try await ledger.openReviews())
+            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
+            let desired = try await desiredState(at: configuration.now())
+            let actions = plan(desired: desired, observed: observed)
+            try await execute(
+                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: meter, report: &report)
+        } catch let error as KisiError {
+            guard let reason = Self.pauseReason(error) else { throw error }
+            report.pausedReason = reason
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+        }
+        if report.pausedReason == nil {
+            try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, startedAt.formatted(.iso8601))
+        }
+        report.kisiReads = meter.reads
+        report.kisiWrites = meter.writes
+        report.duration = clock.now - start
+        return report
+    }
+
+    // MARK: Change-driven reconcile
+
+    /// Reconciles only what changed members and plans need.
+    ///
+    /// Reads: the groups and their doors come from the last snapshot (re-read when there is none, or
+    /// when plans changed); role assignments are read per changed member (`assignee` filter) and per
+    /// changed plan's group (`applies_to` filter); users are read by ID (plus by e-mail for unlinked
+    /// members) for member changes, in bulk for plan changes.
+    ///
+    /// How the plan is restricted, so that assignments that were *not read* are never taken for drift:
+    /// - the desired grants are cut to those of the changed members (all their plans) and of the
+    ///   changed plans (all their members) — exactly the (member, group) pairs whose assignments were
+    ///   read in full, so no grant is "missing" merely because it was not read;
+    /// - every other member stays in the desired users, but their Kisi users were not read and they
+    ///   have no grants left, so the planner emits nothing for them;
+    /// - the assignments observed are only the changed members' and the changed plans' groups', so
+    ///   the planner can only remove assignments it has really seen, each judged against the member's
+    ///   complete desired grants;
+    /// - the resulting actions are filtered once more: group changes only for the changed plans (or
+    ///   a group a kept grant needs), user changes only for members in scope, grant changes only for
+    ///   changed members or plans, review resolutions only for reviews about them.
+    public func reconcile(memberIDs: Set<UUID>, planIDs: Set<UUID> = [], trigger: String = "changes") async throws -> SyncReport {
+        await acquire()
+        defer { release() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let meter = KisiCallMeter()
+        let observer = KisiObserver(client: client, meter: meter)
+        var report = SyncReport(
+            trigger: trigger, startedAt: Date(), duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
+            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0,
+            memberScope: memberIDs, planScope: planIDs)
+        defer { logger.info("\(report)") }
+        guard !memberIDs.isEmpty || !planIDs.isEmpty else { return report }
+        do {
+            let links = try await ledger.links()
+            let reviews = try await ledger.openReviews()
+            let desiredAll = try await desiredState(at: configuration.now())
+
+            var snap: GroupSnapshot
+            if let cached = snapshot, planIDs.isEmpty {
+                snap = cached
+            } else {
+                let groups = try await observer.readGroups()
+                var locks: [ObservedGroupLock] = []
+                for groupID in KisiObserver.relevantGroupIDs(groups: groups, links: links).sorted() {
+                    locks += try await observer.readGroupLocks(groupID: groupID)
+                }
+                snap = GroupSnapshot(groups: groups, groupLocks: locks, managedGrantCount: snapshot?.managedGrantCount)
+                snapshot = snap
+            }
+            let groupIDs = Set(snap.groups.map(\.id))
+            let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
+
+            // Role assignments: per changed plan's group, per changed member's user.
+            var assignments: [Int: ObservedRoleAssignment] = [:]
+            for planID in planIDs.sorted(by: { $0.uuidString < $1.uuidString }) {
+                guard let groupID = links.groups[planID], groupIDs.contains(groupID) else { continue }
+                for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID))) {
+                    assignments[assignment.id] = assignment
+                }
+            }
+            let memberUserIDs = memberIDs.compactMap { links.users[$0] }
+            for userID in Set(memberUserIDs).sorted() {
+                for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(assignee: .user(id: userID)))
+                where relevant.contains(assignment.groupID) {
+                    assignments[assignment.id] = assignment
+                }
+            }
+
+            // Users.
+            let desiredUsers = Dictionary(desiredAll.users.map { ($0.memberID, $0) }, uniquingKeysWith: { first, _ in first })
+            var users: [Int: ObservedUser] = [:]
+            if !planIDs.isEmpty {
+                for user in try await observer.readAllUsers() { users[user.id] = user }
+            } else {
+                for user in try await observer.readUsers(ids: memberUserIDs) { users[user.id] = user }
+                let granted = Set(desiredAll.grants.filter { memberIDs.contains($0.memberID) }.map(\.memberID))
+                for memberID in memberIDs.sorted(by: { $0.uuidString < $1.uuidString }) where granted.contains(memberID) {
+                    let linkedUser = links.users[memberID].flatMap { users[$0] }
+                    guard linkedUser == nil, let user = desiredUsers[memberID] else { continue }
+                    if let found = try await observer.readUser(email: user.email.value) { users[found.id] = found }
+                }
+            }
+
+            var desired = desiredAll
+            desired.grants = desiredAll.grants.filter { memberIDs.contains($0.memberID) || planIDs.contains($0.planID) }
+            let observed = ObservedState(
+                groups: snap.groups, groupLocks: snap.groupLocks, users: Array(users.values),
+                roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+
+            var memberFilter = memberIDs
+            memberFilter.formUnion(desired.grants.map(\.memberID))
+            let userToMember = Dictionary(links.users.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+            for assignment in assignments.values { if let memberID = userToMember[assignment.userID] { memberFilter.insert(memberID) } }
+            let reviewsByKey = Dictionary(reviews.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+            // Belt and braces: an assignment of a user linked to a member is never removed as "not
+            // linked" merely because that user was not among the users read.
+            let linkedUserIDs = Set(links.users.values)
+            let actions = Self.restrict(
+                plan(desired: desired, observed: observed), members: memberIDs, memberFilter: memberFilter, plans: planIDs,
+                reviews: reviewsByKey
+            ).filter { action in
+                if case let .removeGrant(_, userID, _, .notLinked) = action.kind {
+                    return !(linkedUserIDs.contains(userID) && users[userID] == nil)
+                }
+                return true
+            }
+            try await execute(
+                actions, links: links, managedGrantCount: snap.managedGrantCount ?? observed.managedGrantCount, full: false,
+                meter: meter, report: &report)
+        } catch let error as KisiError {
+            guard let reason = Self.pauseReason(error) else { throw error }
+            report.pausedReason = reason
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+        }
+        report.kisiReads = meter.reads
+        report.kisiWrites = meter.writes
+        report.duration = clock.now - start
+        return report
+    }
+
+    /// The scoping filter of change-driven runs (see ``reconcile(memberIDs:planIDs:trigger:)``).
+    static func restrict(
+        _ actions: [SyncAction], members: Set<UUID>, memberFilter: Set<UUID>, plans: Set<UUID>, reviews: [ReviewKey: HeldReview]
+    ) -> [SyncAction] {
+        func member(_ action: SyncAction) -> Bool { action.memberID.map(members.contains) ?? false }
+        func plan(_ action: SyncAction) -> Bool { action.planID.map(plans.contains) ?? false }
+        var kept: [SyncAction] = []
+        var neededPlans = Set<UUID>()
+        for action in actions {
+            switch action.kind {
+            case .createGrant, .updateGrantValidity, .removeGrant:
+                guard member(action) || plan(action) else { continue }
+                if case let .createGrant(_, .plan(planID), _, _, _) = action.kind { neededPlans.insert(planID) }
+            case .inviteUser(_, _, _, let group, _, _, _):
+                guard action.memberID.map(memberFilter.contains) ?? false else { continue }
+                if case .plan(let planID) = group { neededPlans.insert(planID) }
+            case .createUser, .linkUser, .updateUser:
+                guard action.memberID.map(memberFilter.contains) ?? false else { continue }
+            case .resolveReview(let key):
+                let review = reviews[key]
+                guard (review?.memberID).map(memberFilter.contains) ?? false || (review?.planID).map(plans.contains) ?? false else { continue }
+            case .holdForReview:
+                break
+            case .createGroup, .updateGroup, .deleteGroup, .linkGroup, .addGroupLock, .removeGroupLock:
+                break  // decided below, once the needed groups are known
+            }
+            kept.append(action)
+        }
+        return kept.filter { action in
+            switch action.kind {
+            case .createGroup(let planID, _, _, _), .addGroupLock(.plan(let planID), _):
+                return plans.contains(planID) || neededPlans.contains(planID)
+            case .updateGroup, .deleteGroup, .linkGroup, .addGroupLock, .removeGroupLock:
+                return plan(action)
+            default:
+                return true
+            }
+        }
+    }
+
+    // MARK: Brake and execution
+
+    func execute(
+        _ actions: [SyncAction], links: KisiLinks, managedGrantCount: Int, full: Bool, meter: KisiCallMeter, report: inout SyncReport
+    ) async throws {
+        report.planned = actions.count
+        let outcome = configuration.brake.apply(to: actions, managedGrantCount: managedGrantCount)
+        var proceed = outcome.proceed
+        if outcome.tripped {
+            let approved = Set(try await decode([Int].self, SyncStateKeys.brakeApproved) ?? [])
+            let heldIDs = Set(outcome.held.map(HeldRevocation.init).compactMap(\.assignmentID))
+            if !heldIDs.isEmpty, heldIDs.isSubset(of: approved) {
+                logger.notice("Kisi sync: executing \(heldIDs.count) revocations approved by staff")
+                proceed = actions
+                try await ledger.setSyncState(SyncStateKeys.brakeApproved, nil)
+                try await ledger.setSyncState(SyncStateKeys.brakeHeld, nil)
+            } else {
+                report.heldRevocations = outcome.held.map(HeldRevocation.init)
+                report.brakeExplanation = outcome.explanation
+                logger.warning("Kisi sync brake tripped", metadata: ["explanation": "\(outcome.explanation ?? "")"])
+                try await ledger.setSyncState(SyncStateKeys.brakeHeld, Self.encode(report.heldRevocations))
+            }
+        } else if full {
+            try await ledger.setSyncState(SyncStateKeys.brakeHeld, nil)
+        }
+
+        var executor = SyncExecutor(
+            client: client, ledger: ledger, meter: meter, trigger: report.trigger, actor: configuration.actor,
+            hooks: configuration.hooks, logger: logger, links: links)
+        let result = try await executor.run(proceed, closeUnmatched: full)
+        report.executed = result.executed
+        report.recovered = result.recovered
+        report.failures = result.failures
+        report.notRun = result.notRun
+        report.kisiWritesByMember = result.writesByMember
+        if result.groupsChanged { snapshot = nil }
+        if let reason = result.pausedReason {
+            report.pausedReason = reason
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+        } else {
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, nil)
+        }
+    }
+
+    static func pauseReason(_ error: KisiError) -> String? {
+        switch error {
+        case .unauthorized: "Kisi rejected the API key (401); sync paused until it is fixed"
+        case .forbidden: "Kisi refused access (403): the API key's user is not an administrator; sync paused"
+        default: nil
+        }
+    }
+
+    // MARK: Brake approval
+
+    /// Revocations the brake holds, as saved by the last run that tripped it.
+    public func heldRevocations() async throws -> [HeldRevocation] {
+        try await decode([HeldRevocation].self, SyncStateKeys.brakeHeld) ?? []
+    }
+
+    /// Staff approve the held revocations: the next run that holds exactly these (or fewer) executes them.
+    @discardableResult
+    public func approveHeldRevocations() async throws -> Int {
+        let ids = try await heldRevocations().compactMap(\.assignmentID)
+        try await ledger.setSyncState(SyncStateKeys.brakeApproved, Self.encode(ids))
+        return ids.count
+    }
+
+    /// Why the sync is paused, if it is.
+    public func pausedReason() async throws -> String? {
+        try await ledger.syncState(SyncStateKeys.pausedReason)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ key: String) async throws -> T? {
+        guard let text = try await ledger.syncState(key) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+}

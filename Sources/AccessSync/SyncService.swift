@@ -1,0 +1,158 @@
+import Foundation
+import GymCore
+import GymStore
+import Logging
+import ServiceLifecycle
+
+/// The sync worker, for a `ServiceGroup`.
+///
+/// `run()`: a full reconcile at start; then, until graceful shutdown, every `pollInterval` it reads
+/// `accessChanges(after:)` and reconciles what changed — a member or subscription change → that
+/// member; a plan change → that plan's group and its members; a club or studio change (which can
+/// touch any plan's doors, and after a deletion can no longer be traced to plans) → a full
+/// reconcile — and marks the changes processed. Every `fullReconcileInterval` (default 10 minutes)
+/// a full reconcile runs anyway: it repairs drift made by hand in Kisi and re-plans grants whose
+/// windows begin or end with time (a future subscription's grant ahead, past-due transitions; a grant
+/// that simply expired by Kisi's own `valid_until` needs no action).
+///
+/// Changes are marked processed only when the run was not paused (401/403), so nothing is lost
+/// while Kisi rejects the key. Work in progress is not interrupted by a graceful shutdown; only the
+/// waits are. Every Kisi call carries the client's request deadline.
+public struct SyncService: Service {
+    public let engine: SyncEngine
+    public let repository: GymRepository
+    public let ledger: any SyncLedger
+    public var pollInterval: Duration
+    public var fullReconcileInterval: Duration
+    /// While Kisi rejects the key (401/403), change-driven runs wait this long between attempts.
+    public var pausedRetryInterval: Duration
+    /// More changed members than this in one poll are handled by a full reconcile instead: a full
+    /// observation costs a fixed ~36 reads for 2,000 members, a change-driven run about 2 per member.
+    public var maxMembersPerChangeRun: Int
+    public let logger: Logger
+
+    public init(
+        engine: SyncEngine, repository: GymRepository, ledger: any SyncLedger, pollInterval: Duration = .milliseconds(200),
+        fullReconcileInterval: Duration = .seconds(600), pausedRetryInterval: Duration = .seconds(30),
+        maxMembersPerChangeRun: Int = 25, logger: Logger = Logger(label: "boogyman.access-sync")
+    ) {
+        self.engine = engine
+        self.repository = repository
+        self.ledger = ledger
+        self.pollInterval = pollInterval
+        self.fullReconcileInterval = fullReconcileInterval
+        self.pausedRetryInterval = pausedRetryInterval
+        self.maxMembersPerChangeRun = maxMembersPerChangeRun
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let clock = ContinuousClock()
+        var lastFull = clock.now
+        var pausedSince: ContinuousClock.Instant?
+        var approvalTried: String?
+        if await fullReconcile(trigger: "start") == .paused { pausedSince = clock.now }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            } catch {
+                break  // shutdown (graceful or not) while waiting
+            }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            if let since = pausedSince, clock.now - since < pausedRetryInterval { continue }
+            pausedSince = nil
+            if clock.now - lastFull >= fullReconcileInterval {
+                lastFull = clock.now
+                if await fullReconcile(trigger: "periodic full reconcile") == .paused { pausedSince = clock.now }
+                continue
+            }
+            // Staff approved held revocations: carry them out now rather than at the next periodic
+            // reconcile. Each approval is tried once, so an approval that no longer matches what the
+            // brake holds cannot loop.
+            if let approval = try? await ledger.syncState(SyncStateKeys.brakeApproved), approval != approvalTried {
+                approvalTried = approval
+                lastFull = clock.now
+                if await fullReconcile(trigger: "revocations approved by staff") == .paused { pausedSince = clock.now }
+                continue
+            }
+            do {
+                switch try await processChanges() {
+                case .fullReconcileNeeded: lastFull = clock.now
+                case .paused: pausedSince = clock.now
+                case .none, .changes: break
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("Kisi sync: processing access changes failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    enum Step { case none, changes, fullReconcileNeeded, paused }
+
+    /// Reconciles the access changes not processed yet; returns what it did.
+    @discardableResult
+    func processChanges() async throws -> Step {
+        let last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        let changes = try await repository.accessChanges(after: last)
+        guard let newest = changes.map(\.id).max() else { return .none }
+        var members = Set<UUID>()
+        var plans = Set<UUID>()
+        var full = false
+        for change in changes {
+            switch change.subject {
+            case .member, .subscription:
+                if let memberID = change.memberID ?? (change.subject == .member ? change.subjectID : nil) { members.insert(memberID) }
+            case .plan:
+                plans.insert(change.planID ?? change.subjectID)
+            case .club, .studio:
+                full = true
+            }
+        }
+        let first = changes.map(\.id).min() ?? newest
+        if full || members.count > maxMembersPerChangeRun {
+            let why = full ? "club/studio" : "\(members.count) members"
+            return await fullReconcile(trigger: "changes #\(first)–#\(newest) (\(why))") == .paused ? .paused : .fullReconcileNeeded
+        }
+        let report = try await engine.reconcile(memberIDs: members, planIDs: plans, trigger: "changes #\(first)–#\(newest)")
+        guard !report.isPaused else { return .paused }
+        try await markProcessed(through: newest)
+        return .changes
+    }
+
+    /// A full reconcile; on success, every change recorded before it started is marked processed
+    /// (changes recorded meanwhile are left for the change loop: they may postdate the run's reads).
+    @discardableResult
+    func fullReconcile(trigger: String) async -> Step {
+        do {
+            let covered = try await latestChangeID()
+            let report = try await engine.reconcileAll(trigger: trigger)
+            if report.isPaused { return .paused }
+            if let covered { try await markProcessed(through: covered) }
+            return .fullReconcileNeeded
+        } catch is CancellationError {
+            return .none
+        } catch {
+            logger.error("Kisi sync: full reconcile failed", metadata: ["error": "\(error)"])
+            return .none
+        }
+    }
+
+    func latestChangeID() async throws -> Int? {
+        var last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        var found: Int?
+        while let newest = try await repository.accessChanges(after: last, limit: 500).map(\.id).max() {
+            found = newest
+            last = newest
+        }
+        return found
+    }
+
+    func markProcessed(through id: Int) async throws {
+        let last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        guard id > last else { return }
+        try await ledger.setSyncState(SyncStateKeys.lastProcessedChangeID, String(id))
+        try await repository.markAccessChangesProcessed(through: id)
+    }
+}

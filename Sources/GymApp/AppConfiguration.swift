@@ -1,0 +1,69 @@
+import Foundation
+import GymStore
+import Logging
+
+/// Everything `boogyman serve` needs, from flags first, then environment, then defaults.
+public struct AppConfiguration: Sendable {
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 8080
+    public static let defaultDatabase = "boogyman.sqlite"
+
+    public var host: String
+    public var port: Int
+    public var database: DatabaseLocation
+    public var logLevel: Logger.Level
+    /// Seals the Kisi API key in the database (AES-GCM). Without it BooGYMan runs without Kisi.
+    public var masterKey: MasterKey?
+
+    public init(
+        host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
+        masterKey: MasterKey? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.logLevel = logLevel
+        self.masterKey = masterKey
+    }
+
+    /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
+    public static func resolve(
+        host: String? = nil, port: Int? = nil, database: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> AppConfiguration {
+        let resolvedPort: Int
+        if let port {
+            resolvedPort = port
+        } else if let text = environment["BOOGYMAN_PORT"] {
+            guard let value = Int(text), (0...65535).contains(value) else {
+                throw ConfigurationError("BOOGYMAN_PORT must be a port number, got \"\(text)\"")
+            }
+            resolvedPort = value
+        } else {
+            resolvedPort = defaultPort
+        }
+        let levelText = environment["BOOGYMAN_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ConfigurationError("BOOGYMAN_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        var masterKey: MasterKey?
+        if let text = environment["BOOGYMAN_MASTER_KEY"], !text.isEmpty {
+            do {
+                masterKey = try MasterKey(base64: text)
+            } catch {
+                throw ConfigurationError("BOOGYMAN_MASTER_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`): \(error)")
+            }
+        }
+        return AppConfiguration(
+            host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
+            port: resolvedPort,
+            database: DatabaseLocation(parsing: database ?? environment["BOOGYMAN_DATABASE"] ?? defaultDatabase),
+            logLevel: level,
+            masterKey: masterKey)
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,284 @@
+import Foundation
+
+/// Why a member may or may not open a door right now.
+public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
+    case active
+    case frozen
+    case cancelled
+    case ended
+    case notStarted = "not_started"
+    case pastDue = "past_due"
+    case noSubscription = "no_subscription"
+
+    public var grantsAccess: Bool { self == .active }
+
+    /// What the front desk tells the member.
+    public var explanation: String {
+        switch self {
+        case .active: "Subscription is active."
+        case .frozen: "Subscription is frozen."
+        case .cancelled: "Subscription was cancelled."
+        case .ended: "Subscription has ended."
+        case .notStarted: "Subscription has not started yet."
+        case .pastDue: "Payment is overdue beyond the grace period."
+        case .noSubscription: "No subscription covers this door."
+        }
+    }
+
+    /// When no subscription grants access, the most actionable explanation wins: a frozen or
+    /// unpaid subscription can be fixed at the desk, a future one will start by itself, and
+    /// cancelled or ended ones are history.
+    var denialPriority: Int {
+        switch self {
+        case .active: 0
+        case .frozen: 1
+        case .pastDue: 2
+        case .notStarted: 3
+        case .cancelled: 4
+        case .ended: 5
+        case .noSubscription: 6
+        }
+    }
+}
+
+/// A half-open interval of instants `[from, until)` during which a grant is valid.
+public struct AccessWindow: Hashable, Sendable {
+    public var from: Date
+    public var until: Date
+
+    public init(from: Date, until: Date) {
+        self.from = from
+        self.until = until
+    }
+
+    public func contains(_ instant: Date) -> Bool { from <= instant && instant < until }
+}
+
+/// A door: one Kisi lock, at a club entrance or at a studio.
+public struct Door: Hashable, Sendable {
+    public var lockID: Int
+    public var clubID: UUID
+    public var studioID: UUID?
+
+    public init(lockID: Int, clubID: UUID, studioID: UUID? = nil) {
+        self.lockID = lockID
+        self.clubID = clubID
+        self.studioID = studioID
+    }
+}
+
+/// The access rule's answer for one member and one plan.
+public struct PlanAccess: Hashable, Sendable {
+    public var planID: UUID
+    public var reason: AccessReason
+    /// While `reason` is `.active`: the grant that holds now, merged across back-to-back subscriptions.
+    public var window: AccessWindow?
+    /// The next grant that will begin by itself (a future start, the end of a planned freeze).
+    public var upcoming: AccessWindow?
+    /// True when access holds only thanks to the plan's past-due grace days.
+    public var inGracePeriod: Bool
+    public var subscriptionIDs: [UUID]
+    public var lockIDs: [Int]
+}
+
+/// The access rule's answer for one door.
+public struct DoorAccess: Hashable, Sendable {
+    public var door: Door
+    public var reason: AccessReason
+    /// Plans currently opening this door.
+    public var grantingPlanIDs: [UUID]
+    public var window: AccessWindow?
+
+    public var allowed: Bool { reason.grantsAccess }
+}
+
+/// The access rule's full answer for one member at one instant.
+public struct AccessDecision: Hashable, Sendable {
+    public var memberID: UUID
+    public var evaluatedAt: Date
+    public var reason: AccessReason
+    /// The span during which the member can get in through at least one door, when `reason` is `.active`.
+    public var window: AccessWindow?
+    public var plans: [PlanAccess]
+    public var doors: [DoorAccess]
+
+    public var mayEnter: Bool { reason.grantsAccess }
+}
+
+/// The physical side of a gym the access rule needs: which plan opens which doors in which zone.
+public struct GymLayout: Sendable {
+    public let clubs: [UUID: Club]
+    public let studios: [UUID: Studio]
+    public let plans: [UUID: Plan]
+
+    public init(clubs: [Club], studios: [Studio], plans: [Plan]) {
+        self.clubs = Dictionary(clubs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.studios = Dictionary(studios.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.plans = Dictionary(plans.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every door of the gym, sorted by lock ID.
+    public var allDoors: [Door] {
+        var doors: [Int: Door] = [:]
+        for club in clubs.values {
+            for lock in club.kisiLockIDs { doors[lock] = Door(lockID: lock, clubID: club.id) }
+        }
+        for studio in studios.values {
+            for lock in studio.kisiLockIDs { doors[lock] = Door(lockID: lock, clubID: studio.clubID, studioID: studio.id) }
+        }
+        return doors.values.sorted { $0.lockID < $1.lockID }
+    }
+
+    /// The Kisi locks a plan opens: its clubs' entrances, its studios' doors and the entrances of
+    /// the clubs those studios are in. Sorted, without duplicates.
+    public func lockIDs(of plan: Plan) -> [Int] {
+        var locks = Set<Int>()
+        var clubIDs = Set(plan.clubIDs)
+        for studioID in plan.studioIDs {
+            guard let studio = studios[studioID] else { continue }
+            locks.formUnion(studio.kisiLockIDs)
+            clubIDs.insert(studio.clubID)
+        }
+        for clubID in clubIDs {
+            locks.formUnion(clubs[clubID]?.kisiLockIDs ?? [])
+        }
+        return locks.sorted()
+    }
+
+    /// The zone a plan's calendar dates are read in: its first club's, else its first studio's club's.
+    /// A plan spanning clubs in different zones follows the first one listed.
+    public func timeZone(of plan: Plan) -> TimeZone {
+        let clubID = plan.clubIDs.first ?? plan.studioIDs.lazy.compactMap { studios[$0]?.clubID }.first
+        return clubID.flatMap { clubs[$0]?.timeZone } ?? TimeZone(identifier: "UTC")!
+    }
+}
+
+/// The door-access rule: one pure function from subscriptions and an instant to a decision with reasons.
+public enum AccessRule {
+    /// Decides, for `memberID` at `instant`, which doors open and why.
+    ///
+    /// - Parameter subscriptions: the member's subscriptions; others are ignored.
+    public static func decide(
+        memberID: UUID, subscriptions: [Subscription], layout: GymLayout, at instant: Date
+    ) -> AccessDecision {
+        let own = subscriptions.filter { $0.memberID == memberID }
+        let byPlan = Dictionary(grouping: own, by: \.planID)
+        let plans: [PlanAccess] = byPlan.keys.sorted { $0.uuidString < $1.uuidString }.compactMap { planID in
+            guard let plan = layout.plans[planID] else { return nil }
+            return planAccess(plan: plan, subscriptions: byPlan[planID]!, layout: layout, at: instant)
+        }
+
+        let doors = layout.allDoors.map { door in
+            let covering = plans.filter { $0.lockIDs.contains(door.lockID) }
+            let granting = covering.filter { $0.reason.grantsAccess }
+            if granting.isEmpty {
+                let reason = covering.map(\.reason).min { $0.denialPriority < $1.denialPriority } ?? .noSubscription
+                return DoorAccess(door: door, reason: reason, grantingPlanIDs: [], window: nil)
+            }
+            return DoorAccess(
+                door: door, reason: .active, grantingPlanIDs: granting.map(\.planID),
+                window: widest(granting.compactMap(\.window)))
+        }
+
+        let granting = plans.filter { $0.reason.grantsAccess }
+        let reason = granting.isEmpty
+            ? plans.map(\.reason).min { $0.denialPriority < $1.denialPriority } ?? .noSubscription
+            : .active
+        return AccessDecision(
+            memberID: memberID, evaluatedAt: instant, reason: reason,
+            window: widest(granting.compactMap(\.window)), plans: plans, doors: doors)
+    }
+
+    /// The rule for one plan: all the member's subscriptions of that plan, merged.
+    public static func planAccess(
+        plan: Plan, subscriptions: [Subscription], layout: GymLayout, at instant: Date
+    ) -> PlanAccess {
+        let zone = layout.timeZone(of: plan)
+        let today = LocalDate(containing: instant, in: zone)
+        let segments = merge(subscriptions.flatMap { accessDays(of: $0, graceDays: plan.pastDueGraceDays) })
+        let lockIDs = layout.lockIDs(of: plan)
+        let subscriptionIDs = subscriptions.map(\.id).sorted { $0.uuidString < $1.uuidString }
+        let upcoming = segments.first { $0.first > today }.map { window(of: $0, in: zone) }
+
+        if let current = segments.first(where: { $0.contains(today) }) {
+            let inGrace = !subscriptions.contains { sub in
+                accessDays(of: sub, graceDays: 0).contains { $0.contains(today) }
+            }
+            return PlanAccess(
+                planID: plan.id, reason: .active, window: window(of: current, in: zone), upcoming: upcoming,
+                inGracePeriod: inGrace, subscriptionIDs: subscriptionIDs, lockIDs: lockIDs)
+        }
+        let denial = subscriptions.map { Self.reason(for: $0, on: today, graceDays: plan.pastDueGraceDays) }
+            .min { $0.denialPriority < $1.denialPriority } ?? .noSubscription
+        return PlanAccess(
+            planID: plan.id, reason: denial, window: nil, upcoming: upcoming, inGracePeriod: false,
+            subscriptionIDs: subscriptionIDs, lockIDs: lockIDs)
+    }
+
+    /// Why one subscription does or does not grant access on a club-local date.
+    public static func reason(for subscription: Subscription, on day: LocalDate, graceDays: Int) -> AccessReason {
+        let endedOn = subscription.endDate.map { $0.adding(days: 1) }
+        let cancelledOn = subscription.cancellation?.effectiveDate
+        switch (endedOn, cancelledOn) {
+        case let (end?, cancel?) where day >= min(end, cancel):
+            // Whichever cut access first is the true story.
+            return cancel < end ? .cancelled : .ended
+        case let (end?, _) where day >= end:
+            return .ended
+        case let (_, cancel?) where day >= cancel:
+            return .cancelled
+        default:
+            break
+        }
+        if day < subscription.startDate { return .notStarted }
+        if subscription.freezes.contains(where: { $0.span.contains(day) }) { return .frozen }
+        if day > subscription.paidThrough.adding(days: max(graceDays, 0)) { return .pastDue }
+        return .active
+    }
+
+    /// The club-local days on which a subscription opens doors, as sorted inclusive spans:
+    /// from the start to the earliest of end, day before cancellation and paid-through plus grace,
+    /// with freezes cut out.
+    public static func accessDays(of subscription: Subscription, graceDays: Int) -> [DateSpan] {
+        var last = subscription.paidThrough.adding(days: max(graceDays, 0))
+        if let end = subscription.endDate { last = min(last, end) }
+        if let cancel = subscription.cancellation?.effectiveDate { last = min(last, cancel.adding(days: -1)) }
+        guard subscription.startDate <= last else { return [] }
+
+        var spans: [DateSpan] = []
+        var cursor = subscription.startDate
+        for freeze in subscription.freezes.map(\.span).sorted(by: { $0.first < $1.first }) {
+            if freeze.last < cursor { continue }
+            if freeze.first > last { break }
+            if freeze.first > cursor {
+                spans.append(DateSpan(first: cursor, last: freeze.first.adding(days: -1)))
+            }
+            cursor = max(cursor, freeze.last.adding(days: 1))
+        }
+        if cursor <= last { spans.append(DateSpan(first: cursor, last: last)) }
+        return spans
+    }
+
+    /// Joins overlapping and back-to-back spans, so a renewal that starts the day after the previous
+    /// subscription ends yields one continuous grant.
+    static func merge(_ spans: [DateSpan]) -> [DateSpan] {
+        var merged: [DateSpan] = []
+        for span in spans.sorted(by: { $0.first < $1.first }) {
+            if let lastSpan = merged.last, span.first <= lastSpan.last.adding(days: 1) {
+                merged[merged.count - 1].last = max(lastSpan.last, span.last)
+            } else {
+                merged.append(span)
+            }
+        }
+        return merged
+    }
+
+    static func window(of span: DateSpan, in zone: TimeZone) -> AccessWindow {
+        AccessWindow(from: span.first.startOfDay(in: zone), until: span.last.adding(days: 1).startOfDay(in: zone))
+    }
+
+    static func widest(_ windows: [AccessWindow]) -> AccessWindow? {
+        guard let from = windows.map(\.from).min(), let until = windows.map(\.until).max() else { return nil }
+        return AccessWindow(from: from, until: until)
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import GymCore
+
+// The Kisi sync's stored state, as the rest of BooGYMan sees it.
+
+/// How the sync creates Kisi users for members.
+public enum KisiUserCreationMode: String, Sendable, CaseIterable, Codable {
+    /// Users are created managed by the organization; no e-mail goes to the member.
+    case managed
+    /// Users are invited by e-mail and set up their own Kisi account.
+    case invitations
+}
+
+/// How BooGYMan reaches Kisi. Stored with `apiKey` and `webhookSecret` sealed under the master key.
+///
+/// `description`, `debugDescription` and the mirror (`dump`) redact both secrets, so the settings
+/// may be logged or interpolated into messages safely.
+public struct KisiSettings: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public static let defaultBaseURL = "https://api.kisi.io"
+
+    public var apiKey: String
+    public var organizationID: Int?
+    public var baseURL: String
+    /// BooGYMan's own public URL, for Kisi webhooks; nil when webhooks are not set up.
+    public var instanceURL: String?
+    public var userCreationMode: KisiUserCreationMode
+    public var webhookSecret: String?
+
+    public init(
+        apiKey: String, organizationID: Int? = nil, baseURL: String = KisiSettings.defaultBaseURL,
+        instanceURL: String? = nil, userCreationMode: KisiUserCreationMode = .managed, webhookSecret: String? = nil
+    ) {
+        self.apiKey = apiKey
+        self.organizationID = organizationID
+        self.baseURL = baseURL
+        self.instanceURL = instanceURL
+        self.userCreationMode = userCreationMode
+        self.webhookSecret = webhookSecret
+    }
+
+    public var description: String {
+        let organization = organizationID.map(String.init) ?? "nil"
+        let instance = instanceURL.map { "\"\($0)\"" } ?? "nil"
+        let webhook = webhookSecret == nil ? "nil" : "<redacted>"
+        return "KisiSettings(apiKey: <redacted>, organizationID: \(organization), baseURL: \"\(baseURL)\", "
+            + "instanceURL: \(instance), userCreationMode: \(userCreationMode.rawValue), webhookSecret: \(webhook))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "apiKey": "<redacted>",
+            "organizationID": organizationID as Any,
+            "baseURL": baseURL,
+            "instanceURL": instanceURL as Any,
+            "userCreationMode": userCreationMode,
+            "webhookSecret": (webhookSecret == nil ? nil : "<redacted>") as Any,
+        ], displayStyle: .struct)
+    }
+
+    /// Field problems, without echoing secret values.
+    func validate() throws {
+        var errors = FieldErrors()
+        if apiKey.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { errors.add("api_key", "is required") }
+        if let organizationID, organizationID <= 0 { errors.add("organization_id", "must be a positive Kisi organization ID") }
+        if !Self.isHTTPURL(baseURL) { errors.add("base_url", "must be an absolute http(s) URL such as \(Self.defaultBaseURL)") }
+        if let instanceURL, !Self.isHTTPURL(instanceURL) {
+            errors.add("instance_url", "must be an absolute http(s) URL such as https://gym.example.com")
+        }
+        if let webhookSecret, webhookSecret.isEmpty { errors.add("webhook_secret", "must not be empty; leave it out instead") }
+        try errors.throwIfAny()
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+}
+
+/// Which Kisi object stands for which local one: a plan is one Kisi group, a member one Kisi user.
+public struct KisiLinks: Sendable, Equatable {
+    /// Plan ID → Kisi group ID.
+    public var groups: [UUID: Int]
+    /// Member ID → Kisi user ID.
+    public var users: [UUID: Int]
+
+    public init(groups: [UUID: Int] = [:], users: [UUID: Int] = [:]) {
+        self.groups = groups
+        self.users = users
+    }
+}
+
+/// Where one write to Kisi stands.
+public enum KisiWriteStatus: String, Sendable, CaseIterable, Codable {
+    /// Recorded, about to be sent (or the process died while sending).
+    case pending
+    /// Kisi confirmed it.
+    case succeeded
+    /// Kisi refused it, or it could not be sent at all.
+    case failed
+    /// Sent, but the outcome is unknown (timeout, connection lost); the sync must check Kisi.
+    case unknown
+    /// Decided against (e.g. held by the brake, or nothing to do).
+    case skipped
+}
+
+/// One write to Kisi: the sync's durable journal entry and its audit-log line.
+public struct KisiWrite: Sendable, Equatable, Identifiable {
+    public var id: Int
+    public var createdAt: Date
+    public var finishedAt: Date?
+    /// What was done, e.g. `createUser`, `createGrant`, `removeGrant`, `updateGroup`.
+    public var action: String
+    public var kisiObjectType: String?
+    public var kisiObjectID: Int?
+    public var memberID: UUID?
+    public var planID: UUID?
+    /// What caused it, e.g. `change #123`, `full reconcile`, `webhook`, `staff:<name>`.
+    public var trigger: String?
+    /// Who did it: `sync`, or a staff member's or API token's name.
+    public var actor: String
+    /// Why, in words for people.
+    public var reason: String
+    /// The body about to be sent; never the API key.
+    public var requestJSON: String?
+    public var status: KisiWriteStatus
+    /// Kisi's HTTP status, when it answered.
+    public var kisiStatus: Int?
+    /// Kisi's error code, when it gave one.
+    public var kisiCode: String?
+    public var error: String?
+
+    public init(
+        id: Int, createdAt: Date, finishedAt: Date? = nil, action: String, kisiObjectType: String? = nil, kisiObjectID: Int? = nil,
+        memberID: UUID? = nil, planID: UUID? = nil, trigger: String? = nil, actor: String, reason: String, requestJSON: String? = nil,
+        status: KisiWriteStatus, kisiStatus: Int? = nil, kisiCode: String? = nil, error: String? = nil
+    ) {
+        self.id = id
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+        self.action = action
+        self.kisiObjectType = kisiObjectType
+        self.kisiObjectID = kisiObjectID
+        self.memberID = memberID
+        self.planID = planID
+        self.trigger = trigger
+        self.actor = actor
+        self.reason = reason
+        self.requestJSON = requestJSON
+        self.status = status
+        self.kisiStatus = kisiStatus
+        self.kisiCode = kisiCode
+        self.error = error
+    }
+}
+
+/// Which Kisi writes to list; every criterion given must hold. `from` is inclusive, `until` exclusive.
+public struct KisiWriteFilter: Sendable, Equatable {
+    public var memberID: UUID?
+    public var planID: UUID?
+    public var action: String?
+    public var status: KisiWriteStatus?
+    public var from: Date?
+    public var until: Date?
+
+    public init(
+        memberID: UUID? = nil, planID: UUID? = nil, action: String? = nil, status: KisiWriteStatus? = nil,
+        from: Date? = nil, until: Date? = nil
+    ) {
+        self.memberID = memberID
+        self.planID = planID
+        self.action = action
+        self.status = status
+        self.from = from
+        self.until = until
+    }
+}
+
+/// Something the sync would not decide alone (e.g. a Kisi user it cannot match to one member, or
+/// a revocation held by the brake), waiting for staff.
+public struct HeldReview: Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var kind: String
+    public var memberID: UUID?
+    public var kisiUserID: Int?
+    public var detail: String
+    public var createdAt: Date
+    public var resolvedAt: Date?
+    public var resolution: String?
+
+    public init(
+        id: UUID, kind: String, memberID: UUID? = nil, kisiUserID: Int? = nil, detail: String, createdAt: Date,
+        resolvedAt: Date? = nil, resolution: String? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.memberID = memberID
+        self.kisiUserID = kisiUserID
+        self.detail = detail
+        self.createdAt = createdAt
+        self.resolvedAt = resolvedAt
+        self.resolution = resolution
+    }
+}
+
+/// Well-known `sync_state` keys. Any other key may be used too.
+public enum SyncStateKey {
+    /// ISO 8601 instant of the last completed full reconcile.
+    public static let lastFullReconcileAt = "last_full_reconcile_at"
+    /// The ID of the last access change the sync has applied, as decimal text.
+    public static let lastProcessedChangeID = "last_processed_change_id"
+    /// Why the sync is paused (e.g. "Kisi rejected the API key (401)"); absent while running.
+    public static let pausedReason = "paused_reason"
+    /// Serialized revocations held by the mass-revocation brake, awaiting approval.
+    public static let brakeHeldJSON = "brake_held_json"
+}

@@ -1,0 +1,70 @@
+import Foundation
+import GymCore
+
+/// Failures the repository reports besides field validation (`FieldErrors`).
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No row of that kind has that ID.
+    case notFound(entity: String, id: UUID)
+    /// The change is well-formed but the current data forbids it (e.g. deleting a plan still sold).
+    case conflict(String)
+    /// A stored value no longer parses; only possible after a manual edit of the database.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let entity, let id): "no \(entity) with ID \(id)"
+        case .conflict(let message): message
+        case .corrupt(let message): "stored data is unreadable: \(message)"
+        }
+    }
+}
+
+/// Offset pagination as the API exposes it.
+public struct PageRequest: Sendable, Equatable {
+    public static let maximumLimit = 500
+    public var limit: Int
+    public var offset: Int
+
+    public init(limit: Int = 50, offset: Int = 0) {
+        self.limit = min(max(limit, 1), PageRequest.maximumLimit)
+        self.offset = max(offset, 0)
+    }
+}
+
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var total: Int
+    public var limit: Int
+    public var offset: Int
+
+    public init(items: [Item], total: Int, limit: Int, offset: Int) {
+        self.items = items
+        self.total = total
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// A committed change that may alter door access; the sync worker's input.
+public struct AccessChange: Sendable, Equatable {
+    public enum Subject: String, Sendable, CaseIterable { case club, studio, plan, member, subscription }
+    public enum Action: String, Sendable, CaseIterable { case created, updated, deleted, frozen, unfrozen, cancelled }
+
+    public var id: Int
+    public var recordedAt: Date
+    public var subject: Subject
+    public var subjectID: UUID
+    public var action: Action
+    /// The member whose access may change, when the change concerns one member.
+    public var memberID: UUID?
+    /// The plan whose group may change, when the change concerns one plan.
+    public var planID: UUID?
+}
+
+/// An API token as listed to staff; the secret is shown only once, at creation.
+public struct APIToken: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var createdAt: Date?
+    public var lastUsedAt: Date?
+}

@@ -1,0 +1,98 @@
+import AccessSync
+import Foundation
+import GymStore
+import Hummingbird
+
+/// `/api/v1/sync`: what the Kisi sync would do and how it is doing.
+extension GymRoutes {
+    func addSyncRoutes(to group: RouterGroup<APIContext>) {
+        group.post("plan") { _, _ in
+            let engine = try requireSync()
+            let actions = try await engine.dryRun()
+            return SyncPlanBody(actions: actions.map(SyncActionBody.init))
+        }
+        group.get("status") { _, _ in
+            try await syncStatus()
+        }
+        group.post("held-revocations/approve") { _, _ in
+            let engine = try requireSync()
+            return ApprovalBody(approved: try await engine.approveHeldRevocations())
+        }
+    }
+
+    func requireSync() throws -> SyncEngine {
+        guard let sync else {
+            throw APIError(.conflict, code: "kisi_not_connected", message: "Kisi is not connected; run `boogyman kisi connect` first.")
+        }
+        return sync
+    }
+
+    func syncStatus() async throws -> SyncStatusBody {
+        let repository = self.repository
+        let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
+        let counts = try await repository.kisiWriteCounts(since: now().addingTimeInterval(-3600))
+        let held = try await sync?.heldRevocations() ?? []
+        return SyncStatusBody(
+            connected: sync != nil,
+            pausedReason: try await repository.syncState(SyncStateKey.pausedReason),
+            queueDepth: try await repository.unprocessedAccessChangeCount(),
+            lastFullReconcileAt: lastFull,
+            heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
+            openReviews: try await repository.openHeldReviews().count,
+            writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
+    }
+}
+
+struct SyncActionBody: Encodable, Sendable {
+    let kind: String
+    let priority: String
+    let reason: String
+    let memberID: UUID?
+    let planID: UUID?
+    let detail: String
+
+    enum CodingKeys: String, CodingKey {
+        case kind, priority, reason, memberID = "member_id", planID = "plan_id", detail
+    }
+
+    init(_ action: SyncAction) {
+        kind = action.kind.actionName
+        priority = action.priority.description
+        reason = action.reason
+        memberID = action.memberID
+        planID = action.planID
+        detail = String(describing: action.kind)
+    }
+}
+
+struct SyncPlanBody: ResponseEncodable, Sendable {
+    let actions: [SyncActionBody]
+}
+
+struct HeldRevocationBody: Encodable, Sendable {
+    let action: String
+    let memberID: UUID?
+    let planID: UUID?
+    let reason: String
+    enum CodingKeys: String, CodingKey { case action, memberID = "member_id", planID = "plan_id", reason }
+}
+
+struct SyncStatusBody: ResponseEncodable, Sendable {
+    let connected: Bool
+    let pausedReason: String?
+    let queueDepth: Int
+    let lastFullReconcileAt: String?
+    let heldRevocations: [HeldRevocationBody]
+    let openReviews: Int
+    let writesLastHour: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
+        case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
+        case openReviews = "open_reviews", writesLastHour = "writes_last_hour"
+    }
+}
+
+struct ApprovalBody: ResponseEncodable, Sendable {
+    let approved: Int
+}

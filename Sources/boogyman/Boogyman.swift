@@ -1,0 +1,322 @@
+import AccessSync
+import ArgumentParser
+import Foundation
+import GymApp
+import GymCore
+import GymStore
+import KisiAPI
+import KisiSandbox
+
+@main
+struct Boogyman: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boogyman",
+        abstract: "Gym management that keeps Kisi doors in step with who has paid.",
+        subcommands: [Serve.self, Demo.self, Migrate.self, Token.self, Import.self, Kisi.self, Sync.self, Sandbox.self])
+}
+
+/// Flags shared by every command that touches the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite file path, :memory:, or postgres:// URL. Default: $BOOGYMAN_DATABASE, else boogyman.sqlite.")
+    var database: String?
+
+    func configuration(host: String? = nil, port: Int? = nil) throws -> AppConfiguration {
+        try AppConfiguration.resolve(host: host, port: port, database: database)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Migrate the database, then serve the API until SIGINT/SIGTERM.")
+
+    @OptionGroup var options: DatabaseOptions
+    @Option(help: "Address to listen on. Default: $BOOGYMAN_HOST, else 127.0.0.1.") var host: String?
+    @Option(help: "Port to listen on. Default: $BOOGYMAN_PORT, else 8080.") var port: Int?
+
+    func run() async throws {
+        try await GymServer.serve(try options.configuration(host: host, port: port))
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    @OptionGroup var options: DatabaseOptions
+
+    func run() async throws {
+        let configuration = try options.configuration()
+        let logger = GymServer.makeLogger(level: configuration.logLevel)
+        let database = try await GymServer.openDatabase(configuration, logger: logger)
+        let applied = try await database.appliedMigrations()
+        await database.shutdown()
+        print("\(configuration.database) is at migration \(applied.last ?? "none") (\(applied.count) applied).")
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API token and print it once.")
+
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "Who or what uses the token, e.g. \"front desk tablet\".") var name: String
+
+        func run() async throws {
+            let configuration = try options.configuration()
+            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
+            let (token, secret) = try await database.repository.createAPIToken(name: name)
+            await database.shutdown()
+            print(secret)
+            FileHandle.standardError.write(Data("Created API token \"\(token.name)\" (\(token.id)). It is shown only now; store it safely.\n".utf8))
+        }
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import data from files.", subcommands: [Members.self])
+
+    struct Members: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import members from a CSV file with a header row.",
+            discussion: "Columns: \(MemberCSV.columns.joined(separator: ",")) (first_name, last_name and email required). Every row is checked first; if any is bad, nothing is imported unless --skip-invalid is given.")
+
+        @OptionGroup var options: DatabaseOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Flag(help: "Import the valid rows and report the invalid ones instead of importing nothing.") var skipInvalid = false
+
+        func run() async throws {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read \(file) as UTF-8 text")
+            }
+            let parsed: (rows: [MemberCSV.Row], problems: [MemberCSV.LineProblem])
+            do {
+                parsed = try MemberCSV.parse(text)
+            } catch {
+                throw ValidationError("\(file): \(error)")
+            }
+            let configuration = try options.configuration()
+            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
+            let result: MemberImportResult
+            do {
+                // A file with unparseable rows is still validated whole, so one run reports every bad row.
+                let dryRun = !parsed.problems.isEmpty && !skipInvalid
+                result = try await database.repository.importMembers(parsed.rows.map(\.draft), skipInvalid: skipInvalid, dryRun: dryRun)
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+
+            var problems = parsed.problems
+            for (index, errors) in result.problems {
+                problems.append(MemberCSV.LineProblem(line: parsed.rows[index].line, message: errors.description))
+            }
+            problems.sort { $0.line < $1.line }
+            for problem in problems { FileHandle.standardError.write(Data("\(file): \(problem)\n".utf8)) }
+
+            if !problems.isEmpty && !skipInvalid {
+                print("Imported nothing: \(problems.count) bad row(s). Fix them, or rerun with --skip-invalid to import the \(parsed.rows.count - result.problems.count) good row(s).")
+                throw ExitCode(1)
+            }
+            print("Imported \(result.imported.count) member(s); skipped \(problems.count) bad row(s).")
+        }
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a demo gym synced live to a built-in Kisi sandbox: a fresh SQLite file, three clubs, five plans, 300 members.")
+
+    @Option(help: "SQLite file for the demo; replaced on every run.") var database = "boogyman-demo.sqlite"
+    @Option(help: "Address to listen on.") var host = AppConfiguration.defaultHost
+    @Option(help: "Port to listen on.") var port = AppConfiguration.defaultPort
+    @Option(help: "Port of the built-in Kisi sandbox.") var sandboxPort = 9292
+    @Option(help: "How many members to create.") var members = 300
+
+    func run() async throws {
+        guard !database.hasPrefix("postgres") else { throw ValidationError("the demo always uses a fresh SQLite file") }
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        var settings = try AppConfiguration.resolve(host: host, port: port, database: database)
+        // The demo's database is thrown away on the next run, so a fresh master key per run is enough.
+        let masterKey = MasterKey.generate()
+        settings.masterKey = masterKey
+        let configuration = settings
+        let logger = GymServer.makeLogger(level: configuration.logLevel)
+        let gym = try await GymServer.openDatabase(configuration, logger: logger)
+        let today = LocalDate(containing: Date(), in: TimeZone(identifier: "Europe/Bucharest")!)
+        let summary = try await DemoGym.seed(gym.repository, today: today, memberCount: members)
+        let (_, secret) = try await gym.repository.createAPIToken(name: "demo")
+
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: .demoSeed(), logger: logger))
+        try await sandbox.withRunningServer(host: "127.0.0.1", port: sandboxPort) { sandboxPort in
+            let kisiURL = "http://127.0.0.1:\(sandboxPort)"
+            try await gym.repository.saveKisiSettings(
+                KisiSettings(apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, userCreationMode: .invitations),
+                masterKey: masterKey)
+            let sync = try await KisiConnection.engine(repository: gym.repository, masterKey: masterKey, logger: logger)
+            let base = "http://\(host):\(port)"
+            // Written unbuffered: piped output would otherwise hide the token until the server stops.
+            FileHandle.standardOutput.write(Data("""
+                BooGYMan demo gym: \(summary.clubs) clubs, \(summary.studios) studios, \(summary.plans) plans, \
+                \(summary.members) members, \(summary.subscriptions) subscriptions (data in \(database)).
+                Kisi: a built-in sandbox on \(kisiURL) (demo organization, places 1001-1003, locks 5001-5024).
+                  BooGYMan creates each member's Kisi user and door grant at Kisi's 5 requests/second: the
+                  first full sync takes about two minutes; afterwards changes reach Kisi within seconds.
+                  API token:   \(secret)
+                  Members:     curl -H 'Authorization: Bearer \(secret)' '\(base)/api/v1/members?q=popescu'
+                  Door access: curl -H 'Authorization: Bearer \(secret)' \(base)/api/v1/members/<id>/access
+                  Sync status: curl -H 'Authorization: Bearer \(secret)' \(base)/api/v1/sync/status
+                  Kisi's view: curl -H 'X-Sandbox-Admin-Key: sandbox-admin' '\(kisiURL)/_sandbox/oracle?user_id=<kisi user>&lock_id=5001'
+                  API spec:    \(base)/api/v1/openapi.yaml
+                Press Ctrl-C to stop.
+
+                """.utf8))
+            try await GymServer.application(configuration, database: gym, sync: sync, logger: logger).runService()
+        }
+    }
+}
+
+struct Kisi: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connect BooGYMan to a Kisi organization.", subcommands: [Connect.self, Disconnect.self])
+
+    struct Connect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a Kisi API key against Kisi and store it, sealed with BOOGYMAN_MASTER_KEY.")
+
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "The Kisi API key (an organization administrator's login secret).") var apiKey: String
+        @Option(help: "Kisi's API address; a sandbox URL for tests.") var baseURL = KisiSettings.defaultBaseURL
+        @Option(help: "Create Kisi users as managed users (no Kisi e-mails) or invite them.") var userCreation = "managed"
+        @Option(help: "BooGYMan's public address, for Kisi webhooks.") var instanceURL: String?
+
+        func run() async throws {
+            let configuration = try options.configuration()
+            guard let masterKey = configuration.masterKey else {
+                throw ValidationError("set BOOGYMAN_MASTER_KEY (32 random bytes, base64: `openssl rand -base64 32`) to store the key sealed")
+            }
+            guard let mode = KisiUserCreationMode(rawValue: userCreation) else {
+                throw ValidationError("--user-creation must be managed or invitations")
+            }
+            guard let url = URL(string: baseURL) else { throw ValidationError("--base-url is not a URL") }
+            let client = KisiClient(configuration: .init(apiKey: KisiAPIKey(apiKey), baseURL: url, integrationIdentifier: "BooGYMan"))
+            let organization: KisiOrganization
+            do {
+                organization = try await client.organization()
+            } catch {
+                throw ValidationError("Kisi did not accept the key: \(error)")
+            }
+            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
+            do {
+                try await database.repository.saveKisiSettings(
+                    KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURL, instanceURL: instanceURL, userCreationMode: mode),
+                    masterKey: masterKey)
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            print("Connected to Kisi organization \(organization.id) \"\(organization.name)\". `boogyman serve` now keeps its doors in step.")
+        }
+    }
+
+    struct Disconnect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget the Kisi connection. Access in Kisi stays as it is; nothing is revoked.")
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
+            do {
+                try await database.repository.deleteKisiSettings()
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            print("Disconnected from Kisi; door access in Kisi was left as it is.")
+        }
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reconcile Kisi with the gym's data once: show the plan (--dry-run) or apply it (--once).")
+
+    @OptionGroup var options: DatabaseOptions
+    @Flag(help: "Show every action with its reason and change nothing.") var dryRun = false
+    @Flag(help: "Apply one full reconcile and exit.") var once = false
+
+    func run() async throws {
+        guard dryRun != once else { throw ValidationError("give exactly one of --dry-run or --once") }
+        let configuration = try options.configuration()
+        let logger = GymServer.makeLogger(level: configuration.logLevel)
+        let database = try await GymServer.openDatabase(configuration, logger: logger)
+        do {
+            guard configuration.masterKey != nil else { throw KisiConnection.Problem.noMasterKey }
+            guard let engine = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger) else {
+                throw KisiConnection.Problem.notConnected
+            }
+            if dryRun {
+                let actions = try await engine.dryRun()
+                for action in actions {
+                    print("[\(action.priority)] \(action.kind.actionName): \(action.reason)")
+                }
+                print("\(actions.count) action(s); nothing was changed.")
+            } else {
+                let report = try await engine.reconcileAll(trigger: "boogyman sync --once")
+                print(report.description)
+                if report.isPaused || !report.failures.isEmpty {
+                    await database.shutdown()
+                    throw ExitCode(1)
+                }
+            }
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+}
+
+struct Sandbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the local Kisi sandbox: a stand-in for api.kisi.io that behaves like Kisi's OpenAPI document.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 9292
+    @Option(help: "Initial data: demo, or a seed JSON file.") var seed = "demo"
+    @Option(help: "API key of the demo organization's owner (demo seed only).") var apiKey = SandboxSeed.demoAPIKey
+    @Option(help: "Key for the /_sandbox/ control routes (header X-Sandbox-Admin-Key).") var adminKey = "sandbox-admin"
+    @Option(help: "Keep the sandbox's data in this JSON file across restarts.") var persist: String?
+    @Option(help: "Requests per second allowed per Kisi user, as Kisi does; 0 lifts the limit.") var rateLimit = 5
+
+    func run() async throws {
+        let initial: SandboxSeed
+        if seed == "demo" {
+            initial = SandboxSeed.demoSeed(apiKey: apiKey)
+        } else {
+            guard let data = FileManager.default.contents(atPath: seed) else { throw ValidationError("cannot read seed file \(seed)") }
+            initial = try SandboxSeed.decode(data)
+        }
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(
+            seed: initial, adminKey: adminKey, persistencePath: persist, requestsPerSecond: rateLimit))
+        var lines = ["Kisi sandbox on http://\(host):\(port) (control routes under /_sandbox/, header X-Sandbox-Admin-Key)"]
+        for organization in initial.organizations {
+            lines.append("Organization \(organization.id) \"\(organization.name)\"")
+            for user in organization.users where !(user.apiKeys ?? []).isEmpty {
+                lines.append("  API key of \(user.email): \((user.apiKeys ?? []).joined(separator: ", "))")
+            }
+            for place in organization.places ?? [] {
+                let locks = place.locks.map { "\($0.id) \($0.name)" }.joined(separator: "; ")
+                lines.append("  Place \(place.id) \(place.name): locks \(locks)")
+            }
+        }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        try await sandbox.application(host: host, port: port).runService()
+    }
+}
