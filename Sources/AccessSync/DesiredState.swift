@@ -108,7 +108,7 @@ public struct MemberPlan: Hashable, Sendable, Comparable {
     }
 
     public static func < (lhs: MemberPlan, rhs: MemberPlan) -> Bool {
-        (lhs.memberID.uuidString, lhs.planID.uuidString) < (rhs.memberID.uuidString, rhs.planID.uuidString)
+        (lhs.memberID, lhs.planID) < (rhs.memberID, rhs.planID)
     }
 }
 
@@ -149,8 +149,8 @@ public struct DesiredState: Hashable, Sendable {
         self.retiredPlans = retiredPlans
         self.evaluatedAt = evaluatedAt
         self.options = options
-        self.groups = groups.sorted { $0.planID.uuidString < $1.planID.uuidString }
-        self.users = users.sorted { $0.memberID.uuidString < $1.memberID.uuidString }
+        self.groups = groups.sorted { $0.planID < $1.planID }
+        self.users = users.sorted { $0.memberID < $1.memberID }
         self.grants = grants.sorted { $0.key < $1.key }
         self.denials = denials
     }

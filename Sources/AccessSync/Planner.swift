@@ -75,7 +75,7 @@ private struct PlanRun {
         let currentMembers = Set(desired.users.map(\.memberID))
         var deleted: [Int: UUID] = [:]
         for (memberID, userID) in observed.userLinks where !currentMembers.contains(memberID) {
-            if let existing = deleted[userID], existing.uuidString < memberID.uuidString { continue }
+            if let existing = deleted[userID], existing < memberID { continue }
             deleted[userID] = memberID
         }
         deletedMemberOfUser = deleted
@@ -87,7 +87,7 @@ private struct PlanRun {
         for group in desired.groups where !blockedPlans.contains(group.planID) {
             planGroup(group)
         }
-        for (planID, group) in managed.sorted(by: { $0.key.uuidString < $1.key.uuidString })
+        for (planID, group) in managed.sorted(by: { $0.key < $1.key })
         where desiredGroupsByPlan[planID] == nil {
             retireGroup(group, planID: planID)
         }
@@ -153,7 +153,7 @@ private struct PlanRun {
 
     mutating func resolveGroups() {
         let linkCounts = Dictionary(observed.groupLinks.values.map { ($0, 1) }, uniquingKeysWith: +)
-        for (planID, groupID) in observed.groupLinks.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+        for (planID, groupID) in observed.groupLinks.sorted(by: { $0.key < $1.key }) {
             guard let group = groupsByID[groupID] else { continue }  // stale link: the group is gone
             if linkCounts[groupID, default: 0] > 1 {
                 let plans = observed.groupLinks.filter { $0.value == groupID }.keys.map { planName($0) }.sorted()
@@ -178,7 +178,7 @@ private struct PlanRun {
         for group in observed.groups where !linked.contains(group.id) {
             if let planID = ManagedGroupMarker.planID(in: group.description) { marked[planID, default: []].append(group) }
         }
-        for (planID, groups) in marked.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+        for (planID, groups) in marked.sorted(by: { $0.key < $1.key }) {
             let groups = groups.sorted { $0.id < $1.id }
             let wanted = desiredGroupsByPlan[planID] != nil && managed[planID] == nil && !blockedPlans.contains(planID)
             if wanted && groups.count == 1 {
@@ -321,7 +321,7 @@ private struct PlanRun {
             }
         }
         guard createMissing, let target = targetGroup[planID] else { return }
-        for (memberID, grant) in grants.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !satisfied.contains(memberID) {
+        for (memberID, grant) in grants.sorted(by: { $0.key < $1.key }) where !satisfied.contains(memberID) {
             guard let user = resolvedUser[memberID] else { continue }
             if inviteGrantPlan[memberID] == planID { continue }  // the invite carries this grant
             emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
@@ -387,7 +387,7 @@ private struct PlanRun {
         for user in desired.users {
             let memberID = user.memberID
             let grants = (actionable[memberID] ?? []).sorted {
-                ($0.window.from, $0.planID.uuidString) < ($1.window.from, $1.planID.uuidString)
+                ($0.window.from, $0.planID) < ($1.window.from, $1.planID)
             }
             if let userID = observed.userLinks[memberID], let kisiUser = usersByID[userID] {
                 if linkCounts[userID, default: 0] > 1 {

@@ -51,6 +51,9 @@ public struct SyncReport: Sendable, CustomStringConvertible {
     public var pausedReason: String?
     /// Actions not attempted because the run was paused.
     public var notRun: Int
+    /// Actions set aside because the run yielded to newer changes; the engine carries them out later
+    /// (``SyncEngine/resumeDeferred(trigger:yield:)``) unless a newer run supersedes them.
+    public var deferred: Int = 0
     /// Kisi requests: list pages and single reads, and writes (creates, updates, deletes).
     public var kisiReads: Int
     public var kisiWrites: Int
@@ -71,7 +74,7 @@ public struct SyncReport: Sendable, CustomStringConvertible {
     public var description: String {
         let counts = executed.keys.sorted().map { "\($0)=\(executed[$0]!)" }.joined(separator: " ")
         return "sync [\(trigger)] planned \(planned), executed {\(counts)}, recovered \(recovered), failed \(failures.count), "
-            + "held \(heldRevocations.count), reads \(kisiReads), writes \(kisiWrites), \(duration)"
+            + "held \(heldRevocations.count), deferred \(deferred), reads \(kisiReads), writes \(kisiWrites), \(duration)"
             + (pausedReason.map { ", PAUSED: \($0)" } ?? "")
     }
 }
@@ -119,6 +122,14 @@ public actor SyncEngine {
     public let ledger: any SyncLedger
     public let configuration: Configuration
     var snapshot: GroupSnapshot?
+    /// What the last long run set aside: when it yielded (grants and cosmetic updates only, since
+    /// revocations never yield), or what it could not do while Kisi refused the key (already past the
+    /// brake). Kept in memory only: after a restart the start-up full reconcile re-plans it all.
+    private(set) var deferred: [SyncAction] = []
+    /// When the full reconcile whose work is set aside started; it counts as done once that work is.
+    private var deferredFullReconcileStartedAt: Date?
+    public var hasDeferredWork: Bool { !deferred.isEmpty }
+    public var deferredCount: Int { deferred.count }
     /// Runs are serialized: the actor is reentrant at every `await`, and two runs interleaving could
     /// plan the same write twice.
     private var running = false
@@ -180,9 +191,11 @@ public actor SyncEngine {
 
     // MARK: Full reconcile
 
-    public func reconcileAll(trigger: String = "full reconcile") async throws -> SyncReport {
+    public func reconcileAll(trigger: String = "full reconcile", yield: SyncYield? = nil) async throws -> SyncReport {
         await acquire()
         defer { release() }
+        deferred = []  // this run re-plans everything from a fresh observation
+        deferredFullReconcileStartedAt = nil
         let clock = ContinuousClock()
         let start = clock.now
         let startedAt = Date()
@@ -199,14 +212,19 @@ public actor SyncEngine {
             let desired = try await desiredState(at: configuration.now())
             let actions = plan(desired: desired, observed: observed)
             try await execute(
-                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: meter, report: &report)
+                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: meter, report: &report,
+                yield: yield)
         } catch let error as KisiError {
             guard let reason = Self.pauseReason(error) else { throw error }
             report.pausedReason = reason
             try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
         }
         if report.pausedReason == nil {
-            try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, startedAt.formatted(.iso8601))
+            if report.deferred > 0 {
+                deferredFullReconcileStartedAt = startedAt
+            } else {
+                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, startedAt.formatted(.iso8601))
+            }
         }
         report.kisiReads = meter.reads
         report.kisiWrites = meter.writes
@@ -270,7 +288,7 @@ public actor SyncEngine {
 
             // Role assignments: per changed plan's group, per changed member's user.
             var assignments: [Int: ObservedRoleAssignment] = [:]
-            for planID in planIDs.sorted(by: { $0.uuidString < $1.uuidString }) {
+            for planID in planIDs.sorted() {
                 guard let groupID = links.groups[planID], groupIDs.contains(groupID) else { continue }
                 for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID))) {
                     assignments[assignment.id] = assignment
@@ -292,7 +310,7 @@ public actor SyncEngine {
             } else {
                 for user in try await observer.readUsers(ids: memberUserIDs) { users[user.id] = user }
                 let granted = Set(desiredAll.grants.filter { memberIDs.contains($0.memberID) }.map(\.memberID))
-                for memberID in memberIDs.sorted(by: { $0.uuidString < $1.uuidString }) where granted.contains(memberID) {
+                for memberID in memberIDs.sorted() where granted.contains(memberID) {
                     let linkedUser = links.users[memberID].flatMap { users[$0] }
                     guard linkedUser == nil, let user = desiredUsers[memberID] else { continue }
                     if let found = try await observer.readUser(email: user.email.value) { users[found.id] = found }
@@ -326,6 +344,11 @@ public actor SyncEngine {
             try await execute(
                 actions, links: links, managedGrantCount: snap.managedGrantCount ?? observed.managedGrantCount, full: false,
                 meter: meter, report: &report)
+            // This run re-planned these members and plans from fresh reads; what an earlier run set aside
+            // for them is stale (e.g. a grant for a member frozen since).
+            deferred.removeAll { action in
+                action.memberID.map(memberIDs.contains) ?? false || action.planID.map(planIDs.contains) ?? false
+            }
         } catch let error as KisiError {
             guard let reason = Self.pauseReason(error) else { throw error }
             report.pausedReason = reason
@@ -379,8 +402,42 @@ public actor SyncEngine {
 
     // MARK: Brake and execution
 
+    /// Carries out what the last long run set aside (see ``SyncYield``), minus what later change-driven
+    /// runs re-planned. May yield again. Nil when nothing is set aside.
+    public func resumeDeferred(trigger: String = "deferred work", yield: SyncYield? = nil) async throws -> SyncReport? {
+        await acquire()
+        defer { release() }
+        guard !deferred.isEmpty else { return nil }
+        let actions = deferred
+        deferred = []
+        let clock = ContinuousClock()
+        let start = clock.now
+        let meter = KisiCallMeter()
+        var report = SyncReport(
+            trigger: trigger, startedAt: Date(), duration: .zero, planned: actions.count, executed: [:], recovered: 0, failures: [],
+            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
+        defer { logger.info("\(report)") }
+        do {
+            // Links are read afresh: users and groups created before the yield resolve through them.
+            try await runExecutor(actions, links: try await ledger.links(), full: false, meter: meter, report: &report, yield: yield)
+        } catch let error as KisiError {
+            guard let reason = Self.pauseReason(error) else { throw error }
+            report.pausedReason = reason
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+        }
+        if report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
+            deferredFullReconcileStartedAt = nil
+            try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, fullStartedAt.formatted(.iso8601))
+        }
+        report.kisiReads = meter.reads
+        report.kisiWrites = meter.writes
+        report.duration = clock.now - start
+        return report
+    }
+
     func execute(
-        _ actions: [SyncAction], links: KisiLinks, managedGrantCount: Int, full: Bool, meter: KisiCallMeter, report: inout SyncReport
+        _ actions: [SyncAction], links: KisiLinks, managedGrantCount: Int, full: Bool, meter: KisiCallMeter, report: inout SyncReport,
+        yield: SyncYield? = nil
     ) async throws {
         report.planned = actions.count
         let outcome = configuration.brake.apply(to: actions, managedGrantCount: managedGrantCount)
@@ -403,10 +460,19 @@ public actor SyncEngine {
             try await ledger.setSyncState(SyncStateKeys.brakeHeld, nil)
         }
 
+        try await runExecutor(proceed, links: links, full: full, meter: meter, report: &report, yield: yield)
+    }
+
+    private func runExecutor(
+        _ actions: [SyncAction], links: KisiLinks, full: Bool, meter: KisiCallMeter, report: inout SyncReport, yield: SyncYield?
+    ) async throws {
         var executor = SyncExecutor(
             client: client, ledger: ledger, meter: meter, trigger: report.trigger, actor: configuration.actor,
             hooks: configuration.hooks, logger: logger, links: links)
-        let result = try await executor.run(proceed, closeUnmatched: full)
+        let result = try await executor.run(actions, closeUnmatched: full, yield: yield)
+        // Only a run that may yield owns the set-aside list; a change-driven run in between leaves it be.
+        if yield != nil { deferred = result.deferred }
+        report.deferred = result.deferred.count
         report.executed = result.executed
         report.recovered = result.recovered
         report.failures = result.failures

@@ -68,6 +68,7 @@ public enum SyncStateKeys {
     public static let brakeHeld = SyncStateKey.brakeHeldJSON
     /// JSON array of role-assignment IDs staff approved for revocation (consumed by the next run).
     public static let brakeApproved = "brake_approved_json"
+    public static let propagation = SyncStateKey.propagationJSON
 }
 
 /// The durable side of the sync: links, the write journal, held reviews and small sync state.

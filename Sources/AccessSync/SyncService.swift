@@ -15,6 +15,11 @@ import ServiceLifecycle
 /// windows begin or end with time (a future subscription's grant ahead, past-due transitions; a grant
 /// that simply expired by Kisi's own `valid_until` needs no action).
 ///
+/// A long run yields: once its revocations are done, it checks every `yieldCheckInterval` for changes
+/// committed after it started; if there are any, it sets the rest aside, the change loop reconciles the
+/// new changes (a freeze reaches Kisi in seconds, not after a 1,000-member import's grants), and then
+/// the set-aside work resumes, minus what the newer runs re-planned.
+///
 /// Changes are marked processed only when the run was not paused (401/403), so nothing is lost
 /// while Kisi rejects the key. Work in progress is not interrupted by a graceful shutdown; only the
 /// waits are. Every Kisi call carries the client's request deadline.
@@ -29,13 +34,21 @@ public struct SyncService: Service {
     /// More changed members than this in one poll are handled by a full reconcile instead: a full
     /// observation costs a fixed ~36 reads for 2,000 members, a change-driven run about 2 per member.
     public var maxMembersPerChangeRun: Int
+    /// How often a long run (a full reconcile, a bulk import's grants) looks for newer changes to step
+    /// aside for; see ``SyncYield``.
+    public var yieldCheckInterval: Duration
+    /// Latency samples of the last hour; published to the ledger after every run that carried changes.
+    public let propagation: PropagationTracker
     public let logger: Logger
 
     public init(
         engine: SyncEngine, repository: GymRepository, ledger: any SyncLedger, pollInterval: Duration = .milliseconds(200),
         fullReconcileInterval: Duration = .seconds(600), pausedRetryInterval: Duration = .seconds(30),
-        maxMembersPerChangeRun: Int = 25, logger: Logger = Logger(label: "boogyman.access-sync")
+        maxMembersPerChangeRun: Int = 25, yieldCheckInterval: Duration = .milliseconds(250),
+        propagation: PropagationTracker = PropagationTracker(), logger: Logger = Logger(label: "boogyman.access-sync")
     ) {
+        self.propagation = propagation
+        self.yieldCheckInterval = yieldCheckInterval
         self.engine = engine
         self.repository = repository
         self.ledger = ledger
@@ -79,7 +92,13 @@ public struct SyncService: Service {
                 switch try await processChanges() {
                 case .fullReconcileNeeded: lastFull = clock.now
                 case .paused: pausedSince = clock.now
-                case .none, .changes: break
+                case .none, .changes:
+                    // Newer changes are handled; now the rest of the long run that stepped aside for them.
+                    if await engine.hasDeferredWork {
+                        let report = try await engine.resumeDeferred(
+                            trigger: "work set aside for newer changes", yield: yieldToChanges(after: try await lastProcessedChangeID()))
+                        if report?.isPaused == true { pausedSince = clock.now }
+                    }
                 }
             } catch is CancellationError {
                 break
@@ -94,7 +113,7 @@ public struct SyncService: Service {
     /// Reconciles the access changes not processed yet; returns what it did.
     @discardableResult
     func processChanges() async throws -> Step {
-        let last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        let last = try await lastProcessedChangeID()
         let changes = try await repository.accessChanges(after: last)
         guard let newest = changes.map(\.id).max() else { return .none }
         var members = Set<UUID>()
@@ -113,12 +132,31 @@ public struct SyncService: Service {
         let first = changes.map(\.id).min() ?? newest
         if full || members.count > maxMembersPerChangeRun {
             let why = full ? "club/studio" : "\(members.count) members"
-            return await fullReconcile(trigger: "changes #\(first)–#\(newest) (\(why))") == .paused ? .paused : .fullReconcileNeeded
+            let step = await fullReconcile(trigger: "changes #\(first)–#\(newest) (\(why))")
+            // A run that set work aside has not carried these changes through yet: no sample.
+            if step == .fullReconcileNeeded, await !engine.hasDeferredWork { await recordPropagation(of: changes) }
+            return step == .paused ? .paused : .fullReconcileNeeded
         }
         let report = try await engine.reconcile(memberIDs: members, planIDs: plans, trigger: "changes #\(first)–#\(newest)")
         guard !report.isPaused else { return .paused }
         try await markProcessed(through: newest)
+        await recordPropagation(of: changes)
         return .changes
+    }
+
+    func recordPropagation(of changes: [AccessChange]) async {
+        let now = Date()
+        await propagation.record(changesCommittedAt: changes.map(\.recordedAt), finishedAt: now)
+        let summary = await propagation.summary(now: now)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        guard let json = try? encoder.encode(summary) else { return }
+        do {
+            try await ledger.setSyncState(SyncStateKeys.propagation, String(decoding: json, as: UTF8.self))
+        } catch {
+            logger.warning("Kisi sync: could not save propagation figures", metadata: ["error": "\(error)"])
+        }
     }
 
     /// A full reconcile; on success, every change recorded before it started is marked processed
@@ -127,7 +165,9 @@ public struct SyncService: Service {
     func fullReconcile(trigger: String) async -> Step {
         do {
             let covered = try await latestChangeID()
-            let report = try await engine.reconcileAll(trigger: trigger)
+            let newest: Int
+            if let covered { newest = covered } else { newest = try await lastProcessedChangeID() }
+            let report = try await engine.reconcileAll(trigger: trigger, yield: yieldToChanges(after: newest))
             if report.isPaused { return .paused }
             if let covered { try await markProcessed(through: covered) }
             return .fullReconcileNeeded
@@ -139,8 +179,21 @@ public struct SyncService: Service {
         }
     }
 
+    /// A long run steps aside as soon as a change newer than `changeID` is committed: that change is
+    /// reconciled on its own (a revocation within seconds), then the long run resumes.
+    func yieldToChanges(after changeID: Int) -> SyncYield {
+        let repository = self.repository
+        return SyncYield(interval: yieldCheckInterval) {
+            (try? await repository.accessChanges(after: changeID, limit: 1).isEmpty == false) ?? false
+        }
+    }
+
+    func lastProcessedChangeID() async throws -> Int {
+        Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+    }
+
     func latestChangeID() async throws -> Int? {
-        var last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        var last = try await lastProcessedChangeID()
         var found: Int?
         while let newest = try await repository.accessChanges(after: last, limit: 500).map(\.id).max() {
             found = newest
@@ -150,8 +203,7 @@ public struct SyncService: Service {
     }
 
     func markProcessed(through id: Int) async throws {
-        let last = Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
-        guard id > last else { return }
+        guard id > (try await lastProcessedChangeID()) else { return }
         try await ledger.setSyncState(SyncStateKeys.lastProcessedChangeID, String(id))
         try await repository.markAccessChangesProcessed(through: id)
     }

@@ -163,7 +163,7 @@ public enum AccessRule {
     ) -> AccessDecision {
         let own = subscriptions.filter { $0.memberID == memberID }
         let byPlan = Dictionary(grouping: own, by: \.planID)
-        let plans: [PlanAccess] = byPlan.keys.sorted { $0.uuidString < $1.uuidString }.compactMap { planID in
+        let plans: [PlanAccess] = byPlan.keys.sorted { $0 < $1 }.compactMap { planID in
             guard let plan = layout.plans[planID] else { return nil }
             return planAccess(plan: plan, subscriptions: byPlan[planID]!, layout: layout, at: instant)
         }
@@ -197,7 +197,7 @@ public enum AccessRule {
         let today = LocalDate(containing: instant, in: zone)
         let segments = merge(subscriptions.flatMap { accessDays(of: $0, graceDays: plan.pastDueGraceDays) })
         let lockIDs = layout.lockIDs(of: plan)
-        let subscriptionIDs = subscriptions.map(\.id).sorted { $0.uuidString < $1.uuidString }
+        let subscriptionIDs = subscriptions.map(\.id).sorted { $0 < $1 }
         let upcoming = segments.first { $0.first > today }.map { window(of: $0, in: zone) }
 
         if let current = segments.first(where: { $0.contains(today) }) {

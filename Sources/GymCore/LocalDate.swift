@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A calendar date with no time and no zone, as printed on a membership card ("2026-12-31").
 ///
@@ -31,7 +32,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        // By hand rather than `String(format:)`: the sync prints hundreds of thousands of dates per full
+        // reconcile (in every grant's explanation), and printf dominated its profile.
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2)
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
@@ -72,23 +79,31 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The instant this date begins in `timeZone`: local midnight, or — in zones that skip midnight
     /// on a DST change — the first instant that exists on that date.
     public func startOfDay(in timeZone: TimeZone) -> Date {
+        let key = DayInZone(daysSinceEpoch: daysSinceEpoch, zone: timeZone.identifier)
+        if let known = startOfDayCache.withLock({ $0[key] }) { return known }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         // Noon exists on every date in every zone; its start of day is the date's first instant.
         let components = DateComponents(year: year, month: month, day: day, hour: 12)
-        if let noon = calendar.date(from: components) {
-            return calendar.startOfDay(for: noon)
+        guard let noon = calendar.date(from: components) else {
+            // Unreachable for valid dates; fall back to UTC midnight rather than trapping.
+            return Date(timeIntervalSince1970: TimeInterval(daysSinceEpoch) * 86_400)
         }
-        // Unreachable for valid dates; fall back to UTC midnight rather than trapping.
-        return Date(timeIntervalSince1970: TimeInterval(daysSinceEpoch) * 86_400)
+        let start = calendar.startOfDay(for: noon)
+        startOfDayCache.withLock { cache in
+            if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = start
+        }
+        return start
     }
 
     /// The calendar date that `instant` falls on in `timeZone`.
+    ///
+    /// The wall clock at `instant` is UTC plus the zone's offset at that very instant, so the date is
+    /// plain arithmetic once the offset is known (what `Calendar.dateComponents` does, minus its cost).
     public init(containing instant: Date, in timeZone: TimeZone) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        self.init(year: parts.year!, month: parts.month!, day: parts.day!)!
+        let local = instant.timeIntervalSince1970 + TimeInterval(timeZone.secondsFromGMT(for: instant))
+        self.init(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
@@ -131,3 +146,13 @@ public struct DateSpan: Hashable, Sendable, Codable {
 
     public func overlaps(_ other: DateSpan) -> Bool { first <= other.last && other.first <= last }
 }
+
+/// A date's first instant depends only on the date and the zone's rules, and a sync asks for the same few
+/// dates (today, paid-through dates) hundreds of thousands of times; `Calendar` is slow, so answers are
+/// remembered. Bounded: cleared when it reaches 4,096 entries.
+private struct DayInZone: Hashable {
+    let daysSinceEpoch: Int
+    let zone: String
+}
+
+private let startOfDayCache = Mutex<[DayInZone: Date]>([:])

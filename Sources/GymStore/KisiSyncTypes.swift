@@ -216,4 +216,32 @@ public enum SyncStateKey {
     public static let pausedReason = "paused_reason"
     /// Serialized revocations held by the mass-revocation brake, awaiting approval.
     public static let brakeHeldJSON = "brake_held_json"
+    /// JSON summary of propagation latency (change committed → Kisi confirmed) over the last hour:
+    /// ``PropagationSummary``.
+    public static let propagationJSON = "propagation_json"
+}
+
+/// Propagation latency over a recent window: from an access change's commit to the end of the sync run
+/// that carried it to Kisi. Kept in `sync_state` so every replica and page reads the same figures.
+public struct PropagationSummary: Codable, Sendable, Equatable {
+    public var windowSeconds: Int
+    public var samples: Int
+    public var p50Milliseconds: Int?
+    public var p95Milliseconds: Int?
+    public var maxMilliseconds: Int?
+    public var updatedAt: Date
+
+    public init(windowSeconds: Int, samples: Int, p50Milliseconds: Int?, p95Milliseconds: Int?, maxMilliseconds: Int?, updatedAt: Date) {
+        self.windowSeconds = windowSeconds
+        self.samples = samples
+        self.p50Milliseconds = p50Milliseconds
+        self.p95Milliseconds = p95Milliseconds
+        self.maxMilliseconds = maxMilliseconds
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case windowSeconds = "window_seconds", samples, p50Milliseconds = "p50_ms", p95Milliseconds = "p95_ms"
+        case maxMilliseconds = "max_ms", updatedAt = "updated_at"
+    }
 }

@@ -32,6 +32,24 @@ extension GymRoutes {
         let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
         let counts = try await repository.kisiWriteCounts(since: now().addingTimeInterval(-3600))
         let held = try await sync?.heldRevocations() ?? []
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let propagation = try await repository.syncState(SyncStateKey.propagationJSON)
+            .flatMap { try? decoder.decode(PropagationSummary.self, from: Data($0.utf8)) }
+        let hourAgo = now().addingTimeInterval(-3600)
+        let failed = try await repository.kisiWrites(KisiWriteFilter(status: .failed, from: hourAgo), PageRequest(limit: 200, offset: 0))
+        var errorsByMember: [UUID: MemberErrorsBody] = [:]
+        for write in failed.items {  // newest first
+            guard let memberID = write.memberID else { continue }
+            if var known = errorsByMember[memberID] {
+                known.failures += 1
+                errorsByMember[memberID] = known
+            } else {
+                errorsByMember[memberID] = MemberErrorsBody(
+                    memberID: memberID, failures: 1, lastAction: write.action, lastError: write.error ?? "failed",
+                    lastAt: write.createdAt.formatted(.iso8601))
+            }
+        }
         return SyncStatusBody(
             connected: sync != nil,
             pausedReason: try await repository.syncState(SyncStateKey.pausedReason),
@@ -39,7 +57,10 @@ extension GymRoutes {
             lastFullReconcileAt: lastFull,
             heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
             openReviews: try await repository.openHeldReviews().count,
-            writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
+            writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            deferredActions: await sync?.deferredCount ?? 0,
+            propagation: propagation.map(PropagationBody.init),
+            errorsByMember: errorsByMember.values.sorted { ($0.lastAt, $0.memberID) > ($1.lastAt, $1.memberID) })
     }
 }
 
@@ -85,11 +106,50 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let heldRevocations: [HeldRevocationBody]
     let openReviews: Int
     let writesLastHour: [String: Int]
+    let deferredActions: Int
+    let propagation: PropagationBody?
+    let errorsByMember: [MemberErrorsBody]
 
     enum CodingKeys: String, CodingKey {
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
         case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
-        case openReviews = "open_reviews", writesLastHour = "writes_last_hour"
+        case openReviews = "open_reviews", writesLastHour = "writes_last_hour", deferredActions = "deferred_actions"
+        case propagation, errorsByMember = "errors_by_member"
+    }
+}
+
+struct PropagationBody: Encodable, Sendable {
+    let windowSeconds: Int
+    let samples: Int
+    let p50Milliseconds: Int?
+    let p95Milliseconds: Int?
+    let maxMilliseconds: Int?
+    let updatedAt: String
+
+    init(_ summary: PropagationSummary) {
+        windowSeconds = summary.windowSeconds
+        samples = summary.samples
+        p50Milliseconds = summary.p50Milliseconds
+        p95Milliseconds = summary.p95Milliseconds
+        maxMilliseconds = summary.maxMilliseconds
+        updatedAt = summary.updatedAt.formatted(.iso8601)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case windowSeconds = "window_seconds", samples, p50Milliseconds = "p50_ms", p95Milliseconds = "p95_ms"
+        case maxMilliseconds = "max_ms", updatedAt = "updated_at"
+    }
+}
+
+struct MemberErrorsBody: Encodable, Sendable {
+    let memberID: UUID
+    var failures: Int
+    let lastAction: String
+    let lastError: String
+    let lastAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case memberID = "member_id", failures, lastAction = "last_action", lastError = "last_error", lastAt = "last_at"
     }
 }
 

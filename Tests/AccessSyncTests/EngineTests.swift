@@ -333,23 +333,13 @@ struct EngineTests {
                 group.addTask { try await service.run() }
                 let member = env.gym.members[4]
                 // Wait for the start-up full reconcile.
-                var finished = false
-                for _ in 0..<400 where !finished {
-                    finished = try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != nil
-                    if !finished { try await Task.sleep(for: .milliseconds(25)) }
-                }
-                #expect(finished)
+                #expect(try await eventually { try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != nil })
                 let kisiUser = try #require(try await env.ledger.links().users[member.id])
                 try await env.expectOracleAgrees()
                 _ = try await env.repository.freeze(
                     try #require(env.gym.subscriptionOf[member.id]).id,
                     span: DateSpan(first: env.gym.today, last: env.gym.today.adding(days: 6)))
-                var denied = false
-                for _ in 0..<200 where !denied {
-                    denied = try await !env.oracle(userID: kisiUser, lockID: 5001)
-                    if !denied { try await Task.sleep(for: .milliseconds(25)) }
-                }
-                #expect(denied)
+                #expect(try await eventually { try await !env.oracle(userID: kisiUser, lockID: 5001) })
                 group.cancelAll()
                 try await group.waitForAll()
             }
@@ -606,26 +596,96 @@ struct EngineTests {
                 let before = try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt)
                 group.addTask { try await service.run() }
                 // Let the service's start-up reconcile finish (and hold the revocations again) first.
-                var started = false
-                for _ in 0..<400 where !started {
-                    started = try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != before
-                    if !started { try await Task.sleep(for: .milliseconds(25)) }
-                }
-                #expect(started)
+                #expect(try await eventually { try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != before })
                 #expect(try await env.engine.heldRevocations().count == 3)
                 #expect(try await env.engine.approveHeldRevocations() == 3)
-                var revoked = false
-                for _ in 0..<400 where !revoked {
+                let revoked = try await eventually {
                     var anyDoorOpens = false
                     for index in [1, 2, 3] {
                         anyDoorOpens = try await env.oracle(userID: try #require(links.users[env.gym.members[index].id]), lockID: 5001) || anyDoorOpens
                     }
-                    revoked = try await env.engine.heldRevocations().isEmpty && !anyDoorOpens
-                    if !revoked { try await Task.sleep(for: .milliseconds(25)) }
+                    return try await env.engine.heldRevocations().isEmpty && !anyDoorOpens
                 }
                 #expect(revoked)
                 group.cancelAll()
                 try await group.waitForAll()
+            }
+            try await env.expectOracleAgrees()
+        }
+    }
+
+    @Test("a long run yields to newer changes after its revocations, and the set-aside work resumes minus what was re-planned", arguments: LedgerKind.allCases)
+    func yieldAndResume(ledgerKind: LedgerKind) async throws {
+        try await withEngineEnvironment(ledgerKind) { env in
+            let checks = Counter()
+            let yieldOnThirdCheck = SyncYield(interval: .zero) { await checks.increment() >= 3 }
+            let first = try await env.engine.reconcileAll(trigger: "initial", yield: yieldOnThirdCheck)
+            #expect(first.deferred > 0)
+            #expect(first.executedTotal == 2)  // two actions ran before the third check said "yield"
+            let setAside = await env.engine.deferred
+            #expect(setAside.allSatisfy { $0.priority > .revocation })
+
+            // A member whose grant was set aside is frozen meanwhile; a change-driven run handles them.
+            let frozen = try #require(env.gym.members.first { member in
+                setAside.contains { if case .createGrant = $0.kind { $0.memberID == member.id } else { false } }
+            })
+            _ = try await env.repository.freeze(
+                try #require(env.gym.subscriptionOf[frozen.id]).id,
+                span: DateSpan(first: env.gym.today, last: env.gym.today.adding(days: 6)))
+            _ = try await env.engine.reconcile(memberIDs: [frozen.id])
+            #expect(await env.engine.deferred.allSatisfy { $0.memberID != frozen.id })
+
+            let resumed = try #require(try await env.engine.resumeDeferred())
+            #expect(resumed.failures.isEmpty)
+            #expect(resumed.deferred == 0)
+            #expect(await env.engine.hasDeferredWork == false)
+            #expect(try await env.engine.resumeDeferred() == nil)
+            try await env.expectOracleAgrees()
+            #expect(try await env.engine.reconcileAll().planned == 0)
+        }
+    }
+
+    @Test("the service reconciles a freeze committed during a long full reconcile before finishing that reconcile", arguments: LedgerKind.allCases)
+    func serviceYieldsToFreeze(ledgerKind: LedgerKind) async throws {
+        // Every Kisi write waits, as at Kisi's real pace, so the start-up reconcile is still granting
+        // when the freeze is committed.
+        let slowWrites: @Sendable (KisiSandbox) -> SyncHooks = { _ in
+            SyncHooks(willWrite: { _ in try? await Task.sleep(for: .milliseconds(300)) })
+        }
+        try await withEngineEnvironment(ledgerKind, hooks: slowWrites) { env in
+            let service = SyncService(
+                engine: env.engine, repository: env.repository, ledger: env.ledger, pollInterval: .milliseconds(50),
+                fullReconcileInterval: .seconds(3600), yieldCheckInterval: .milliseconds(50))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                // The first member whose door opens is frozen at once, while the other grants are pending.
+                let active = Array(env.gym.members[0..<8])
+                var opened: (member: Member, user: Int)?
+                #expect(try await eventually {
+                    let links = try await env.ledger.links()
+                    for member in active {
+                        guard let user = links.users[member.id], try await env.oracle(userID: user, lockID: 5001) else { continue }
+                        opened = (member, user)
+                        return true
+                    }
+                    return false
+                })
+                let (frozen, kisiUser) = try #require(opened)
+                _ = try await env.repository.freeze(
+                    try #require(env.gym.subscriptionOf[frozen.id]).id,
+                    span: DateSpan(first: env.gym.today, last: env.gym.today.adding(days: 6)))
+                #expect(try await eventually { try await !env.oracle(userID: kisiUser, lockID: 5001) })
+                #expect(try await eventually {
+                    try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != nil
+                })
+                group.cancelAll()
+                try await group.waitForAll()
+
+                // The revocation reached Kisi before the start-up reconcile's last grant.
+                let journal = try await env.journal()
+                let revoked = try #require(journal.firstIndex { $0.action == "removeGrant" && $0.memberID == frozen.id })
+                let lastGrant = try #require(journal.lastIndex { $0.action == "createGrant" })
+                #expect(revoked < lastGrant)
             }
             try await env.expectOracleAgrees()
         }

@@ -269,3 +269,26 @@ extension ObservedState {
         return roleAssignments.filter { $0.userID == user && $0.groupID == group }
     }
 }
+
+/// Polls `condition` until it holds or `timeout` passes. The timeout is generous on purpose: it bounds a
+/// failing test's run time, not the behaviour under test, so a slow, busy machine cannot fail it.
+func eventually(
+    within timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return try await condition()
+}
+
+/// Counts calls from concurrent code.
+actor Counter {
+    private(set) var value = 0
+    func increment() -> Int {
+        value += 1
+        return value
+    }
+}

@@ -219,4 +219,38 @@ struct LocalDateTests {
         #expect(span.overlaps(other) == overlapping)
         #expect(other.overlaps(span) == overlapping)
     }
+
+    /// `LocalDate(containing:in:)` works from the zone's UTC offset; Foundation's calendar is the oracle.
+    @Test("the date containing an instant agrees with Foundation's calendar across DST and odd offsets", arguments: [
+        "Europe/Bucharest", "America/New_York", "America/Santiago", "America/Havana", "Australia/Lord_Howe",
+        "Asia/Kathmandu", "Pacific/Chatham", "Pacific/Apia", "UTC",
+    ])
+    func containingAgreesWithCalendar(zoneID: String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone(zoneID)
+        var generator = SystemRandomNumberGenerator()
+        var instants: [TimeInterval] = (0..<2_000).map { _ in TimeInterval(Int.random(in: 631_152_000...2_208_988_800, using: &generator)) }
+        // Around every DST change of 2026: the second before, at, and after each transition.
+        var cursor = Date(timeIntervalSince1970: 1_767_225_600)
+        while let next = zone(zoneID).nextDaylightSavingTimeTransition(after: cursor), next.timeIntervalSince1970 < 1_798_761_600 {
+            instants += [-1, 0, 1].map { next.timeIntervalSince1970 + $0 }
+            cursor = next
+        }
+        var mismatches: [String] = []
+        for seconds in instants {
+            let instant = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day], from: instant)
+            let date = LocalDate(containing: instant, in: zone(zoneID))
+            if [date.year, date.month, date.day] != [parts.year, parts.month, parts.day] { mismatches.append("\(instant): \(date)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
+    @Test("a date's start of day is the same on a second asking")
+    func startOfDayIsStable() {
+        let date = LocalDate("2026-10-25")!
+        let first = date.startOfDay(in: zone("Europe/Bucharest"))
+        #expect(date.startOfDay(in: zone("Europe/Bucharest")) == first)
+        #expect(date.startOfDay(in: zone("America/New_York")) != first)
+    }
 }
