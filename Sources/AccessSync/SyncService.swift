@@ -2,6 +2,7 @@ import Foundation
 import GymCore
 import GymStore
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// The sync worker, for a `ServiceGroup`.
@@ -64,6 +65,7 @@ public struct SyncService: Service {
         var lastFull = clock.now
         var pausedSince: ContinuousClock.Instant?
         var approvalTried: String?
+        var lastGauges = clock.now
         if await fullReconcile(trigger: "start") == .paused { pausedSince = clock.now }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
@@ -72,6 +74,10 @@ public struct SyncService: Service {
                 break  // shutdown (graceful or not) while waiting
             }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            if clock.now - lastGauges >= .seconds(2) {
+                lastGauges = clock.now
+                await publishGauges()
+            }
             if let since = pausedSince, clock.now - since < pausedRetryInterval { continue }
             pausedSince = nil
             if clock.now - lastFull >= fullReconcileInterval {
@@ -146,6 +152,8 @@ public struct SyncService: Service {
 
     func recordPropagation(of changes: [AccessChange]) async {
         let now = Date()
+        let latency = Metrics.Timer(label: "boogyman_sync_propagation_duration")
+        for change in changes { latency.recordSeconds(max(0, now.timeIntervalSince(change.recordedAt))) }
         await propagation.record(changesCommittedAt: changes.map(\.recordedAt), finishedAt: now)
         let summary = await propagation.summary(now: now)
         let encoder = JSONEncoder()
@@ -200,6 +208,16 @@ public struct SyncService: Service {
             last = newest
         }
         return found
+    }
+
+    /// Gauges for `/metrics`, refreshed after every run.
+    func publishGauges() async {
+        if let depth = try? await repository.unprocessedAccessChangeCount() {
+            Gauge(label: "boogyman_sync_queue_depth").record(depth)
+        }
+        Gauge(label: "boogyman_sync_deferred_actions").record(await engine.deferredCount)
+        let paused = (try? await ledger.syncState(SyncStateKeys.pausedReason)) != nil
+        Gauge(label: "boogyman_sync_paused").record(paused ? 1 : 0)
     }
 
     func markProcessed(through id: Int) async throws {

@@ -34,7 +34,8 @@ public enum GymServer {
         _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, extraServices: [any Service] = [],
         logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = GymRoutes(database: database, sync: sync).router()
+        _ = GymMetrics.registry  // before any service creates its metrics
+        let router = GymRoutes(database: database, sync: sync, metricsExposition: GymMetrics.exposition).router()
         var services: [any Service] = extraServices
         if let sync {
             services.append(KisiConnection.service(engine: sync, repository: database.repository, logger: logger))

@@ -12,11 +12,17 @@ public struct GymRoutes: Sendable {
     let sync: SyncEngine?
     /// The current instant; injected so tests can pin "today".
     let now: @Sendable () -> Date
+    /// Renders the process's metrics in Prometheus's text format for `GET /metrics`; no route without it.
+    let metricsExposition: (@Sendable () -> String)?
 
-    public init(database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        metricsExposition: (@Sendable () -> String)? = nil
+    ) {
         self.database = database
         self.sync = sync
         self.now = now
+        self.metricsExposition = metricsExposition
     }
 
     var repository: GymRepository { database.repository }
@@ -24,7 +30,16 @@ public struct GymRoutes: Sendable {
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsMiddleware())
         router.get("healthz") { _, _ in HealthBody(status: "ok") }
+        if let metricsExposition {
+            // Counts and timings only (requests, Kisi calls, sync queue and latency); no member data.
+            router.get("metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: metricsExposition())))
+            }
+        }
         router.get("readyz") { _, _ in
             do {
                 try await database.ping()

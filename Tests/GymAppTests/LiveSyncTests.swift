@@ -119,6 +119,22 @@ struct LiveSyncTests {
                     #expect(Set(writes.keys) == ["pending", "succeeded", "failed", "unknown", "skipped"])
                     #expect((writes["succeeded"] ?? 0) > 0)
                     #expect(writes["failed"] == 0)
+                    #expect((status.json["errors_by_member"] as? [Any])?.isEmpty == true)
+                    #expect(status.json["deferred_actions"] as? Int == 0)
+                    // The sale and the freeze were carried by change-driven runs: at least two samples,
+                    // each within the test's own wait for the door.
+                    let propagation = try #require(status.json["propagation"] as? [String: Any])
+                    #expect((propagation["samples"] as? Int ?? 0) >= 2)
+                    let p95 = try #require(propagation["p95_ms"] as? Int)
+                    #expect(p95 >= 0 && p95 <= Int(LiveSyncTests.deadline.components.seconds) * 1000)
+
+                    // Prometheus: the HTTP server's, the Kisi client's and the sync's own metrics.
+                    let metrics = try await client.execute(uri: "/metrics", method: .get)
+                    #expect(metrics.status == .ok)
+                    let exposition = String(buffer: metrics.body)
+                    for family in ["hb_requests", "kisi_requests_total", "boogyman_sync_propagation_duration", "boogyman_sync_queue_depth"] {
+                        #expect(exposition.contains(family), "no \(family) in /metrics")
+                    }
 
                     // 5. Nothing left to do: the dry run plans no action.
                     let clock = ContinuousClock()
