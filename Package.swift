@@ -102,6 +102,7 @@ let package = Package(
                 "AccessSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
@@ -182,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "GymAppTests",
             dependencies: [
-                "GymCore", "GymStore", "GymApp", "KisiSandbox", "AccessSync", "KisiAPI",
+                "GymCore", "GymStore", "GymApp", "GymWeb", "KisiSandbox", "AccessSync", "KisiAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -117,7 +117,7 @@ public actor SyncEngine {
         var managedGrantCount: Int?
     }
 
-    public let client: KisiClient
+    public nonisolated let client: KisiClient
     public let repository: GymRepository
     public let ledger: any SyncLedger
     public let configuration: Configuration

@@ -69,6 +69,13 @@ public enum SyncStateKeys {
     /// JSON array of role-assignment IDs staff approved for revocation (consumed by the next run).
     public static let brakeApproved = "brake_approved_json"
     public static let propagation = SyncStateKey.propagationJSON
+    /// Set by the Kisi webhook when an event could not be traced to one member or plan (e.g. a role
+    /// assignment made by hand): the sync runs a full reconcile at its next poll and clears it.
+    public static let kisiChangeReported = "kisi_change_reported"
+    /// The Kisi user behind BooGYMan's API key, as decimal text: events it caused are BooGYMan's own.
+    public static let kisiSelfUserID = "kisi_self_user_id"
+    /// The ID of the `event_webhook` integration BooGYMan registered with Kisi, as decimal text.
+    public static let kisiWebhookIntegrationID = "kisi_webhook_integration_id"
 }
 
 /// The durable side of the sync: links, the write journal, held reviews and small sync state.

@@ -85,6 +85,13 @@ public struct SyncService: Service {
                 if await fullReconcile(trigger: "periodic full reconcile") == .paused { pausedSince = clock.now }
                 continue
             }
+            // Kisi told us (webhook) of a change it could not pin on one member or plan: look at everything.
+            if let report = try? await ledger.syncState(SyncStateKeys.kisiChangeReported) {
+                try? await ledger.setSyncState(SyncStateKeys.kisiChangeReported, nil)
+                lastFull = clock.now
+                if await fullReconcile(trigger: "Kisi event: \(report)") == .paused { pausedSince = clock.now }
+                continue
+            }
             // Staff approved held revocations: carry them out now rather than at the next periodic
             // reconcile. Each approval is tried once, so an approval that no longer matches what the
             // brake holds cannot loop.

@@ -31,11 +31,13 @@ public enum GymServer {
     /// Builds the HTTP application over an open database, with the Kisi sync running beside it when
     /// an engine is given. The database closes when the app stops.
     public static func application(
-        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, extraServices: [any Service] = [],
-        logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, kisiWebhookSecret: String? = nil,
+        extraServices: [any Service] = [], logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         _ = GymMetrics.registry  // before any service creates its metrics
-        let router = GymRoutes(database: database, sync: sync, metricsExposition: GymMetrics.exposition).router()
+        let router = GymRoutes(
+            database: database, sync: sync, metricsExposition: GymMetrics.exposition, kisiWebhookSecret: kisiWebhookSecret
+        ).router()
         var services: [any Service] = extraServices
         if let sync {
             services.append(KisiConnection.service(engine: sync, repository: database.repository, logger: logger))
@@ -55,10 +57,15 @@ public enum GymServer {
         logger.info("opening database", metadata: ["database": "\(configuration.database)"])
         let database = try await openDatabase(configuration, logger: logger)
         let sync = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger)
-        if sync == nil {
+        var webhookSecret: String?
+        if let sync {
+            webhookSecret = await KisiConnection.ensureWebhook(
+                engine: sync, repository: database.repository, masterKey: configuration.masterKey, logger: logger)
+        } else {
             logger.notice("Kisi is not connected (or BOOGYMAN_MASTER_KEY is unset): serving without door sync")
         }
-        try await application(configuration, database: database, sync: sync, logger: logger).runService()
+        try await application(configuration, database: database, sync: sync, kisiWebhookSecret: webhookSecret, logger: logger)
+            .runService()
     }
 }
 

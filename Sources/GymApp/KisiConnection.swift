@@ -36,6 +36,49 @@ public enum KisiConnection {
             configuration: SyncEngine.Configuration(options: SyncOptions(userCreationMode: mode), logger: logger))
     }
 
+    /// Makes sure Kisi sends its events to this BooGYMan: with an instance URL in the settings, an
+    /// `event_webhook` integration to `<instance>/webhooks/kisi`, signed with a secret only BooGYMan and
+    /// Kisi know (kept sealed with the master key). Returns that secret, or nil when webhooks are not set
+    /// up (no instance URL) or Kisi could not be asked; the sync still repairs drift by its periodic full
+    /// reconcile then, so a failure here is logged, not fatal.
+    public static func ensureWebhook(engine: SyncEngine, repository: GymRepository, masterKey: MasterKey?, logger: Logger) async -> String? {
+        do {
+            guard let masterKey, var settings = try await repository.kisiSettings(masterKey: masterKey),
+                  let instance = settings.instanceURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !instance.isEmpty
+            else { return nil }
+            let client = engine.client
+            let url = instance + "/webhooks/kisi"
+            // Events caused by BooGYMan's own key come back too; knowing its user lets the webhook skip them.
+            let me = try await client.currentUser()
+            try await repository.setSyncState(SyncStateKeys.kisiSelfUserID, String(me.id))
+            // Kisi's integration list leaves out the URL, so this instance's webhook is known by its name
+            // and by the ID stored when it was made.
+            let name = "BooGYMan (\(url))"
+            var ours: [Int] = []
+            for try await integration in client.allIntegrations() where integration.type == "event_webhook" && integration.name == name {
+                ours.append(integration.id)
+            }
+            let registered = try await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID).flatMap { Int($0) }
+            if let secret = settings.webhookSecret, let registered, ours.contains(registered) {
+                for duplicate in ours where duplicate != registered { try await client.deleteIntegration(id: duplicate) }
+                return secret
+            }
+            // None yet, or one whose secret we no longer hold: replace it with a freshly signed one.
+            for stale in ours { try await client.deleteIntegration(id: stale) }
+            let secret = MasterKey.generate().base64  // 32 random bytes, as text
+            let created = try await client.createEventWebhook(KisiEventWebhookCreate(name: name, url: url, signatureKey: secret))
+            settings.webhookSecret = secret
+            try await repository.saveKisiSettings(settings, masterKey: masterKey)
+            try await repository.setSyncState(SyncStateKeys.kisiWebhookIntegrationID, String(created.id))
+            logger.notice("Kisi webhook registered", metadata: ["url": "\(url)"])
+            return secret
+        } catch {
+            logger.error("Kisi webhook could not be registered; drift is repaired by the periodic full reconcile only",
+                         metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     /// The background service keeping Kisi in step, for the server's service group.
     public static func service(engine: SyncEngine, repository: GymRepository, logger: Logger) -> SyncService {
         SyncService(engine: engine, repository: repository, ledger: GymStoreSyncLedger(repository: repository), logger: logger)

@@ -48,7 +48,11 @@ public struct Page<Item: Sendable>: Sendable {
 /// A committed change that may alter door access; the sync worker's input.
 public struct AccessChange: Sendable, Equatable {
     public enum Subject: String, Sendable, CaseIterable { case club, studio, plan, member, subscription }
-    public enum Action: String, Sendable, CaseIterable { case created, updated, deleted, frozen, unfrozen, cancelled }
+    public enum Action: String, Sendable, CaseIterable {
+        case created, updated, deleted, frozen, unfrozen, cancelled
+        /// Kisi reported a change (webhook) to what BooGYMan manages for this member or plan.
+        case kisiEvent = "kisi_event"
+    }
 
     public var id: Int
     public var recordedAt: Date

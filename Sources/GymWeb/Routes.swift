@@ -14,15 +14,18 @@ public struct GymRoutes: Sendable {
     let now: @Sendable () -> Date
     /// Renders the process's metrics in Prometheus's text format for `GET /metrics`; no route without it.
     let metricsExposition: (@Sendable () -> String)?
+    /// The secret Kisi signs webhook deliveries with; no webhook route without it.
+    let kisiWebhookSecret: String?
 
     public init(
         database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
-        metricsExposition: (@Sendable () -> String)? = nil
+        metricsExposition: (@Sendable () -> String)? = nil, kisiWebhookSecret: String? = nil
     ) {
         self.database = database
         self.sync = sync
         self.now = now
         self.metricsExposition = metricsExposition
+        self.kisiWebhookSecret = kisiWebhookSecret
     }
 
     var repository: GymRepository { database.repository }
@@ -53,6 +56,8 @@ public struct GymRoutes: Sendable {
                 status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
+
+        if let kisiWebhookSecret { addKisiWebhookRoute(to: router, secret: kisiWebhookSecret) }
 
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(repository: repository))
         addClubRoutes(to: api.group("clubs"))

@@ -153,11 +153,18 @@ struct Demo: AsyncParsableCommand {
         let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: .demoSeed(), logger: logger))
         try await sandbox.withRunningServer(host: "127.0.0.1", port: sandboxPort) { sandboxPort in
             let kisiURL = "http://127.0.0.1:\(sandboxPort)"
+            let base = "http://\(host):\(port)"
+            // The sandbox sends its events to the demo's webhook, as Kisi would to a gym's public address.
             try await gym.repository.saveKisiSettings(
-                KisiSettings(apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, userCreationMode: .invitations),
+                KisiSettings(
+                    apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, instanceURL: base, userCreationMode: .invitations),
                 masterKey: masterKey)
             let sync = try await KisiConnection.engine(repository: gym.repository, masterKey: masterKey, logger: logger)
-            let base = "http://\(host):\(port)"
+            var webhookSecret: String?
+            if let sync {
+                webhookSecret = await KisiConnection.ensureWebhook(
+                    engine: sync, repository: gym.repository, masterKey: masterKey, logger: logger)
+            }
             // Written unbuffered: piped output would otherwise hide the token until the server stops.
             FileHandle.standardOutput.write(Data("""
                 BooGYMan demo gym: \(summary.clubs) clubs, \(summary.studios) studios, \(summary.plans) plans, \
@@ -174,7 +181,9 @@ struct Demo: AsyncParsableCommand {
                 Press Ctrl-C to stop.
 
                 """.utf8))
-            try await GymServer.application(configuration, database: gym, sync: sync, logger: logger).runService()
+            try await GymServer.application(
+                configuration, database: gym, sync: sync, kisiWebhookSecret: webhookSecret, logger: logger
+            ).runService()
         }
     }
 }

@@ -1,0 +1,78 @@
+import AccessSync
+import Crypto
+import Foundation
+import GymStore
+import Hummingbird
+
+/// `POST /webhooks/kisi`: events from the Kisi `event_webhook` integration BooGYMan registers.
+///
+/// Kisi signs each delivery (`X-Signature: sha256=<hex HMAC-SHA256 of the body>`, keyed with the secret
+/// BooGYMan gave it); anything unsigned or mis-signed is refused and changes nothing. An event about
+/// something BooGYMan manages becomes an entry in the change log (that member or plan is re-checked
+/// within the sync's next poll), or, when it cannot be pinned on one, a request for a full reconcile.
+extension GymRoutes {
+    static let webhookBodyLimit = 256 * 1024
+
+    func addKisiWebhookRoute(to router: Router<APIContext>, secret: String) {
+        router.post("webhooks/kisi") { request, _ -> Response in
+            let body = Data(buffer: try await request.body.collect(upTo: Self.webhookBodyLimit))
+            guard let signature = request.headers[HTTPFields.Element.Name("X-Signature")!],
+                  KisiWebhookSignature.isValid(signature, body: body, secret: secret)
+            else {
+                throw APIError(.unauthorized, code: "bad_signature", message: "The webhook signature is missing or does not match.")
+            }
+            let event: KisiWebhookEvent
+            do {
+                event = try JSONDecoder().decode(KisiWebhookEvent.self, from: body)
+            } catch {
+                throw APIError(.badRequest, code: "malformed_json", message: "The webhook body is not a Kisi event.")
+            }
+            let repository = self.repository
+            let links = try await repository.kisiLinks()
+            let selfUserID = try await repository.syncState(SyncStateKeys.kisiSelfUserID).flatMap { Int($0) }
+            let triage = try await KisiEventTriage.triage(event, selfUserID: selfUserID, links: links) { assignmentID in
+                try await repository.memberOfKisiObject(type: "role_assignment", id: assignmentID)
+            }
+            switch triage {
+            case .ignore: break
+            case .member(let memberID): try await repository.recordKisiEvent(memberID: memberID)
+            case .plan(let planID): try await repository.recordKisiEvent(planID: planID)
+            case .everything(let why): try await repository.setSyncState(SyncStateKeys.kisiChangeReported, why)
+            }
+            return Response(status: .noContent)
+        }
+    }
+}
+
+/// Kisi's webhook signature: `sha256=` followed by the lowercase hex HMAC-SHA256 of the exact body bytes.
+public enum KisiWebhookSignature {
+    public static func sign(body: Data, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + mac.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Constant-time check (swift-crypto compares the codes), so timing reveals nothing of the secret.
+    public static func isValid(_ header: String, body: Data, secret: String) -> Bool {
+        guard header.hasPrefix("sha256="), let mac = bytes(hex: header.dropFirst("sha256=".count)), mac.count == 32 else {
+            return false
+        }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Data(secret.utf8)))
+    }
+
+    static func bytes(hex: Substring) -> [UInt8]? {
+        guard hex.count % 2 == 0 else { return nil }
+        var result: [UInt8] = []
+        result.reserveCapacity(hex.count / 2)
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            result.append(byte)
+            index = next
+        }
+        return result
+    }
+}

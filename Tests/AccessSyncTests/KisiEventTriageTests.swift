@@ -1,0 +1,44 @@
+import Foundation
+import GymStore
+import Testing
+@testable import AccessSync
+
+@Suite("Kisi event triage")
+struct KisiEventTriageTests {
+    static let member = fixedID(1)
+    static let plan = fixedID(2)
+    static let links = KisiLinks(groups: [plan: 700], users: [member: 900])
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let event: KisiWebhookEvent
+        let expected: KisiEventTriage
+        var testDescription: String { "\(event.type) on \(event.objectType ?? "-") #\(event.objectID ?? 0)" }
+    }
+
+    @Test("each event becomes the narrowest re-check that covers it", arguments: [
+        Case(event: .init(type: "role_assignment.destroy", actorType: "User", actorID: 1, objectType: "RoleAssignment", objectID: 5),
+             expected: .ignore("BooGYMan's own change")),
+        Case(event: .init(type: "role_assignment.destroy", actorType: "User", actorID: 60, objectType: "RoleAssignment", objectID: 5),
+             expected: .member(member)),
+        Case(event: .init(type: "role_assignment.create", actorType: "User", actorID: 60, objectType: "RoleAssignment", objectID: 6),
+             expected: .everything("role_assignment.create #6 by someone else")),
+        Case(event: .init(type: "user.update", actorType: "User", actorID: 60, objectType: "User", objectID: 900),
+             expected: .member(member)),
+        Case(event: .init(type: "user.update", actorType: "User", actorID: 60, objectType: "User", objectID: 901),
+             expected: .ignore("Kisi user #901 is not linked to a member")),
+        Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 700),
+             expected: .plan(plan)),
+        Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 2002),
+             expected: .ignore("Kisi group #2002 is not managed by BooGYMan")),
+        Case(event: .init(type: "group_lock.destroy", actorType: "User", actorID: 60, objectType: "GroupLock", objectID: 44),
+             expected: .everything("group_lock.destroy #44 by someone else")),
+        Case(event: .init(type: "lock.unlock", actorType: "User", actorID: 900, objectType: "Lock", objectID: 5001),
+             expected: .ignore("lock.unlock does not concern door access")),
+    ])
+    func triage(_ testCase: Case) async throws {
+        let outcome = await KisiEventTriage.triage(testCase.event, selfUserID: 1, links: Self.links) { assignmentID in
+            assignmentID == 5 ? Self.member : nil
+        }
+        #expect(outcome == testCase.expected)
+    }
+}
