@@ -67,6 +67,7 @@ public struct SyncService: Service {
         var approvalTried: String?
         var lastGauges = clock.now
         if await fullReconcile(trigger: "start") == .paused { pausedSince = clock.now }
+        var dayBoundary = await nextDayBoundary()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
@@ -80,6 +81,15 @@ public struct SyncService: Service {
             }
             if let since = pausedSince, clock.now - since < pausedRetryInterval { continue }
             pausedSince = nil
+            // Every access window begins and ends at a club-local midnight: a freeze ending, a grant
+            // ahead of a new period. Re-planning right after each one gives those doors at the minute,
+            // not up to one periodic interval late.
+            if let boundary = dayBoundary, Date() >= boundary.instant {
+                lastFull = clock.now
+                if await fullReconcile(trigger: "midnight in \(boundary.zone)") == .paused { pausedSince = clock.now }
+                dayBoundary = await nextDayBoundary()
+                continue
+            }
             if clock.now - lastFull >= fullReconcileInterval {
                 lastFull = clock.now
                 if await fullReconcile(trigger: "periodic full reconcile") == .paused { pausedSince = clock.now }
@@ -103,7 +113,9 @@ public struct SyncService: Service {
             }
             do {
                 switch try await processChanges() {
-                case .fullReconcileNeeded: lastFull = clock.now
+                case .fullReconcileNeeded:
+                    lastFull = clock.now
+                    dayBoundary = await nextDayBoundary()  // a club (and its time zone) may have changed
                 case .paused: pausedSince = clock.now
                 case .none, .changes:
                     // Newer changes are handled; now the rest of the long run that stepped aside for them.
@@ -192,6 +204,19 @@ public struct SyncService: Service {
             logger.error("Kisi sync: full reconcile failed", metadata: ["error": "\(error)"])
             return .none
         }
+    }
+
+    /// The next club-local midnight after now (a few seconds past it, so the new day's date is certain).
+    func nextDayBoundary() async -> (instant: Date, zone: String)? {
+        guard let layout = try? await repository.layout() else { return nil }
+        return Self.nextDayBoundary(after: Date(), zones: layout.clubs.values.map(\.timeZone))
+    }
+
+    static func nextDayBoundary(after instant: Date, zones: [TimeZone]) -> (instant: Date, zone: String)? {
+        zones.map { zone in
+            let midnight = LocalDate(containing: instant, in: zone).adding(days: 1).startOfDay(in: zone)
+            return (midnight.addingTimeInterval(5), zone.identifier)
+        }.min { $0.0 < $1.0 }
     }
 
     /// A long run steps aside as soon as a change newer than `changeID` is committed: that change is
