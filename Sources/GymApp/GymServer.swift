@@ -34,10 +34,11 @@ public enum GymServer {
         _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, extraServices: [any Service] = [],
         logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = GymRoutes(database: database, sync: sync).router()
+        let router = GymRoutes(database: database, sync: sync, replicaID: configuration.replicaID).router()
         var services: [any Service] = extraServices
         if let sync {
-            services.append(KisiConnection.service(engine: sync, repository: database.repository, logger: logger))
+            // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.
+            services.append(KisiConnection.leadership(engine: sync, repository: database.repository, configuration: configuration, logger: logger))
         }
         services.append(DatabaseLifetime(database: database))
         return Application(
@@ -51,9 +52,19 @@ public enum GymServer {
     /// `boogyman serve`: migrate, then serve (and sync Kisi when connected) until told to stop.
     public static func serve(_ configuration: AppConfiguration) async throws {
         let logger = makeLogger(level: configuration.logLevel)
-        logger.info("opening database", metadata: ["database": "\(configuration.database)"])
+        // SQLite has no lease table shared between processes, so a second server on the same file is refused.
+        let writerLock: SingleWriterLock?
+        if case .sqliteFile(let path) = configuration.database {
+            writerLock = try SingleWriterLock(databasePath: path)
+        } else {
+            writerLock = nil
+        }
+        defer { withExtendedLifetime(writerLock) {} }
+        logger.info("opening database", metadata: ["database": "\(configuration.database)", "replica": "\(configuration.replicaID)"])
         let database = try await openDatabase(configuration, logger: logger)
-        let sync = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger)
+        let sync = try await KisiConnection.engine(
+            repository: database.repository, masterKey: configuration.masterKey, logger: logger,
+            sharedPacing: configuration.database.isShared)
         if sync == nil {
             logger.notice("Kisi is not connected (or BOOGYMAN_MASTER_KEY is unset): serving without door sync")
         }

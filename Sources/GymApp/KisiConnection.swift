@@ -21,7 +21,11 @@ public enum KisiConnection {
     }
 
     /// The engine for the stored settings, or `nil` when Kisi is not connected.
-    public static func engine(repository: GymRepository, masterKey: MasterKey?, logger: Logger) async throws -> SyncEngine? {
+    /// - Parameter sharedPacing: pace Kisi requests through the database (`kisi_rate_slots`) as well as
+    ///   in-process, so that several replicas on one PostgreSQL stay within Kisi's limit together.
+    public static func engine(
+        repository: GymRepository, masterKey: MasterKey?, logger: Logger, sharedPacing: Bool = false
+    ) async throws -> SyncEngine? {
         guard let masterKey else {
             return nil
         }
@@ -29,11 +33,30 @@ public enum KisiConnection {
         guard let baseURL = URL(string: settings.baseURL) else { throw Problem.badBaseURL(settings.baseURL) }
         let client = KisiClient(configuration: KisiClient.Configuration(
             apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL,
-            integrationIdentifier: "BooGYMan", logger: logger))
+            integrationIdentifier: "BooGYMan", logger: logger,
+            sharedPacer: sharedPacing ? DatabaseKisiPacer(repository: repository, apiKey: settings.apiKey) : nil))
         let mode: UserCreationMode = settings.userCreationMode == .invitations ? .invitations : .managedUsers
         return SyncEngine(
             client: client, repository: repository, ledger: GymStoreSyncLedger(repository: repository),
             configuration: SyncEngine.Configuration(options: SyncOptions(userCreationMode: mode), logger: logger))
+    }
+
+    /// The background service keeping Kisi in step on whichever replica holds the sync lease: each
+    /// term of leadership gets its own engine and ledger carrying that term's fence, sharing the
+    /// Kisi client (and so its pacing) of `engine`.
+    public static func leadership(
+        engine: SyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger
+    ) -> SyncLeadership {
+        SyncLeadership(
+            repository: repository,
+            configuration: SyncLeadership.Configuration(
+                replicaID: configuration.replicaID, ttl: configuration.syncLeaseTTL, heartbeatInterval: configuration.syncHeartbeat),
+            logger: logger
+        ) { fence in
+            let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
+            let fenced = SyncEngine(client: engine.client, repository: repository, ledger: ledger, configuration: engine.configuration)
+            return SyncService(engine: fenced, repository: repository, ledger: ledger, logger: logger)
+        }
     }
 
     /// The background service keeping Kisi in step, for the server's service group.

@@ -12,11 +12,19 @@ public struct GymRoutes: Sendable {
     let sync: SyncEngine?
     /// The current instant; injected so tests can pin "today".
     let now: @Sendable () -> Date
+    /// This replica's ID and the name of the sync lease, for `GET /api/v1/sync/status`.
+    let replicaID: String
+    let leaseName: String
 
-    public init(database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        replicaID: String = SyncLeadership.replicaID(), leaseName: String = SyncLeadership.defaultLeaseName
+    ) {
         self.database = database
         self.sync = sync
         self.now = now
+        self.replicaID = replicaID
+        self.leaseName = leaseName
     }
 
     var repository: GymRepository { database.repository }

@@ -32,7 +32,14 @@ extension GymRoutes {
         let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
         let counts = try await repository.kisiWriteCounts(since: now().addingTimeInterval(-3600))
         let held = try await sync?.heldRevocations() ?? []
+        let leader = try await repository.leaseStatus(name: leaseName).map { status in
+            SyncLeaderBody(
+                replicaID: status.lease.holder, fencingToken: status.lease.token, live: status.live, heartbeatAt: status.lease.heartbeatAt,
+                expiresAt: status.lease.expiresAt)
+        }
         return SyncStatusBody(
+            replicaID: replicaID,
+            leader: leader,
             connected: sync != nil,
             pausedReason: try await repository.syncState(SyncStateKey.pausedReason),
             queueDepth: try await repository.unprocessedAccessChangeCount(),
@@ -77,7 +84,22 @@ struct HeldRevocationBody: Encodable, Sendable {
     enum CodingKeys: String, CodingKey { case action, memberID = "member_id", planID = "plan_id", reason }
 }
 
+/// The replica holding (or last holding, when `live` is false) the sync lease.
+struct SyncLeaderBody: Encodable, Sendable {
+    let replicaID: String
+    let fencingToken: Int64
+    let live: Bool
+    let heartbeatAt: Date
+    let expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case replicaID = "replica_id", fencingToken = "fencing_token", live, heartbeatAt = "heartbeat_at", expiresAt = "expires_at"
+    }
+}
+
 struct SyncStatusBody: ResponseEncodable, Sendable {
+    let replicaID: String
+    let leader: SyncLeaderBody?
     let connected: Bool
     let pausedReason: String?
     let queueDepth: Int
@@ -87,6 +109,7 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let writesLastHour: [String: Int]
 
     enum CodingKeys: String, CodingKey {
+        case replicaID = "replica_id", leader
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
         case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
         case openReviews = "open_reviews", writesLastHour = "writes_last_hour"

@@ -258,7 +258,10 @@ struct Sync: AsyncParsableCommand {
         let database = try await GymServer.openDatabase(configuration, logger: logger)
         do {
             guard configuration.masterKey != nil else { throw KisiConnection.Problem.noMasterKey }
-            guard let engine = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger) else {
+            guard let engine = try await KisiConnection.engine(
+                repository: database.repository, masterKey: configuration.masterKey, logger: logger,
+                sharedPacing: configuration.database.isShared)
+            else {
                 throw KisiConnection.Problem.notConnected
             }
             if dryRun {
