@@ -14,7 +14,7 @@ public struct DatabaseKisiPacer: KisiSharedPacer {
     public var margin: Duration
     public var queryDeadline: Duration
 
-    public init(repository: GymRepository, apiKey: String, margin: Duration = .milliseconds(50), queryDeadline: Duration = .seconds(5)) {
+    public init(repository: GymRepository, apiKey: String, margin: Duration = .milliseconds(150), queryDeadline: Duration = .seconds(5)) {
         self.repository = repository
         self.bucketPrefix = GymRepository.kisiRateBucket(apiKey: apiKey, scope: "")
         self.margin = margin
