@@ -54,7 +54,8 @@ public enum KisiConnection {
             logger: logger
         ) { fence in
             let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
-            let fenced = SyncEngine(client: engine.client, repository: repository, ledger: ledger, configuration: engine.configuration)
+            let fenced = SyncEngine(
+                client: await engine.client, repository: repository, ledger: ledger, configuration: await engine.configuration)
             return SyncService(engine: fenced, repository: repository, ledger: ledger, logger: logger)
         }
     }
