@@ -43,12 +43,12 @@ MEMBERS_AFTER_KILL = int(os.environ.get("FAILOVER_MEMBERS_AFTER", "16"))
 CONVERGE_TIMEOUT_S = 300
 
 failures = []
+passes = []
 
 
 def check(condition, message):
     print(("  ok   " if condition else "  FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
+    (passes if condition else failures).append(message)
 
 
 def free_port():
@@ -177,8 +177,9 @@ def main():
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     if failures:
-        print(f"\n0 passed, {len(failures)} failed: " + "; ".join(failures))
-        sys.exit(1)
+        print("\nfailed: " + "; ".join(failures))
+    print(f"\nreplica failover: {len(passes)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
 
 
 def run(binary, processes, sql, db_url, base_env):
@@ -306,9 +307,13 @@ def run(binary, processes, sql, db_url, base_env):
     check(rejected == 0, f"no request rejected with 429 ({rejected})")
     span = (accepted[-1] - accepted[0]) if len(accepted) > 1 else 0
     throughput = len(accepted) / span if span else 0
+    after = [t for t in accepted if t >= min(resumed)]
+    after_span = (after[-1] - after[0]) if len(after) > 1 else 0
+    after_rate = len(after) / after_span if after_span else 0
     print(f"\nFAILOVER takeover_s={takeover_s:.1f} kisi_resumed_s={resumed_s:.1f} target_s={FAILOVER_TARGET_S:.0f}", flush=True)
     print(f"THROUGHPUT kisi_requests={len(accepted)} over {span:.1f} s = {throughput:.2f}/s (limit {RATE_LIMIT}/s), "
           f"max_per_second={peak}; {len(members)} member sales converged {converged_s:.1f} s after the first", flush=True)
+    print(f"THROUGHPUT after takeover: {len(after)} Kisi requests over {after_span:.1f} s = {after_rate:.2f}/s", flush=True)
 
 
 def status(url, auth):
