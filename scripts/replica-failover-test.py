@@ -178,7 +178,7 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     if failures:
         print("\nfailed: " + "; ".join(failures))
-    print(f"\nreplica failover: {len(passes)} passed, {len(failures)} failed")
+    print(f"\nfailover: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 
