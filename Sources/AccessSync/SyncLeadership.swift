@@ -63,7 +63,9 @@ public struct SyncLeadership: Service {
             self.replicaID = replicaID
             self.ttl = ttl
             self.heartbeatInterval = heartbeatInterval
-            self.queryDeadline = min(queryDeadline, heartbeatInterval)
+            // A query still waiting when a third of the TTL has passed is treated as failed: the
+            // leader must notice in time to stop before the lease can expire under it.
+            self.queryDeadline = min(queryDeadline, ttl / 3)
         }
     }
 

@@ -3,6 +3,13 @@ import GymStore
 import SQLKit
 import Testing
 
+/// Makes the lease `name` expire now, as if its holder had stopped renewing it a TTL ago (instead of
+/// sleeping through a short TTL, which a busy test machine can stretch past a test's next step).
+func expireLease(_ database: GymDatabase, _ name: String) async throws {
+    try await (database.database as! any SQLDatabase)
+        .raw("UPDATE sync_leases SET expires_at_ms = expires_at_ms - 3600000 WHERE name = \(bind: name)").run()
+}
+
 /// The sync lease that lets one replica of several lead the Kisi sync, and the fence that stops the
 /// others from writing. Runs on SQLite and, when configured, on PostgreSQL.
 struct LeaseTests {
@@ -46,9 +53,9 @@ struct LeaseTests {
     func expiryTakeover(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
             let repository = database.repository
-            let old = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .milliseconds(200)))
+            let old = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .seconds(30)))
             #expect(try await repository.acquireLease(name: Self.name, holder: "replica-b", ttl: .seconds(15)) == nil)
-            try await Task.sleep(for: .milliseconds(400))
+            try await expireLease(database, Self.name)
             #expect(try await repository.leaseStatus(name: Self.name)?.live == false)
             let new = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-b", ttl: .seconds(15)))
             #expect(new.holder == "replica-b")
@@ -89,13 +96,13 @@ struct LeaseTests {
     func fencedWriteRefused(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
             let repository = database.repository
-            let old = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .milliseconds(200)))
+            let old = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .seconds(30)))
             // While current, the fenced write and the fenced cursor move go through.
             let id = try await repository.beginKisiWrite(action: "createUser", reason: "test", fence: old.fence)
             #expect(id > 0)
             try await repository.setSyncState("last_processed_change_id", "7", fence: old.fence)
 
-            try await Task.sleep(for: .milliseconds(400))
+            try await expireLease(database, Self.name)
             let new = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-b", ttl: .seconds(15)))
             let before = try await tableCounts(database)["kisi_writes"]
             do {
