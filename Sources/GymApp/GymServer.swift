@@ -40,7 +40,9 @@ public enum GymServer {
             // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.
             services.append(KisiConnection.leadership(engine: sync, repository: database.repository, configuration: configuration, logger: logger))
         }
-        services.append(DatabaseLifetime(database: database))
+        // First in the list, so the last to be shut down (the group shuts down in reverse order):
+        // the sync must still reach the database while it finishes and releases its lease.
+        services.insert(DatabaseLifetime(database: database), at: 0)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "BooGYMan"),
