@@ -83,6 +83,31 @@ struct LeadershipTests {
         await database.shutdown()
     }
 
+    @Test("On graceful shutdown the leader lets its sync finish and releases the lease, so a standby need not wait for it to expire")
+    func gracefulShutdownReleases() async throws {
+        let database = try GymDatabase(location: .sqliteInMemory, logger: Self.quiet)
+        try await database.migrate()
+        let repository = database.repository
+        let probe = SyncProbe()
+        let leadership = SyncLeadership(
+            repository: repository,
+            configuration: .init(replicaID: "replica-a", ttl: .seconds(30), heartbeatInterval: .milliseconds(100)),
+            logger: Self.quiet
+        ) { fence in FakeSync(probe: probe, fence: fence) }
+        let group = ServiceGroup(services: [leadership], logger: Self.quiet)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await waitFor("the sync runs") { probe.running }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(!probe.running)
+        #expect(try await repository.leaseStatus(name: SyncLeadership.defaultLeaseName)?.live == false)
+        let next = try #require(try await repository.acquireLease(name: SyncLeadership.defaultLeaseName, holder: "replica-b", ttl: .seconds(30)))
+        #expect(next.token == 2)
+        await database.shutdown()
+    }
+
     @Test("A standby replica takes over with a higher token once the leader stops renewing")
     func standbyTakesOver() async throws {
         let database = try GymDatabase(location: .sqliteInMemory, logger: Self.quiet)
