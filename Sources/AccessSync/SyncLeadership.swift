@@ -118,7 +118,10 @@ public struct SyncLeadership: Service {
             }
             guard let lease else {
                 if !wasFollowerLogged {
-                    let holder = (try? await repository.lease(name: name))?.holder ?? "?"
+                    let repository = self.repository
+                    let holder = (try? await withDeadline(configuration.queryDeadline, "reading the sync lease") {
+                        try await repository.lease(name: name)
+                    })??.holder ?? "?"
                     logger.info("sync lease held by another replica; standing by", metadata: ["leader": "\(holder)", "replica": "\(me)"])
                     wasFollowerLogged = true
                 }
@@ -195,7 +198,9 @@ public struct SyncLeadership: Service {
                     try await repository.renewLease(name: name, holder: me, token: lease.token, ttl: ttl)
                 }
                 guard renewed != nil else {
-                    let current = try? await repository.lease(name: name)
+                    let current = try? await withDeadline(configuration.queryDeadline, "reading the sync lease") {
+                        try await repository.lease(name: name)
+                    } ?? nil
                     return .leaseLost("taken over by \(current?.holder ?? "another replica") with token \(current?.token ?? 0)")
                 }
                 lastRenewed = attempt

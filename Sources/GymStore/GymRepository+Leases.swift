@@ -126,7 +126,7 @@ extension GymRepository {
             """).run()
     }
 
-    /// The lease row as stored (it may have expired; see ``leaseIsLive(_:)``), or nil when never taken.
+    /// The lease row as stored (it may have expired; see ``leaseStatus(name:)``), or nil when never taken.
     public func lease(name: String) async throws -> SyncLease? {
         try await sqlDatabase.raw("SELECT \(unsafeRaw: Self.leaseColumns) FROM sync_leases WHERE name = \(bind: name)")
             .first(decoding: SyncLease.self)
