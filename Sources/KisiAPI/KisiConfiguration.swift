@@ -178,7 +178,7 @@ extension KisiClient {
 /// Spaces requests across processes that share one Kisi API key (Kisi counts requests per user, not
 /// per process). `waitForTurn` reserves the next send slot for `scope` and returns once it has come.
 /// It must honour cancellation and never wait for ever: an implementation that cannot reach its
-/// store throws, and the request fails like a transport error would.
+/// store throws, and the call fails with that error without the request having been sent.
 public protocol KisiSharedPacer: Sendable {
     /// - Parameters:
     ///   - scope: `all` for every request, `createEventSet` for Kisi's separate 1/s limit.
