@@ -7,11 +7,17 @@ import GymStore
 /// ``ReviewKey`` (kind + subject). The GymStore `kind` is therefore written as
 /// `<review kind>:<subject>` (plus `@plan:<UUID>` when the review concerns a plan), and `detail` is the
 /// planner's message. Open reviews of other kinds (not written by the sync) are not listed here.
+///
+/// With a `fence` (the lease of the replica leading the sync), every journalled write and every
+/// sync-state change is checked against the lease in the same transaction: a replica that lost the
+/// lease gets ``FencingError`` before anything reaches Kisi, and cannot move the change-log cursor.
 public struct GymStoreSyncLedger: SyncLedger {
     public let repository: GymRepository
+    public let fence: LeaseFence?
 
-    public init(repository: GymRepository) {
+    public init(repository: GymRepository, fence: LeaseFence? = nil) {
         self.repository = repository
+        self.fence = fence
     }
 
     public func links() async throws -> KisiLinks {
@@ -30,7 +36,7 @@ public struct GymStoreSyncLedger: SyncLedger {
         try await repository.beginKisiWrite(
             action: intent.action, kisiObjectType: intent.kisiObjectType, kisiObjectID: intent.kisiObjectID,
             memberID: intent.memberID, planID: intent.planID, trigger: intent.trigger, actor: intent.actor,
-            reason: intent.reason, requestJSON: intent.requestJSON)
+            reason: intent.reason, requestJSON: intent.requestJSON, fence: fence)
     }
 
     public func finishWrite(id: Int, _ outcome: SyncWriteOutcome) async throws {
@@ -67,7 +73,7 @@ public struct GymStoreSyncLedger: SyncLedger {
     }
 
     public func setSyncState(_ key: String, _ value: String?) async throws {
-        try await repository.setSyncState(key, value)
+        try await repository.setSyncState(key, value, fence: fence)
     }
 
     static let planSeparator = "@plan:"

@@ -157,6 +157,9 @@ struct SyncExecutor {
                 if yield != nil { result.deferred.append(action) }
             } catch is CancellationError {
                 throw CancellationError()
+            } catch let fenced as FencingError {
+                // This replica lost the sync lease: stop the whole run, not just this action.
+                throw fenced
             } catch {
                 logger.warning("Kisi sync action failed", metadata: [
                     "action": "\(action.kind.actionName)", "error": "\(error)", "member": "\(action.memberID?.uuidString ?? "-")",

@@ -247,7 +247,12 @@ public struct SyncService: Service {
         if let depth = try? await repository.unprocessedAccessChangeCount() {
             Gauge(label: "boogyman_sync_queue_depth").record(depth)
         }
-        Gauge(label: "boogyman_sync_deferred_actions").record(await engine.deferredCount)
+        let deferred = await engine.deferredCount
+        Gauge(label: "boogyman_sync_deferred_actions").record(deferred)
+        // For the status page of every replica, not only this one's metrics.
+        if (try? await ledger.syncState(SyncStateKey.deferredActions)) != String(deferred) {
+            try? await ledger.setSyncState(SyncStateKey.deferredActions, String(deferred))
+        }
         let paused = (try? await ledger.syncState(SyncStateKeys.pausedReason)) != nil
         Gauge(label: "boogyman_sync_paused").record(paused ? 1 : 0)
     }

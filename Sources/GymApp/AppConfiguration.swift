@@ -1,3 +1,4 @@
+import AccessSync
 import Foundation
 import GymStore
 import Logging
@@ -14,16 +15,26 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// Seals the Kisi API key in the database (AES-GCM). Without it BooGYMan runs without Kisi.
     public var masterKey: MasterKey?
+    /// This replica's name in the sync lease and `GET /api/v1/sync/status`: `BOOGYMAN_REPLICA_ID`, else host:pid.
+    public var replicaID: String
+    /// How long the sync lease lasts without a heartbeat (`BOOGYMAN_SYNC_LEASE_TTL`, seconds, default 15).
+    public var syncLeaseTTL: Duration
+    /// How often the leader renews it and the others try to take it (`BOOGYMAN_SYNC_HEARTBEAT`, seconds, default 3).
+    public var syncHeartbeat: Duration
 
     public init(
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
-        masterKey: MasterKey? = nil
+        masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
+        syncHeartbeat: Duration = .seconds(3)
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.logLevel = logLevel
         self.masterKey = masterKey
+        self.replicaID = replicaID
+        self.syncLeaseTTL = syncLeaseTTL
+        self.syncHeartbeat = syncHeartbeat
     }
 
     /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
@@ -54,16 +65,40 @@ public struct AppConfiguration: Sendable {
                 throw ConfigurationError("BOOGYMAN_MASTER_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`): \(error)")
             }
         }
+        func seconds(_ name: String, default value: Double) throws -> Duration {
+            guard let text = environment[name], !text.isEmpty else { return .milliseconds(Int(value * 1000)) }
+            guard let number = Double(text), number > 0, number <= 3600 else {
+                throw ConfigurationError("\(name) must be a number of seconds between 0 and 3600, got \"\(text)\"")
+            }
+            return .milliseconds(Int(number * 1000))
+        }
+        let ttl = try seconds("BOOGYMAN_SYNC_LEASE_TTL", default: 15)
+        let heartbeat = try seconds("BOOGYMAN_SYNC_HEARTBEAT", default: 3)
+        // A heartbeat must land well before the lease runs out, or a healthy leader would lose it.
+        guard heartbeat * 2 <= ttl else {
+            throw ConfigurationError("BOOGYMAN_SYNC_HEARTBEAT must be at most half of BOOGYMAN_SYNC_LEASE_TTL")
+        }
         return AppConfiguration(
             host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
             port: resolvedPort,
             database: DatabaseLocation(parsing: database ?? environment["BOOGYMAN_DATABASE"] ?? defaultDatabase),
             logLevel: level,
-            masterKey: masterKey)
+            masterKey: masterKey,
+            replicaID: SyncLeadership.replicaID(environment: environment),
+            syncLeaseTTL: ttl,
+            syncHeartbeat: heartbeat)
     }
 }
 
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension DatabaseLocation {
+    /// True for PostgreSQL, where several replicas may run and must share Kisi's rate limit.
+    public var isShared: Bool {
+        if case .postgres = self { return true }
+        return false
+    }
 }

@@ -31,18 +31,21 @@ public enum GymServer {
     /// Builds the HTTP application over an open database, with the Kisi sync running beside it when
     /// an engine is given. The database closes when the app stops.
     public static func application(
-        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, kisiWebhookSecret: String? = nil,
-        extraServices: [any Service] = [], logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, extraServices: [any Service] = [], logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         _ = GymMetrics.registry  // before any service creates its metrics
         let router = GymRoutes(
-            database: database, sync: sync, metricsExposition: GymMetrics.exposition, kisiWebhookSecret: kisiWebhookSecret
+            database: database, sync: sync, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
+            kisiWebhookSecret: webhookSecret(configuration, database: database, sync: sync)
         ).router()
         var services: [any Service] = extraServices
         if let sync {
-            services.append(KisiConnection.service(engine: sync, repository: database.repository, logger: logger))
+            // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.
+            services.append(KisiConnection.leadership(engine: sync, repository: database.repository, configuration: configuration, logger: logger))
         }
-        services.append(DatabaseLifetime(database: database))
+        // First in the list, so the last to be shut down (the group shuts down in reverse order):
+        // the sync must still reach the database while it finishes and releases its lease.
+        services.insert(DatabaseLifetime(database: database), at: 0)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "BooGYMan"),
@@ -51,21 +54,39 @@ public enum GymServer {
             logger: logger)
     }
 
+    /// Reads the webhook secret from the sealed settings at each delivery: whichever replica registered
+    /// the webhook last stored the secret Kisi now signs with.
+    static func webhookSecret(
+        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine?
+    ) -> (@Sendable () async throws -> String?)? {
+        guard sync != nil, let masterKey = configuration.masterKey else { return nil }
+        let repository = database.repository
+        return { try await repository.kisiSettings(masterKey: masterKey)?.webhookSecret }
+    }
+
     /// `boogyman serve`: migrate, then serve (and sync Kisi when connected) until told to stop.
     public static func serve(_ configuration: AppConfiguration) async throws {
         let logger = makeLogger(level: configuration.logLevel)
-        logger.info("opening database", metadata: ["database": "\(configuration.database)"])
+        // SQLite has no lease table shared between processes, so a second server on the same file is refused.
+        let writerLock: SingleWriterLock?
+        if case .sqliteFile(let path) = configuration.database {
+            writerLock = try SingleWriterLock(databasePath: path)
+        } else {
+            writerLock = nil
+        }
+        defer { withExtendedLifetime(writerLock) {} }
+        logger.info("opening database", metadata: ["database": "\(configuration.database)", "replica": "\(configuration.replicaID)"])
         let database = try await openDatabase(configuration, logger: logger)
-        let sync = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger)
-        var webhookSecret: String?
+        let sync = try await KisiConnection.engine(
+            repository: database.repository, masterKey: configuration.masterKey, logger: logger,
+            sharedPacing: configuration.database.isShared)
         if let sync {
-            webhookSecret = await KisiConnection.ensureWebhook(
+            await KisiConnection.ensureWebhook(
                 engine: sync, repository: database.repository, masterKey: configuration.masterKey, logger: logger)
         } else {
             logger.notice("Kisi is not connected (or BOOGYMAN_MASTER_KEY is unset): serving without door sync")
         }
-        try await application(configuration, database: database, sync: sync, kisiWebhookSecret: webhookSecret, logger: logger)
-            .runService()
+        try await application(configuration, database: database, sync: sync, logger: logger).runService()
     }
 }
 

@@ -21,7 +21,11 @@ public enum KisiConnection {
     }
 
     /// The engine for the stored settings, or `nil` when Kisi is not connected.
-    public static func engine(repository: GymRepository, masterKey: MasterKey?, logger: Logger) async throws -> SyncEngine? {
+    /// - Parameter sharedPacing: pace Kisi requests through the database (`kisi_rate_slots`) as well as
+    ///   in-process, so that several replicas on one PostgreSQL stay within Kisi's limit together.
+    public static func engine(
+        repository: GymRepository, masterKey: MasterKey?, logger: Logger, sharedPacing: Bool = false
+    ) async throws -> SyncEngine? {
         guard let masterKey else {
             return nil
         }
@@ -29,7 +33,8 @@ public enum KisiConnection {
         guard let baseURL = URL(string: settings.baseURL) else { throw Problem.badBaseURL(settings.baseURL) }
         let client = KisiClient(configuration: KisiClient.Configuration(
             apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL,
-            integrationIdentifier: "BooGYMan", logger: logger))
+            integrationIdentifier: "BooGYMan", logger: logger,
+            sharedPacer: sharedPacing ? DatabaseKisiPacer(repository: repository, apiKey: settings.apiKey) : nil))
         let mode: UserCreationMode = settings.userCreationMode == .invitations ? .invitations : .managedUsers
         return SyncEngine(
             client: client, repository: repository, ledger: GymStoreSyncLedger(repository: repository),
@@ -41,6 +46,7 @@ public enum KisiConnection {
     /// Kisi know (kept sealed with the master key). Returns that secret, or nil when webhooks are not set
     /// up (no instance URL) or Kisi could not be asked; the sync still repairs drift by its periodic full
     /// reconcile then, so a failure here is logged, not fatal.
+    @discardableResult
     public static func ensureWebhook(engine: SyncEngine, repository: GymRepository, masterKey: MasterKey?, logger: Logger) async -> String? {
         do {
             guard let masterKey, var settings = try await repository.kisiSettings(masterKey: masterKey),
@@ -76,6 +82,25 @@ public enum KisiConnection {
             logger.error("Kisi webhook could not be registered; drift is repaired by the periodic full reconcile only",
                          metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+
+    /// The background service keeping Kisi in step on whichever replica holds the sync lease: each
+    /// term of leadership gets its own engine and ledger carrying that term's fence, sharing the
+    /// Kisi client (and so its pacing) of `engine`.
+    public static func leadership(
+        engine: SyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger
+    ) -> SyncLeadership {
+        SyncLeadership(
+            repository: repository,
+            configuration: SyncLeadership.Configuration(
+                replicaID: configuration.replicaID, ttl: configuration.syncLeaseTTL, heartbeatInterval: configuration.syncHeartbeat),
+            logger: logger
+        ) { fence in
+            let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
+            let fenced = SyncEngine(
+                client: engine.client, repository: repository, ledger: ledger, configuration: await engine.configuration)
+            return SyncService(engine: fenced, repository: repository, ledger: ledger, logger: logger)
         }
     }
 

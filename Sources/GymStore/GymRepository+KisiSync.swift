@@ -118,9 +118,13 @@ extension GymRepository {
     /// Records a write as `pending` before it is sent, and returns its ID. The row is committed when
     /// this returns, so a crash during the Kisi call leaves it for `unfinishedKisiWrites()`.
     /// `requestJSON` is stored as given: never put the API key in it.
+    ///
+    /// With a `fence`, the lease is checked in the same transaction as the insert and a stale lease
+    /// throws ``FencingError`` with nothing journalled, so the caller never sends the write.
     public func beginKisiWrite(
         action: String, kisiObjectType: String? = nil, kisiObjectID: Int? = nil, memberID: UUID? = nil, planID: UUID? = nil,
-        trigger: String? = nil, actor: String = "sync", reason: String, requestJSON: String? = nil, at instant: Date = Date()
+        trigger: String? = nil, actor: String = "sync", reason: String, requestJSON: String? = nil, at instant: Date = Date(),
+        fence: LeaseFence? = nil
     ) async throws -> Int {
         var errors = FieldErrors()
         if action.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("action", "is required") }
@@ -138,8 +142,15 @@ extension GymRepository {
         row.reason = reason
         row.requestJSON = requestJSON
         row.status = KisiWriteStatus.pending.rawValue
-        try await row.create(on: database)
-        return try row.requireID()
+        guard let fence else {
+            try await row.create(on: database)
+            return try row.requireID()
+        }
+        return try await database.transaction { db in
+            try await Self.checkFence(fence, on: db)
+            try await row.create(on: db)
+            return try row.requireID()
+        }
     }
 
     /// Records how a write ended. `kisiObjectType`/`kisiObjectID` fill in the object when given
@@ -276,7 +287,15 @@ extension GymRepository {
     }
 
     /// Stores `value` under `key`, replacing any earlier value; nil removes the key.
-    public func setSyncState(_ key: String, _ value: String?) async throws {
+    /// With a `fence`, only while that lease is current (checked in the same transaction).
+    public func setSyncState(_ key: String, _ value: String?, fence: LeaseFence? = nil) async throws {
+        if let fence {
+            try await database.transaction { db in
+                try await Self.checkFence(fence, on: db)
+                try await GymRepository(database: db).setSyncState(key, value)
+            }
+            return
+        }
         guard let value else {
             try await SyncStateRow.query(on: database).filter(\.$id == key).delete()
             return

@@ -219,6 +219,8 @@ public enum SyncStateKey {
     /// JSON summary of propagation latency (change committed → Kisi confirmed) over the last hour:
     /// ``PropagationSummary``.
     public static let propagationJSON = "propagation_json"
+    /// How many actions the leading sync has set aside (see `SyncYield`), as decimal text.
+    public static let deferredActions = "deferred_actions"
 }
 
 /// Propagation latency over a recent window: from an access change's commit to the end of the sync run

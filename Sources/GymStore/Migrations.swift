@@ -14,6 +14,7 @@ enum GymMigrations {
             M004CreateAccessChanges(),
             M005CreateAPITokens(),
             M006CreateKisiSync(),
+            M008CreateReplicaCoordination(),
         ])
         return migrations
     }
@@ -238,6 +239,35 @@ struct M006CreateKisiSync: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         for table in ["sync_state", "held_reviews", "kisi_writes", "kisi_links", "kisi_settings"] {
+            try await database.schema(table).delete()
+        }
+    }
+}
+
+/// Several replicas on one PostgreSQL: who leads the Kisi sync (`sync_leases`, one row per Kisi
+/// connection) and the shared pacing of Kisi requests (`kisi_rate_slots`, one row per API-key hash
+/// and scope). Times are epoch milliseconds taken from the database's clock, so replicas whose own
+/// clocks disagree still agree on who holds a lease. Numbered 008: 007 belongs to the admin UI work.
+struct M008CreateReplicaCoordination: AsyncMigration {
+    var name: String { "008_create_replica_coordination" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("sync_leases")
+            .field("name", .string, .identifier(auto: false))
+            .field("holder", .string, .required)
+            .field("token", .int64, .required)
+            .field("acquired_at_ms", .int64, .required)
+            .field("heartbeat_at_ms", .int64, .required)
+            .field("expires_at_ms", .int64, .required)
+            .create()
+        try await database.schema("kisi_rate_slots")
+            .field("key", .string, .identifier(auto: false))
+            .field("next_slot_at_ms", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["kisi_rate_slots", "sync_leases"] {
             try await database.schema(table).delete()
         }
     }

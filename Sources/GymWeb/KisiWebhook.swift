@@ -13,8 +13,11 @@ import Hummingbird
 extension GymRoutes {
     static let webhookBodyLimit = 256 * 1024
 
-    func addKisiWebhookRoute(to router: Router<APIContext>, secret: String) {
+    func addKisiWebhookRoute(to router: Router<APIContext>, secret currentSecret: @escaping @Sendable () async throws -> String?) {
         router.post("webhooks/kisi") { request, _ -> Response in
+            guard let secret = try await currentSecret() else {
+                throw APIError(.notFound, code: "webhooks_not_set_up", message: "Kisi webhooks are not set up on this BooGYMan.")
+            }
             let body = Data(buffer: try await request.body.collect(upTo: Self.webhookBodyLimit))
             guard let signature = request.headers[HTTPFields.Element.Name("X-Signature")!],
                   KisiWebhookSignature.isValid(signature, body: body, secret: secret)

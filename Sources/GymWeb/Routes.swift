@@ -12,18 +12,25 @@ public struct GymRoutes: Sendable {
     let sync: SyncEngine?
     /// The current instant; injected so tests can pin "today".
     let now: @Sendable () -> Date
+    /// This replica's ID and the name of the sync lease, for `GET /api/v1/sync/status`.
+    let replicaID: String
+    let leaseName: String
     /// Renders the process's metrics in Prometheus's text format for `GET /metrics`; no route without it.
     let metricsExposition: (@Sendable () -> String)?
-    /// The secret Kisi signs webhook deliveries with; no webhook route without it.
-    let kisiWebhookSecret: String?
+    /// The secret Kisi signs webhook deliveries with, read per delivery (another replica may have
+    /// registered the webhook and stored a new one); no webhook route without it.
+    let kisiWebhookSecret: (@Sendable () async throws -> String?)?
 
     public init(
         database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
-        metricsExposition: (@Sendable () -> String)? = nil, kisiWebhookSecret: String? = nil
+        replicaID: String = SyncLeadership.replicaID(), leaseName: String = SyncLeadership.defaultLeaseName,
+        metricsExposition: (@Sendable () -> String)? = nil, kisiWebhookSecret: (@Sendable () async throws -> String?)? = nil
     ) {
         self.database = database
         self.sync = sync
         self.now = now
+        self.replicaID = replicaID
+        self.leaseName = leaseName
         self.metricsExposition = metricsExposition
         self.kisiWebhookSecret = kisiWebhookSecret
     }

@@ -50,7 +50,14 @@ extension GymRoutes {
                     lastAt: write.createdAt.formatted(.iso8601))
             }
         }
+        let leader = try await repository.leaseStatus(name: leaseName).map { status in
+            SyncLeaderBody(
+                replicaID: status.lease.holder, fencingToken: status.lease.token, live: status.live, heartbeatAt: status.lease.heartbeatAt,
+                expiresAt: status.lease.expiresAt)
+        }
         return SyncStatusBody(
+            replicaID: replicaID,
+            leader: leader,
             connected: sync != nil,
             pausedReason: try await repository.syncState(SyncStateKey.pausedReason),
             queueDepth: try await repository.unprocessedAccessChangeCount(),
@@ -58,7 +65,7 @@ extension GymRoutes {
             heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
             openReviews: try await repository.openHeldReviews().count,
             writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            deferredActions: await sync?.deferredCount ?? 0,
+            deferredActions: try await repository.syncState(SyncStateKey.deferredActions).flatMap { Int($0) } ?? 0,
             propagation: propagation.map(PropagationBody.init),
             errorsByMember: errorsByMember.values.sorted { ($0.lastAt, $0.memberID) > ($1.lastAt, $1.memberID) })
     }
@@ -98,7 +105,22 @@ struct HeldRevocationBody: Encodable, Sendable {
     enum CodingKeys: String, CodingKey { case action, memberID = "member_id", planID = "plan_id", reason }
 }
 
+/// The replica holding (or last holding, when `live` is false) the sync lease.
+struct SyncLeaderBody: Encodable, Sendable {
+    let replicaID: String
+    let fencingToken: Int64
+    let live: Bool
+    let heartbeatAt: Date
+    let expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case replicaID = "replica_id", fencingToken = "fencing_token", live, heartbeatAt = "heartbeat_at", expiresAt = "expires_at"
+    }
+}
+
 struct SyncStatusBody: ResponseEncodable, Sendable {
+    let replicaID: String
+    let leader: SyncLeaderBody?
     let connected: Bool
     let pausedReason: String?
     let queueDepth: Int
@@ -111,6 +133,7 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let errorsByMember: [MemberErrorsBody]
 
     enum CodingKeys: String, CodingKey {
+        case replicaID = "replica_id", leader
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
         case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
         case openReviews = "open_reviews", writesLastHour = "writes_last_hour", deferredActions = "deferred_actions"

@@ -144,6 +144,10 @@ extension KisiClient {
         public var retryPolicy: KisiRetryPolicy
         public var logger: Logger
         public var clock: any KisiClock
+        /// Pacing shared with other processes using the same key (several replicas on one database).
+        /// Consulted after this process's own limiter, right before each request is sent. Nil: this
+        /// process's limiter alone, which is enough when one process talks to Kisi.
+        public var sharedPacer: (any KisiSharedPacer)?
 
         public init(
             apiKey: KisiAPIKey,
@@ -154,7 +158,8 @@ extension KisiClient {
             requestsPerSecond: Int = 5,
             retryPolicy: KisiRetryPolicy = .default,
             logger: Logger = Logger(label: "kisi-api"),
-            clock: any KisiClock = KisiSystemClock()
+            clock: any KisiClock = KisiSystemClock(),
+            sharedPacer: (any KisiSharedPacer)? = nil
         ) {
             self.apiKey = apiKey
             self.baseURL = baseURL
@@ -165,8 +170,20 @@ extension KisiClient {
             self.retryPolicy = retryPolicy
             self.logger = logger
             self.clock = clock
+            self.sharedPacer = sharedPacer
         }
     }
+}
+
+/// Spaces requests across processes that share one Kisi API key (Kisi counts requests per user, not
+/// per process). `waitForTurn` reserves the next send slot for `scope` and returns once it has come.
+/// It must honour cancellation and never wait for ever: an implementation that cannot reach its
+/// store throws, and the call fails with that error without the request having been sent.
+public protocol KisiSharedPacer: Sendable {
+    /// - Parameters:
+    ///   - scope: `all` for every request, `createEventSet` for Kisi's separate 1/s limit.
+    ///   - requestsPerSecond: the limit of that scope.
+    func waitForTurn(scope: String, requestsPerSecond: Int) async throws
 }
 
 extension KisiClient.Configuration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

@@ -96,6 +96,8 @@ struct KisiMiddleware: ClientMiddleware {
     let limiter: KisiRateLimiter
     let eventSetLimiter: KisiRateLimiter
     let deprecationLog: KisiDeprecationLog
+    let sharedPacer: (any KisiSharedPacer)?
+    let requestsPerSecond: Int
 
     /// Largest error body read into memory.
     static let maxErrorBodyBytes = 64 * 1024
@@ -121,6 +123,8 @@ struct KisiMiddleware: ClientMiddleware {
             clock: configuration.clock
         )
         deprecationLog = .shared
+        sharedPacer = configuration.sharedPacer
+        requestsPerSecond = configuration.requestsPerSecond
     }
 
     func intercept(
@@ -171,6 +175,18 @@ struct KisiMiddleware: ClientMiddleware {
             } catch {
                 if isEventSetCreate { await eventSetLimiter.release() }
                 throw error
+            }
+            // The shared slot comes last, right before sending: a slot reserved and then held up by
+            // a local wait could bunch up with the slots of other processes.
+            if let sharedPacer {
+                do {
+                    if isEventSetCreate { try await sharedPacer.waitForTurn(scope: "createEventSet", requestsPerSecond: 1) }
+                    try await sharedPacer.waitForTurn(scope: "all", requestsPerSecond: requestsPerSecond)
+                } catch {
+                    await limiter.release()
+                    if isEventSetCreate { await eventSetLimiter.release() }
+                    throw error
+                }
             }
 
             let started = clock.now()

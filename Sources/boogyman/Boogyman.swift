@@ -160,9 +160,8 @@ struct Demo: AsyncParsableCommand {
                     apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, instanceURL: base, userCreationMode: .invitations),
                 masterKey: masterKey)
             let sync = try await KisiConnection.engine(repository: gym.repository, masterKey: masterKey, logger: logger)
-            var webhookSecret: String?
             if let sync {
-                webhookSecret = await KisiConnection.ensureWebhook(
+                await KisiConnection.ensureWebhook(
                     engine: sync, repository: gym.repository, masterKey: masterKey, logger: logger)
             }
             // Written unbuffered: piped output would otherwise hide the token until the server stops.
@@ -181,9 +180,7 @@ struct Demo: AsyncParsableCommand {
                 Press Ctrl-C to stop.
 
                 """.utf8))
-            try await GymServer.application(
-                configuration, database: gym, sync: sync, kisiWebhookSecret: webhookSecret, logger: logger
-            ).runService()
+            try await GymServer.application(configuration, database: gym, sync: sync, logger: logger).runService()
         }
     }
 }
@@ -267,7 +264,10 @@ struct Sync: AsyncParsableCommand {
         let database = try await GymServer.openDatabase(configuration, logger: logger)
         do {
             guard configuration.masterKey != nil else { throw KisiConnection.Problem.noMasterKey }
-            guard let engine = try await KisiConnection.engine(repository: database.repository, masterKey: configuration.masterKey, logger: logger) else {
+            guard let engine = try await KisiConnection.engine(
+                repository: database.repository, masterKey: configuration.masterKey, logger: logger,
+                sharedPacing: configuration.database.isShared)
+            else {
                 throw KisiConnection.Problem.notConnected
             }
             if dryRun {

@@ -59,7 +59,7 @@ struct KisiWebhookTests {
             _ = try await repository.createSubscription(SubscriptionDraft(
                 memberID: member.id, planID: plan.id, startDate: today.adding(days: -3), paidThrough: today.adding(days: 30)))
 
-            let app = GymServer.application(configuration, database: database, sync: engine, kisiWebhookSecret: secret, logger: logger)
+            let app = GymServer.application(configuration, database: database, sync: engine, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService() }
                 let userID = try #require(try await waitFor { try await repository.kisiLinks().users[member.id] })

@@ -113,6 +113,12 @@ struct LiveSyncTests {
                     let status = try await api.get("/api/v1/sync/status")
                     #expect(status.status == .ok)
                     #expect(status.json["connected"] as? Bool == true)
+                    // Alone on its database, this server leads the sync under the lease's first token.
+                    #expect(status.json["replica_id"] as? String == configuration.replicaID)
+                    let leader = try #require(status.json["leader"] as? [String: Any])
+                    #expect(leader["replica_id"] as? String == configuration.replicaID)
+                    #expect(leader["fencing_token"] as? Int == 1)
+                    #expect(leader["live"] as? Bool == true)
                     #expect(status.json["paused_reason"] == nil)
                     #expect((status.json["held_revocations"] as? [Any])?.isEmpty == true)
                     let writes = try #require(status.json["writes_last_hour"] as? [String: Int])
