@@ -34,7 +34,12 @@ public struct ObservedGroupLock: Hashable, Sendable {
 /// A Kisi user as listed by `GET /users`. Metadata values are Kisi scalars spelled as strings.
 public struct ObservedUser: Hashable, Sendable {
     public var id: Int
-    public var email: String
+    public var email: String {
+        didSet { normalizedEmail = email.lowercased() }
+    }
+    /// Kisi e-mails are matched to members case-insensitively and otherwise exactly. Kept, not computed:
+    /// a full reconcile compares every Kisi user's address.
+    public private(set) var normalizedEmail: String
     public var name: String
     public var metadata: [String: String]
     public var accessEnabled: Bool
@@ -42,13 +47,11 @@ public struct ObservedUser: Hashable, Sendable {
     public init(id: Int, email: String, name: String, metadata: [String: String] = [:], accessEnabled: Bool = true) {
         self.id = id
         self.email = email
+        self.normalizedEmail = email.lowercased()
         self.name = name
         self.metadata = metadata
         self.accessEnabled = accessEnabled
     }
-
-    /// Kisi e-mails are matched to members case-insensitively and otherwise exactly.
-    public var normalizedEmail: String { email.lowercased() }
 }
 
 /// A Kisi role assignment of a user in a group (only Group/User assignments are observed).

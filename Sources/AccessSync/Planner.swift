@@ -285,8 +285,9 @@ private struct PlanRun {
         let grants = grantsByPlan[planID] ?? [:]
         var satisfied = Set<UUID>()
         if let groupID {
+            // Each user is judged on its own and the plan is sorted at the end: no need to sort here.
             let byUser = Dictionary(grouping: assignmentsByGroup[groupID] ?? [], by: \.userID)
-            for (userID, list) in byUser.sorted(by: { $0.key < $1.key }) {
+            for (userID, list) in byUser {
                 if protectedUserIDs.contains(userID) { continue }
                 let list = list.sorted { $0.id < $1.id }
                 if let memberID = userToMember[userID], let grant = grants[memberID] {
@@ -321,7 +322,7 @@ private struct PlanRun {
             }
         }
         guard createMissing, let target = targetGroup[planID] else { return }
-        for (memberID, grant) in grants.sorted(by: { $0.key < $1.key }) where !satisfied.contains(memberID) {
+        for (memberID, grant) in grants where !satisfied.contains(memberID) {
             guard let user = resolvedUser[memberID] else { continue }
             if inviteGrantPlan[memberID] == planID { continue }  // the invite carries this grant
             emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
@@ -468,6 +469,7 @@ private struct PlanRun {
 
     mutating func updateUserIfNeeded(_ kisiUser: ObservedUser, _ user: DesiredUser) {
         let metadataOK = user.metadata.allSatisfy { key, value in
+            if kisiUser.metadata[key] == value { return true }  // the usual case, without parsing UUIDs
             if key == memberIDMetadataKey {
                 return kisiUser.metadata[key].flatMap(UUID.init(uuidString:)) == UUID(uuidString: value)
             }
