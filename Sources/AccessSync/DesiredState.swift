@@ -119,8 +119,20 @@ public struct DesiredGrant: Hashable, Sendable {
     public var window: AccessWindow
     /// True when the window starts in the future (a subscription that has not started yet).
     public var isAhead: Bool
-    /// Why the grant exists, for action reasons.
-    public var explanation: String
+    // The explanation's parts rather than the sentence: a full reconcile has a grant per member, but only
+    // the few that lead to an action are ever explained, and writing 100,000 sentences dominated planning.
+    var memberName: String
+    var planName: String
+    var timeZone: TimeZone
+
+    /// Why the grant exists, for action reasons, e.g. "Ana Pop's subscription to Unlimited is active
+    /// from 2026-03-01 through 2026-03-31".
+    public var explanation: String {
+        let who = "\(memberName)'s subscription to \(planName)"
+        guard isAhead else { return "\(who) is active \(DesiredState.spell(window, in: timeZone))" }
+        return "\(who) starts on \(LocalDate(containing: window.from, in: timeZone)); access granted ahead, "
+            + DesiredState.spell(window, in: timeZone)
+    }
 
     public var key: MemberPlan { MemberPlan(memberID: memberID, planID: planID) }
 }
@@ -205,16 +217,16 @@ public struct DesiredState: Hashable, Sendable {
             let member = membersByID[key.memberID]!
             let zone = layout.timeZone(of: plan)
             let access = AccessRule.planAccess(plan: plan, subscriptions: subs, layout: layout, at: instant)
-            let who = "\(member.fullName)'s subscription to \(plan.name)"
             if access.reason == .active, let window = access.window {
                 grants.append(DesiredGrant(
                     memberID: member.id, planID: plan.id, window: window, isAhead: false,
-                    explanation: "\(who) is active \(spell(window, in: zone))"))
+                    memberName: member.fullName, planName: plan.name, timeZone: zone))
             } else if access.reason == .notStarted, let upcoming = access.upcoming {
                 grants.append(DesiredGrant(
                     memberID: member.id, planID: plan.id, window: upcoming, isAhead: true,
-                    explanation: "\(who) starts on \(LocalDate(containing: upcoming.from, in: zone)); access granted ahead, \(spell(upcoming, in: zone))"))
+                    memberName: member.fullName, planName: plan.name, timeZone: zone))
             } else {
+                let who = "\(member.fullName)'s subscription to \(plan.name)"
                 let today = LocalDate(containing: instant, in: zone)
                 denials[key] = denial(who: who, reason: access.reason, subscriptions: subs, plan: plan, today: today)
             }
