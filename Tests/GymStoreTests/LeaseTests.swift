@@ -37,7 +37,7 @@ struct LeaseTests {
     func renew(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
             let repository = database.repository
-            let lease = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .seconds(1)))
+            let lease = try #require(try await repository.acquireLease(name: Self.name, holder: "replica-a", ttl: .seconds(10)))
             try await Task.sleep(for: .milliseconds(50))
             let renewed = try #require(try await repository.renewLease(name: Self.name, holder: "replica-a", token: lease.token, ttl: .seconds(15)))
             #expect(renewed.token == lease.token)
