@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Pure domain: members, plans, subscriptions and the door-access rule. No I/O.
@@ -104,6 +106,25 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
         ),
+        // Staff web UI: server-rendered HTML pages, staff accounts, sessions and CSRF protection.
+        .target(
+            name: "GymAdmin",
+            dependencies: [
+                "GymCore",
+                "GymStore",
+                "GymWeb",
+                "AccessSync",
+                "KisiAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Templates"), .copy("Assets")],
+            swiftSettings: strictSettings
+        ),
         // Composition root: configuration, service group, demo data, CSV import.
         .target(
             name: "GymApp",
@@ -111,6 +132,7 @@ let package = Package(
                 "GymCore",
                 "GymStore",
                 "GymWeb",
+                "GymAdmin",
                 "AccessSync",
                 "KisiAPI",
                 "KisiSandbox",
@@ -125,6 +147,7 @@ let package = Package(
             name: "boogyman",
             dependencies: [
                 "GymApp",
+                "GymAdmin",
                 "GymStore",
                 "AccessSync",
                 "KisiAPI",
@@ -179,6 +202,14 @@ let package = Package(
             name: "GymAppTests",
             dependencies: [
                 "GymCore", "GymStore", "GymApp", "KisiSandbox", "AccessSync", "KisiAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GymAdminTests",
+            dependencies: [
+                "GymCore", "GymStore", "GymAdmin", "GymApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

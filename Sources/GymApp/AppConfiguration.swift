@@ -14,16 +14,19 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// Seals the Kisi API key in the database (AES-GCM). Without it BooGYMan runs without Kisi.
     public var masterKey: MasterKey?
+    /// Marks the admin UI's cookies `Secure`; turn on when BooGYMan is reached over HTTPS.
+    public var secureCookies: Bool
 
     public init(
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
-        masterKey: MasterKey? = nil
+        masterKey: MasterKey? = nil, secureCookies: Bool = false
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.logLevel = logLevel
         self.masterKey = masterKey
+        self.secureCookies = secureCookies
     }
 
     /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
@@ -54,12 +57,17 @@ public struct AppConfiguration: Sendable {
                 throw ConfigurationError("BOOGYMAN_MASTER_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`): \(error)")
             }
         }
+        let secureText = (environment["BOOGYMAN_SECURE_COOKIES"] ?? "").lowercased()
+        guard ["", "0", "1", "true", "false", "yes", "no"].contains(secureText) else {
+            throw ConfigurationError("BOOGYMAN_SECURE_COOKIES must be true or false, got \"\(secureText)\"")
+        }
         return AppConfiguration(
             host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
             port: resolvedPort,
             database: DatabaseLocation(parsing: database ?? environment["BOOGYMAN_DATABASE"] ?? defaultDatabase),
             logLevel: level,
-            masterKey: masterKey)
+            masterKey: masterKey,
+            secureCookies: ["1", "true", "yes"].contains(secureText))
     }
 }
 

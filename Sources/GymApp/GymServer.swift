@@ -1,5 +1,6 @@
 import AccessSync
 import Foundation
+import GymAdmin
 import GymStore
 import GymWeb
 import Hummingbird
@@ -35,6 +36,10 @@ public enum GymServer {
         logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = GymRoutes(database: database, sync: sync).router()
+        AdminRoutes(
+            repository: database.repository, sync: sync,
+            configuration: AdminConfiguration(secureCookies: configuration.secureCookies, masterKey: configuration.masterKey)
+        ).register(on: router)
         var services: [any Service] = extraServices
         if let sync {
             services.append(KisiConnection.service(engine: sync, repository: database.repository, logger: logger))

@@ -1,0 +1,98 @@
+import Foundation
+import GymCore
+import GymStore
+import Hummingbird
+
+/// Selling, freezing, unfreezing and cancelling subscriptions from the member page. Each action
+/// returns to the member page, whose door access panel shows the effect.
+extension AdminRoutes {
+    func addSubscriptionRoutes(to admin: RouterGroup<AdminContext>) {
+        admin.post("members/:id/subscriptions") { request, context in
+            let (session, form) = try await postedForm(request, context)
+            let memberID = try Self.id(context)
+            _ = try await repository.member(memberID)
+            return try await attempt(request, context, session: session, memberID: memberID, form: "sell", values: form.values, done: "sold") {
+                var errors = FieldErrors()
+                let planID = form.text("plan_id").flatMap(UUID.init(uuidString:))
+                if planID == nil { errors.add("plan_id", "choose a plan") }
+                let start = Self.date(form, "start_date", required: true, into: &errors)
+                let end = Self.date(form, "end_date", required: false, into: &errors)
+                let paidThrough = Self.date(form, "paid_through", required: true, into: &errors)
+                try errors.throwIfAny()
+                guard let planID, let start, let paidThrough else { throw errors }
+                _ = try await repository.createSubscription(
+                    SubscriptionDraft(memberID: memberID, planID: planID, startDate: start, endDate: end, paidThrough: paidThrough))
+            }
+        }
+        admin.post("subscriptions/:id/freeze") { request, context in
+            let (session, form) = try await postedForm(request, context)
+            let subscription = try await repository.subscription(try Self.id(context))
+            return try await attempt(request, context, session: session, memberID: subscription.memberID, form: "freeze", values: form.values, done: "frozen") {
+                var errors = FieldErrors()
+                let first = Self.date(form, "start_date", required: true, into: &errors)
+                let last = Self.date(form, "end_date", required: true, into: &errors)
+                if let first, let last, last < first { errors.add("end_date", "must not be before the first day") }
+                try errors.throwIfAny()
+                guard let first, let last else { throw errors }
+                _ = try await repository.freeze(subscription.id, span: DateSpan(first: first, last: last), reason: form.text("reason"))
+            }
+        }
+        admin.post("subscriptions/:id/unfreeze") { request, context in
+            let (session, form) = try await postedForm(request, context)
+            let subscription = try await repository.subscription(try Self.id(context))
+            return try await attempt(request, context, session: session, memberID: subscription.memberID, form: "unfreeze", values: form.values, done: "unfrozen") {
+                var errors = FieldErrors()
+                let resume = Self.date(form, "resume_on", required: true, into: &errors)
+                try errors.throwIfAny()
+                guard let resume else { throw errors }
+                _ = try await repository.unfreeze(subscription.id, resumeOn: resume)
+            }
+        }
+        admin.post("subscriptions/:id/cancel") { request, context in
+            let (session, form) = try await postedForm(request, context, role: .manager)
+            let subscription = try await repository.subscription(try Self.id(context))
+            return try await attempt(request, context, session: session, memberID: subscription.memberID, form: "cancel", values: form.values, done: "cancelled") {
+                var errors = FieldErrors()
+                let effective = Self.date(form, "effective_date", required: true, into: &errors)
+                try errors.throwIfAny()
+                guard let effective else { throw errors }
+                _ = try await repository.cancel(subscription.id, effectiveDate: effective, reason: form.text("reason"))
+            }
+        }
+    }
+
+    /// Runs a subscription change; on validation errors shows the member page again with the
+    /// form's input and its errors, and nothing changed.
+    func attempt(
+        _ request: Request, _ context: AdminContext, session: StaffSession, memberID: UUID, form: String, values: [String: String],
+        done: String, _ change: () async throws -> Void
+    ) async throws -> Response {
+        do {
+            try await change()
+            return Self.redirect("/admin/members/\(memberID)?done=\(done)")
+        } catch let errors as FieldErrors {
+            var data = try await memberData(memberID, session: session)
+            data[form + "Errors"] = Self.errorData(errors)
+            data[form + "Failed"] = true
+            if form == "sell" { data["sell"] = values }
+            return try page("member", request, context, session: session, active: "members", data, status: .unprocessableContent)
+        } catch StoreError.conflict(let message) {
+            var data = try await memberData(memberID, session: session)
+            data[form + "Errors"] = ["general": message]
+            data[form + "Failed"] = true
+            return try page("member", request, context, session: session, active: "members", data, status: .conflict)
+        }
+    }
+
+    static func date(_ form: FormData, _ field: String, required: Bool, into errors: inout FieldErrors) -> LocalDate? {
+        guard let text = form.text(field) else {
+            if required { errors.add(field, "is required") }
+            return nil
+        }
+        guard let date = LocalDate(text) else {
+            errors.add(field, "must be a date like 2026-12-31")
+            return nil
+        }
+        return date
+    }
+}
