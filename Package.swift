@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "GymAdminTests",
             dependencies: [
-                "GymCore", "GymStore", "GymAdmin", "GymApp",
+                "GymCore", "GymStore", "GymAdmin", "GymApp", "KisiSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -35,7 +35,11 @@ extension AdminRoutes {
                     KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURLText, userCreationMode: mode),
                     masterKey: masterKey)
                 context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
-                return Self.redirect("/admin/settings?done=connected")
+                // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
+                var connected = try await settingsData()
+                connected["test"] = try await kisiOverview()
+                connected["notice"] = Self.notices["connected"]
+                return try page("settings", request, context, session: session, active: "settings", connected)
             } catch let errors as FieldErrors {
                 data["kisiErrors"] = Self.errorData(errors)
                 data["kisiForm"] = ["base_url": form["base_url"] ?? "", "user_creation": form["user_creation"] ?? ""]

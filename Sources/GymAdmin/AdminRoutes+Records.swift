@@ -32,6 +32,18 @@ extension AdminRoutes {
             let archived = form["archived"] == "on"
             do {
                 try errors.throwIfAny()
+                if form["intent"] == "preview" {
+                    let current = try await repository.plan(id)
+                    var edited = current
+                    edited.name = name
+                    edited.pastDueGraceDays = grace ?? 0
+                    edited.isArchived = archived
+                    return try page("plan_form", request, context, session: session, active: "plans", [
+                        "plan": ["id": id.uuidString, "name": name, "past_due_grace_days": String(grace ?? 0), "archived": archived],
+                        "preview": try await planPreview(current: current, edited: edited),
+                        "pending": try await pendingKisiChanges(planID: id),
+                    ])
+                }
                 _ = try await repository.updatePlan(id) { draft in
                     draft.name = name
                     draft.pastDueGraceDays = grace ?? 0
@@ -45,6 +57,48 @@ extension AdminRoutes {
                 ], status: .unprocessableContent)
             }
         }
+    }
+
+    /// What saving `edited` would change, without saving: the access rule is run for every member
+    /// with a subscription to the plan on the current layout and on a copy holding the edited plan;
+    /// each member whose answer or grant window differs gets a line, as does a renamed Kisi group.
+    func planPreview(current: Plan, edited: Plan) async throws -> [String: Any] {
+        let layout = try await repository.layout()
+        let editedLayout = GymLayout(
+            clubs: Array(layout.clubs.values), studios: Array(layout.studios.values),
+            plans: layout.plans.values.filter { $0.id != edited.id } + [edited])
+        var lines: [String] = []
+        if current.name != edited.name { lines.append("The Kisi group “\(current.name)” is renamed “\(edited.name)”.") }
+        if !current.isArchived && edited.isArchived {
+            lines.append("The plan is no longer sold. Sold subscriptions keep their access; the Kisi group is retired once none is live.")
+        }
+        var memberIDs = Set<UUID>()
+        var offset = 0
+        while true {
+            let page = try await repository.subscriptions(planID: current.id, PageRequest(limit: PageRequest.maximumLimit, offset: offset))
+            memberIDs.formUnion(page.items.map(\.memberID))
+            offset += page.items.count
+            if page.items.isEmpty || offset >= page.total { break }
+        }
+        let instant = now()
+        var changes: [[String: String]] = []
+        for memberID in memberIDs {
+            let subscriptions = try await repository.subscriptions(memberID: memberID)
+            let before = AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: layout, at: instant).plans.first { $0.planID == current.id }
+            let after = AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: editedLayout, at: instant).plans.first { $0.planID == current.id }
+            guard before?.reason != after?.reason || before?.window != after?.window else { continue }
+            let member = try await repository.member(memberID)
+            let effect: String
+            switch (before?.reason.grantsAccess ?? false, after?.reason.grantsAccess ?? false) {
+            case (true, false): effect = "loses access: Kisi grant removed (\(after.map { Self.reasonLabel($0.reason) } ?? "no subscription"))"
+            case (false, true): effect = "gains access: Kisi grant added" + (after?.window.map { " until \(Self.readable($0.until))" } ?? "")
+            default: effect = "Kisi grant validity changes" + (after?.window.map { " to end \(Self.readable($0.until))" } ?? "")
+            }
+            changes.append(["member": member.fullName, "memberID": memberID.uuidString, "effect": effect])
+        }
+        changes.sort { $0["member"]! < $1["member"]! }
+        if lines.isEmpty && changes.isEmpty { lines.append("No door access or Kisi change.") }
+        return ["lines": lines, "changes": Array(changes.prefix(200)), "changeCount": changes.count]
     }
 
     func plansData(preview: UUID?) async throws -> [String: Any] {

@@ -46,6 +46,7 @@ public struct AdminRoutes: Sendable {
         addPlanRoutes(to: admin)
         addAuditRoutes(to: admin)
         addKisiRoutes(to: admin)
+        addActivityRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {

@@ -202,6 +202,7 @@ struct AdminUITests {
             #expect(post.status == .forbidden)
             #expect(try await browser.repository.staffAccounts().count == 2)
             #expect(try await browser.get("/admin/members").status == .ok)
+            #expect(try await browser.get("/admin/activity").status == .ok)
         }
     }
 
@@ -275,6 +276,36 @@ struct AdminUITests {
             // Cancelling needs a manager.
             let cancel = try await browser.post("/admin/subscriptions/\(subscription.id)/cancel", ["csrf": csrf, "effective_date": today.description])
             #expect(cancel.status == .forbidden)
+        }
+    }
+
+    @Test("Previewing a plan change lists the members whose door access would change and saves nothing")
+    func planPreviewChangesNothing() async throws {
+        try await withAdminServer { browser in
+            let repository = browser.repository
+            let club = try await repository.createClub(ClubDraft(name: "Old Town", timeZoneIdentifier: "Europe/Bucharest", kisiLockIDs: [11]))
+            let plan = try await repository.createPlan(PlanDraft(name: "Unlimited", clubIDs: [club.id], pastDueGraceDays: 0))
+            let member = try await repository.createMember(MemberDraft(firstName: "Ana", lastName: "Unpaid", email: "ana@example.com"))
+            let today = LocalDate(containing: Date(), in: TimeZone(identifier: "Europe/Bucharest")!)
+            _ = try await repository.createSubscription(SubscriptionDraft(
+                memberID: member.id, planID: plan.id, startDate: today.adding(days: -60), paidThrough: today.adding(days: -3)))
+            try await browser.signIn(AdminBrowser.ownerEmail)
+            let csrf = try await browser.sessionCSRF()
+            let preview = try await browser.post("/admin/plans/\(plan.id)", [
+                "csrf": csrf, "intent": "preview", "name": "Unlimited+", "past_due_grace_days": "10",
+            ])
+            #expect(preview.status == .ok)
+            #expect(preview.body.contains("Ana Unpaid"))
+            #expect(preview.body.contains("gains access"))
+            #expect(preview.body.contains("renamed"))
+            #expect(try await repository.plan(plan.id) == plan)
+
+            let bad = try await browser.post("/admin/plans/\(plan.id)", ["csrf": csrf, "intent": "save", "name": "", "past_due_grace_days": "-1"])
+            #expect(bad.status == .unprocessableContent)
+            #expect(try await repository.plan(plan.id) == plan)
+            let saved = try await browser.post("/admin/plans/\(plan.id)", ["csrf": csrf, "intent": "save", "name": "Unlimited+", "past_due_grace_days": "10"])
+            #expect(saved.status == .seeOther)
+            #expect(try await repository.plan(plan.id).pastDueGraceDays == 10)
         }
     }
 

@@ -222,6 +222,10 @@ class AdminUI(unittest.TestCase):
         self.assertIn("Kisi unlocked the door.", self.driver.page_source)
         self.open("/admin/audit?action=unlock_lock")
         self.assertIn("unlock_lock", self.driver.find_element(By.TAG_NAME, "tbody").text)
+        # The live feed (Server-Sent Events) shows the opening Kisi recorded.
+        self.open("/admin/activity")
+        WebDriverWait(self.driver, 30).until(lambda d: " opened" in d.find_element(By.ID, "activity-feed").text)
+        self.shot("activity")
 
 
 if __name__ == "__main__":

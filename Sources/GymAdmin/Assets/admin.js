@@ -32,3 +32,25 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Door activity: a Server-Sent Events feed. Fields are inserted as text, so nothing Kisi sends can become markup.
+document.addEventListener("DOMContentLoaded", () => {
+  const feed = document.getElementById("activity-feed");
+  if (!feed || !window.EventSource) return;
+  const problem = document.getElementById("activity-problem");
+  const source = new EventSource(feed.dataset.stream);
+  source.addEventListener("door", (message) => {
+    const event = JSON.parse(message.data);
+    const empty = document.getElementById("activity-empty");
+    if (empty) empty.remove();
+    const item = document.createElement("li");
+    item.className = event.outcome === "denied" ? "bad" : "";
+    item.textContent = event.at + " · " + event.door + " · " + event.who + " " + event.outcome;
+    feed.prepend(item);
+    problem.hidden = true;
+  });
+  source.addEventListener("problem", (message) => {
+    problem.textContent = JSON.parse(message.data).message;
+    problem.hidden = false;
+  });
+});
