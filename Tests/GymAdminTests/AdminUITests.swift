@@ -309,6 +309,36 @@ struct AdminUITests {
         }
     }
 
+    @Test("The audit log filters Kisi writes and exports them as CSV; bad filters are refused")
+    func auditLogFiltersAndExports() async throws {
+        try await withAdminServer { browser in
+            let repository = browser.repository
+            let member = try await repository.createMember(MemberDraft(firstName: "Ana", lastName: "Popescu", email: "ana@example.com"))
+            let first = try await repository.beginKisiWrite(action: "create_user", kisiObjectType: "user", memberID: member.id, reason: "Ana needs a Kisi user")
+            try await repository.finishKisiWrite(id: first, status: .succeeded, kisiObjectID: 42)
+            let second = try await repository.beginKisiWrite(action: "delete_role_assignment", reason: "=cmd|' /C calc'!A0")
+            try await repository.finishKisiWrite(id: second, status: .failed, kisiStatus: 500, error: "Kisi: server error (500)")
+            try await browser.signIn(AdminBrowser.ownerEmail)
+
+            let filtered = try await browser.get("/admin/audit?member_id=\(member.id)")
+            #expect(filtered.status == .ok)
+            #expect(filtered.body.contains("create_user"))
+            #expect(!filtered.body.contains("delete_role_assignment"))
+            #expect(try await browser.get("/admin/audit?from=yesterday").status == .badRequest)
+
+            let csv = try await browser.get("/admin/audit.csv?status=failed")
+            #expect(csv.status == .ok)
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            let lines = csv.body.split(separator: "\r\n")
+            #expect(lines.count == 2)
+            #expect(lines.first?.hasPrefix("id,created_at") == true)
+            #expect(lines.last?.contains("'=cmd") == true, "formulas are defused for spreadsheets")
+
+            let dashboard = try await browser.get("/admin")
+            #expect(dashboard.body.contains("Kisi: server error (500)"), "the dashboard lists recent Kisi errors")
+        }
+    }
+
     @Test("An owner creates a staff account from the settings page; a short password is refused")
     func ownerCreatesStaff() async throws {
         try await withAdminServer { browser in
