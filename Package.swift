@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "GymAdminTests",
             dependencies: [
-                "GymCore", "GymStore", "GymAdmin", "GymApp", "KisiSandbox",
+                "GymCore", "GymStore", "GymAdmin", "GymApp", "GymWeb", "AccessSync", "KisiAPI", "KisiSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -109,6 +109,7 @@ public struct AdminRoutes: Sendable {
         "cancelled": "Subscription cancelled. Kisi follows within seconds.",
         "resynced": "The member was synced with Kisi.",
         "approved": "Held revocations approved; the next sync run carries them out.",
+        "rejected": "Held revocations rejected: nobody loses access. They stay listed until the data that caused them is fixed.",
         "unlocked": "Kisi unlocked the door.",
         "connected": "Kisi is connected. Restart BooGYMan to start syncing with this organization.",
         "disconnected": "Kisi was disconnected. Door access in Kisi was left as it is. Restart BooGYMan to stop the sync.",
@@ -212,6 +213,16 @@ public struct AdminRoutes: Sendable {
             guard let sync else { throw AdminError.badRequest("Kisi is not connected.") }
             try await sync.approveHeldRevocations()
             return Self.redirect("/admin?done=approved")
+        }
+        // Rejecting withdraws any earlier approval, so nothing held is revoked. The brake holds the
+        // revocations again on every run for as long as the gym's data asks for them; staff fix the
+        // data (say, a plan archived by mistake) and the hold clears by itself.
+        admin.post("sync/reject") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .manager)
+            guard sync != nil else { throw AdminError.badRequest("Kisi is not connected.") }
+            try await repository.setSyncState(SyncStateKeys.brakeApproved, nil)
+            context.logger.notice("held revocations rejected", metadata: ["staff_id": "\(session.staff.id)"])
+            return Self.redirect("/admin?done=rejected")
         }
     }
 
