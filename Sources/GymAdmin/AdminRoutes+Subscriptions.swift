@@ -74,13 +74,22 @@ extension AdminRoutes {
             var data = try await memberData(memberID, session: session)
             data[form + "Errors"] = Self.errorData(errors)
             data[form + "Failed"] = true
+            data[form + "Problems"] = Self.problemList(errors)
             if form == "sell" { data["sell"] = values }
             return try page("member", request, context, session: session, active: "members", data, status: .unprocessableContent)
         } catch StoreError.conflict(let message) {
             var data = try await memberData(memberID, session: session)
             data[form + "Errors"] = ["general": message]
             data[form + "Failed"] = true
+            data[form + "Problems"] = [message]
             return try page("member", request, context, session: session, active: "members", data, status: .conflict)
+        }
+    }
+
+    /// Every field error as one readable line ("end date: must not be before the first day").
+    static func problemList(_ errors: FieldErrors) -> [String] {
+        errors.fields.keys.sorted().map { field in
+            field.replacingOccurrences(of: "_", with: " ") + ": " + (errors.fields[field] ?? []).joined(separator: "; ")
         }
     }
 

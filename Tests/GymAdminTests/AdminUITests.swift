@@ -269,6 +269,11 @@ struct AdminUITests {
                 "csrf": csrf, "start_date": today.description, "end_date": today.adding(days: 7).description,
             ])
             #expect(frozen.status == .seeOther)
+            let backwards = try await browser.post("/admin/subscriptions/\(subscription.id)/freeze", [
+                "csrf": csrf, "start_date": today.adding(days: 20).description, "end_date": today.adding(days: 10).description,
+            ])
+            #expect(backwards.status == .unprocessableContent)
+            #expect(backwards.body.contains("end date: must not be before the first day"))
             let after = try await browser.get("/admin/members/\(member.id)")
             #expect(after.body.contains("data-may-enter=\"no\""))
             #expect(after.body.contains("Subscription is frozen."))
