@@ -143,6 +143,8 @@ class AdminUI(unittest.TestCase):
         user_id = self.kisi_user_id(member_id)
         self.wait_for_oracle(user_id, lock_id, True)
         self.shot("member-active")
+        self.driver.find_element(By.ID, "resync").click()
+        WebDriverWait(self.driver, 60).until(lambda d: "done=resynced" in d.current_url)
 
         freeze = self.driver.find_element(By.CSS_SELECTOR, "form.freeze-form")
         self.driver.execute_script("arguments[0].closest('details').open = true;", freeze)
@@ -198,18 +200,26 @@ class AdminUI(unittest.TestCase):
 
     def test_5_search_as_you_type_and_page_screenshots(self):
         self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.create_member("Sorina", "Searchable")
         self.open("/admin/members")
         search = self.driver.find_element(By.ID, "member-search")
         search.send_keys("zzzz-nobody")
         self.wait.until(lambda d: "No members match." in d.find_element(By.ID, "member-rows").text)
         search.clear()
-        search.send_keys("Browser")
-        self.wait.until(lambda d: "No members match." not in d.find_element(By.ID, "member-rows").text)
+        search.send_keys("Searchable")
+        self.wait.until(lambda d: "Sorina Searchable" in d.find_element(By.ID, "member-rows").text)
         self.shot("members")
         for page in ("plans", "audit", "clubs"):
             self.open("/admin/" + page)
             self.assertNotIn("Server problem", self.driver.page_source)
             self.shot(page)
+        # A phone-sized window: the layout must not need sideways scrolling for the page itself.
+        self.driver.set_window_size(390, 844)
+        for page in ("members", "plans"):
+            self.open("/admin/" + page)
+            width = self.driver.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(width, 400, "the %s page fits a phone's width" % page)
+            self.shot(page + "-phone")
 
     def test_6_unlock_a_door_after_confirming(self):
         self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
