@@ -188,6 +188,8 @@ public struct AdminRoutes: Sendable {
         let matches = StaffPasswords.verify(password, hash: credentials?.passwordHash ?? StaffPasswords.decoyHash)
         guard let credentials, matches else {
             try await repository.recordStaffLoginFailure(email: email, clientAddress: context.clientAddress, at: instant)
+            // Keeps the table small: failures outside the window never matter again.
+            try await repository.deleteStaffLoginFailures(before: instant.addingTimeInterval(-configuration.throttleWindow))
             context.logger.info("sign-in failed", metadata: ["client": "\(context.clientAddress)"])
             return try loginPage(next: next, email: email, error: "The e-mail or password is wrong.", status: .unauthorized)
         }

@@ -148,6 +148,11 @@ extension GymRepository {
         return (count, oldest)
     }
 
+    /// Removes failures recorded before `instant`; older ones no longer count towards any limit.
+    public func deleteStaffLoginFailures(before instant: Date) async throws {
+        try await StaffLoginFailureRow.query(on: database).filter(\.$failedAt < instant).delete()
+    }
+
     /// Forgets the failures for this e-mail and address after a successful sign-in.
     public func clearStaffLoginFailures(email: String, clientAddress: String) async throws {
         try await StaffLoginFailureRow.query(on: database)
