@@ -7,6 +7,14 @@ import Hummingbird
 /// returns to the member page, whose door access panel shows the effect.
 extension AdminRoutes {
     func addSubscriptionRoutes(to admin: RouterGroup<AdminContext>) {
+        // The newest subscriptions with what they mean at the door now; changes happen on the member page.
+        admin.get("subscriptions") { request, context in
+            let session = try require(request, context)
+            let planText = request.uri.queryParameters.get("plan_id") ?? ""
+            let planID = UUID(uuidString: planText)
+            if !planText.isEmpty && planID == nil { throw AdminError.badRequest("The plan filter must be a plan ID.") }
+            return try page("subscriptions", request, context, session: session, active: "subscriptions", try await subscriptionsData(planID: planID))
+        }
         admin.post("members/:id/subscriptions") { request, context in
             let (session, form) = try await postedForm(request, context)
             let memberID = try Self.id(context)
@@ -59,6 +67,42 @@ extension AdminRoutes {
                 _ = try await repository.cancel(subscription.id, effectiveDate: effective, reason: form.text("reason"))
             }
         }
+    }
+
+    static let subscriptionListLength = 100
+
+    func subscriptionsData(planID: UUID?) async throws -> [String: Any] {
+        let layout = try await repository.layout()
+        let total = try await repository.subscriptions(planID: planID, PageRequest(limit: 1)).total
+        // The repository lists oldest first; the page shows the newest.
+        let newest = try await repository.subscriptions(
+            planID: planID, PageRequest(limit: Self.subscriptionListLength, offset: max(0, total - Self.subscriptionListLength))
+        ).items.reversed()
+        let instant = now()
+        var rows: [[String: Any]] = []
+        var members: [UUID: (Member, AccessDecision)] = [:]
+        for subscription in newest {
+            if members[subscription.memberID] == nil {
+                let member = try await repository.member(subscription.memberID)
+                let decision = AccessRule.decide(
+                    memberID: member.id, subscriptions: try await repository.subscriptions(memberID: member.id), layout: layout, at: instant)
+                members[member.id] = (member, decision)
+            }
+            guard let (member, decision) = members[subscription.memberID] else { continue }
+            let access = decision.plans.first { $0.subscriptionIDs.contains(subscription.id) }
+            var row: [String: Any] = [
+                "memberID": member.id.uuidString, "member": member.fullName, "plan": layout.plans[subscription.planID]?.name ?? "?",
+                "start": subscription.startDate.description, "end": subscription.endDate?.description ?? "renews",
+                "paidThrough": subscription.paidThrough.description,
+                "status": access.map { Self.reasonLabel($0.reason) } ?? "—", "allowed": access?.reason.grantsAccess ?? false,
+            ]
+            if let cancellation = subscription.cancellation { row["cancelledFrom"] = cancellation.effectiveDate.description }
+            rows.append(row)
+        }
+        let plans = layout.plans.values.sorted { $0.name < $1.name }.map { plan -> [String: Any] in
+            ["id": plan.id.uuidString, "name": plan.name, "selected": plan.id == planID]
+        }
+        return ["rows": rows, "total": total, "shown": rows.count, "plans": plans]
     }
 
     /// Runs a subscription change; on validation errors shows the member page again with the

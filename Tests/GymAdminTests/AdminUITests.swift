@@ -278,6 +278,12 @@ struct AdminUITests {
             #expect(after.body.contains("data-may-enter=\"no\""))
             #expect(after.body.contains("Subscription is frozen."))
 
+            let list = try await browser.get("/admin/subscriptions?plan_id=\(plan.id)")
+            #expect(list.status == .ok)
+            #expect(list.body.contains("Ana Popescu"))
+            #expect(list.body.contains("Frozen"))
+            #expect(try await browser.get("/admin/subscriptions?plan_id=nonsense").status == .badRequest)
+
             // Cancelling needs a manager.
             let cancel = try await browser.post("/admin/subscriptions/\(subscription.id)/cancel", ["csrf": csrf, "effective_date": today.description])
             #expect(cancel.status == .forbidden)
