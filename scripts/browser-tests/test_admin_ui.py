@@ -67,7 +67,7 @@ class AdminUI(unittest.TestCase):
     def tearDown(self):
         self.driver.quit()
 
-    # --- helpers ------------------------------------------------------------------------------------
+    # --- page actions -------------------------------------------------------------------------------
 
     def open(self, path):
         self.driver.get(BASE + path)
