@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Pure domain: members, plans, subscriptions and the door-access rule. No I/O.
@@ -107,6 +109,25 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
         ),
+        // Staff web UI: server-rendered HTML pages, staff accounts, sessions and CSRF protection.
+        .target(
+            name: "GymAdmin",
+            dependencies: [
+                "GymCore",
+                "GymStore",
+                "GymWeb",
+                "AccessSync",
+                "KisiAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Templates"), .copy("Assets")],
+            swiftSettings: strictSettings
+        ),
         // Composition root: configuration, service group, demo data, CSV import.
         .target(
             name: "GymApp",
@@ -114,6 +135,7 @@ let package = Package(
                 "GymCore",
                 "GymStore",
                 "GymWeb",
+                "GymAdmin",
                 "AccessSync",
                 "KisiAPI",
                 "KisiSandbox",
@@ -130,6 +152,7 @@ let package = Package(
             name: "boogyman",
             dependencies: [
                 "GymApp",
+                "GymAdmin",
                 "GymStore",
                 "AccessSync",
                 "KisiAPI",
@@ -184,6 +207,14 @@ let package = Package(
             name: "GymAppTests",
             dependencies: [
                 "GymCore", "GymStore", "GymApp", "GymWeb", "KisiSandbox", "AccessSync", "KisiAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GymAdminTests",
+            dependencies: [
+                "GymCore", "GymStore", "GymAdmin", "GymApp", "GymWeb", "AccessSync", "KisiAPI", "KisiSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -21,11 +21,13 @@ public struct AppConfiguration: Sendable {
     public var syncLeaseTTL: Duration
     /// How often the leader renews it and the others try to take it (`BOOGYMAN_SYNC_HEARTBEAT`, seconds, default 3).
     public var syncHeartbeat: Duration
+    /// Marks the admin UI's cookies `Secure`; turn on when BooGYMan is reached over HTTPS.
+    public var secureCookies: Bool
 
     public init(
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
         masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
-        syncHeartbeat: Duration = .seconds(3)
+        syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -35,6 +37,7 @@ public struct AppConfiguration: Sendable {
         self.replicaID = replicaID
         self.syncLeaseTTL = syncLeaseTTL
         self.syncHeartbeat = syncHeartbeat
+        self.secureCookies = secureCookies
     }
 
     /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
@@ -78,6 +81,10 @@ public struct AppConfiguration: Sendable {
         guard heartbeat * 2 <= ttl else {
             throw ConfigurationError("BOOGYMAN_SYNC_HEARTBEAT must be at most half of BOOGYMAN_SYNC_LEASE_TTL")
         }
+        let secureText = (environment["BOOGYMAN_SECURE_COOKIES"] ?? "").lowercased()
+        guard ["", "0", "1", "true", "false", "yes", "no"].contains(secureText) else {
+            throw ConfigurationError("BOOGYMAN_SECURE_COOKIES must be true or false, got \"\(secureText)\"")
+        }
         return AppConfiguration(
             host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
             port: resolvedPort,
@@ -86,7 +93,8 @@ public struct AppConfiguration: Sendable {
             masterKey: masterKey,
             replicaID: SyncLeadership.replicaID(environment: environment),
             syncLeaseTTL: ttl,
-            syncHeartbeat: heartbeat)
+            syncHeartbeat: heartbeat,
+            secureCookies: ["1", "true", "yes"].contains(secureText))
     }
 }
 

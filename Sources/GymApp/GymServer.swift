@@ -1,5 +1,6 @@
 import AccessSync
 import Foundation
+import GymAdmin
 import GymStore
 import GymWeb
 import Hummingbird
@@ -38,6 +39,10 @@ public enum GymServer {
             database: database, sync: sync, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
             kisiWebhookSecret: webhookSecret(configuration, database: database, sync: sync)
         ).router()
+        AdminRoutes(
+            repository: database.repository, sync: sync,
+            configuration: AdminConfiguration(secureCookies: configuration.secureCookies, masterKey: configuration.masterKey)
+        ).register(on: router)
         var services: [any Service] = extraServices
         if let sync {
             // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.

@@ -14,6 +14,7 @@ enum GymMigrations {
             M004CreateAccessChanges(),
             M005CreateAPITokens(),
             M006CreateKisiSync(),
+            M007CreateStaffAccess(),
             M008CreateReplicaCoordination(),
         ])
         return migrations
@@ -244,10 +245,55 @@ struct M006CreateKisiSync: AsyncMigration {
     }
 }
 
+/// Staff who sign in to the admin web UI: accounts with a role and a bcrypt hash, sessions kept in
+/// the database (so they survive restarts and every replica sees them; only the SHA-256 of the
+/// session secret is stored), and failed sign-ins per e-mail and address for throttling.
+struct M007CreateStaffAccess: AsyncMigration {
+    var name: String { "007_create_staff_access" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("staff_accounts")
+            .id()
+            .field("email", .string, .required)
+            .field("email_key", .string, .required)
+            .field("name", .string, .required)
+            .field("role", .string, .required)
+            .field("password_hash", .string, .required)
+            .field("created_at", .datetime)
+            .field("updated_at", .datetime)
+            .unique(on: "email_key", name: "staff_accounts_email_key_unique")
+            .create()
+        try await database.schema("staff_sessions")
+            .id()
+            .field("staff_id", .uuid, .required, .references("staff_accounts", "id", onDelete: .cascade))
+            .field("token_hash", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("expires_at", .datetime, .required)
+            .unique(on: "token_hash", name: "staff_sessions_token_hash_unique")
+            .create()
+        try await database.schema("staff_login_failures")
+            .field(.id, .int64, .identifier(auto: true))
+            .field("email_key", .string, .required)
+            .field("client_address", .string, .required)
+            .field("failed_at", .datetime, .required)
+            .create()
+
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "staff_login_failures_lookup_index").on("staff_login_failures")
+            .column("email_key").column("client_address").column("failed_at").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["staff_login_failures", "staff_sessions", "staff_accounts"] {
+            try await database.schema(table).delete()
+        }
+    }
+}
+
 /// Several replicas on one PostgreSQL: who leads the Kisi sync (`sync_leases`, one row per Kisi
 /// connection) and the shared pacing of Kisi requests (`kisi_rate_slots`, one row per API-key hash
 /// and scope). Times are epoch milliseconds taken from the database's clock, so replicas whose own
-/// clocks disagree still agree on who holds a lease. Numbered 008: 007 belongs to the admin UI work.
+/// clocks disagree still agree on who holds a lease.
 struct M008CreateReplicaCoordination: AsyncMigration {
     var name: String { "008_create_replica_coordination" }
 

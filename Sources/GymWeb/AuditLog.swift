@@ -53,14 +53,14 @@ struct AuditEntryBody: ResponseEncodable, Sendable {
 /// RFC 4180 CSV of the audit log: a header row, CRLF line ends, and fields quoted (with quotes
 /// doubled) when they contain a comma, a quote, CR or LF. Text that a spreadsheet would run as a
 /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
-enum AuditCSV {
+public enum AuditCSV {
     /// Rows beyond this are not exported; narrow the filters to reach older ones.
-    static let maximumRows = 100_000
-    static let batchSize = 1_000
+    public static let maximumRows = 100_000
+    public static let batchSize = 1_000
     static let columns = AuditEntryBody.CodingKeys.allCases.map(\.rawValue)
-    static let header = columns.joined(separator: ",") + "\r\n"
+    public static let header = columns.joined(separator: ",") + "\r\n"
 
-    static func row(_ write: KisiWrite) -> String {
+    public static func row(_ write: KisiWrite) -> String {
         let instant = { (date: Date) in date.formatted(.iso8601) }
         let fields: [String?] = [
             String(write.id), instant(write.createdAt), write.finishedAt.map(instant), text(write.action),

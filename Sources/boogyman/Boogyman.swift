@@ -1,6 +1,7 @@
 import AccessSync
 import ArgumentParser
 import Foundation
+import GymAdmin
 import GymApp
 import GymCore
 import GymStore
@@ -12,7 +13,7 @@ struct Boogyman: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boogyman",
         abstract: "Gym management that keeps Kisi doors in step with who has paid.",
-        subcommands: [Serve.self, Demo.self, Migrate.self, Token.self, Import.self, Kisi.self, Sync.self, Sandbox.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, Token.self, Admin.self, Import.self, Kisi.self, Sync.self, Sandbox.self])
 }
 
 /// Flags shared by every command that touches the database.
@@ -68,6 +69,50 @@ struct Token: AsyncParsableCommand {
             await database.shutdown()
             print(secret)
             FileHandle.standardError.write(Data("Created API token \"\(token.name)\" (\(token.id)). It is shown only now; store it safely.\n".utf8))
+        }
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage staff accounts of the admin web UI.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a staff account for the admin web UI (/admin).",
+            discussion: "Without --password the password is read from the terminal without echo, or as the first line of standard input.")
+
+        @OptionGroup var options: DatabaseOptions
+        @Option(help: "The staff member's e-mail address; it is the sign-in name.") var email: String
+        @Option(help: "The staff member's name as pages show it.") var name: String
+        @Option(help: "owner, manager or front_desk.") var role: String
+        @Option(help: "The password (at least \(StaffPasswords.minimumLength) characters). Prefer the prompt: flags end up in shell history.")
+        var password: String?
+
+        func run() async throws {
+            guard let staffRole = StaffRole(rawValue: role) else { throw ValidationError("--role must be owner, manager or front_desk") }
+            let secret = try password ?? Self.readPassword()
+            if let problem = StaffPasswords.problem(with: secret) { throw ValidationError("the password \(problem)") }
+            let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
+            let account: StaffAccount
+            do {
+                account = try await database.repository.createStaff(email: email, name: name, role: staffRole, passwordHash: StaffPasswords.hash(secret))
+            } catch let errors as FieldErrors {
+                await database.shutdown()
+                throw ValidationError("\(errors)")
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            print("Created \(account.role.title.lowercased()) account \(account.email) (\(account.name)). Sign in at /admin.")
+        }
+
+        static func readPassword() throws -> String {
+            if isatty(STDIN_FILENO) != 0, let typed = getpass("Password: ") {
+                return String(cString: typed)
+            }
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password given on standard input") }
+            return line
         }
     }
 }
@@ -135,6 +180,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = AppConfiguration.defaultPort
     @Option(help: "Port of the built-in Kisi sandbox.") var sandboxPort = 9292
     @Option(help: "How many members to create.") var members = 300
+    @Option(help: "Password of the demo's owner account (default: random, printed at start).") var adminPassword: String?
 
     func run() async throws {
         guard !database.hasPrefix("postgres") else { throw ValidationError("the demo always uses a fresh SQLite file") }
@@ -149,6 +195,10 @@ struct Demo: AsyncParsableCommand {
         let today = LocalDate(containing: Date(), in: TimeZone(identifier: "Europe/Bucharest")!)
         let summary = try await DemoGym.seed(gym.repository, today: today, memberCount: members)
         let (_, secret) = try await gym.repository.createAPIToken(name: "demo")
+        let ownerPassword = adminPassword ?? MasterKey.generate().base64.filter { $0.isLetter || $0.isNumber }.prefix(16).description
+        if let problem = StaffPasswords.problem(with: ownerPassword) { throw ValidationError("--admin-password \(problem)") }
+        let owner = try await gym.repository.createStaff(
+            email: "owner@demo-gym.example", name: "Demo Owner", role: .owner, passwordHash: StaffPasswords.hash(ownerPassword))
 
         let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: .demoSeed(), logger: logger))
         try await sandbox.withRunningServer(host: "127.0.0.1", port: sandboxPort) { sandboxPort in
@@ -177,6 +227,7 @@ struct Demo: AsyncParsableCommand {
                   Sync status: curl -H 'Authorization: Bearer \(secret)' \(base)/api/v1/sync/status
                   Kisi's view: curl -H 'X-Sandbox-Admin-Key: sandbox-admin' '\(kisiURL)/_sandbox/oracle?user_id=<kisi user>&lock_id=5001'
                   API spec:    \(base)/api/v1/openapi.yaml
+                Admin UI: \(base)/admin  (owner: \(owner.email) / password: \(ownerPassword))
                 Press Ctrl-C to stop.
 
                 """.utf8))

@@ -1,0 +1,193 @@
+import Foundation
+import GymCore
+import GymStore
+import Hummingbird
+import KisiAPI
+
+/// The Kisi connection wizard and staff accounts (owners), and the clubs page with door unlocking (managers).
+extension AdminRoutes {
+    func addKisiRoutes(to admin: RouterGroup<AdminContext>) {
+        admin.get("settings") { request, context in
+            let session = try require(request, context, role: .owner)
+            return try page("settings", request, context, session: session, active: "settings", try await settingsData())
+        }
+        admin.post("settings/kisi") { request, context in
+            let (session, form) = try await postedForm(request, context, role: .owner)
+            var data = try await settingsData()
+            do {
+                guard let masterKey = configuration.masterKey else {
+                    throw AdminError.badRequest("BOOGYMAN_MASTER_KEY is not set, so the Kisi API key cannot be stored sealed. Set it and restart BooGYMan.")
+                }
+                guard let apiKey = form.text("api_key") else { throw FieldErrors(field: "api_key", "paste the Kisi API key") }
+                let baseURLText = form.text("base_url") ?? KisiSettings.defaultBaseURL
+                guard let baseURL = URL(string: baseURLText), baseURL.scheme == "https" || baseURL.scheme == "http" else {
+                    throw FieldErrors(field: "base_url", "must be an http(s) address")
+                }
+                let mode = KisiUserCreationMode(rawValue: form.text("user_creation") ?? "managed") ?? .managed
+                let client = KisiClient(configuration: .init(apiKey: KisiAPIKey(apiKey), baseURL: baseURL, integrationIdentifier: "BooGYMan"))
+                let organization: KisiOrganization
+                do {
+                    organization = try await client.organization()
+                } catch {
+                    throw FieldErrors(field: "api_key", "Kisi did not accept it: \(Self.plainWords(error))")
+                }
+                try await repository.saveKisiSettings(
+                    KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURLText, userCreationMode: mode),
+                    masterKey: masterKey)
+                context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
+                // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
+                var connected = try await settingsData()
+                connected["test"] = try await kisiOverview()
+                connected["notice"] = Self.notices["connected"]
+                return try page("settings", request, context, session: session, active: "settings", connected)
+            } catch let errors as FieldErrors {
+                data["kisiErrors"] = Self.errorData(errors)
+                data["kisiForm"] = ["base_url": form["base_url"] ?? "", "user_creation": form["user_creation"] ?? ""]
+                return try page("settings", request, context, session: session, active: "settings", data, status: .unprocessableContent)
+            }
+        }
+        admin.post("settings/kisi/test") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .owner)
+            var data = try await settingsData()
+            data["test"] = try await kisiOverview()
+            return try page("settings", request, context, session: session, active: "settings", data)
+        }
+        admin.post("settings/kisi/disconnect") { request, context in
+            _ = try await postedForm(request, context, role: .owner)
+            try await repository.deleteKisiSettings()
+            return Self.redirect("/admin/settings?done=disconnected")
+        }
+        admin.post("settings/staff") { request, context in
+            let (session, form) = try await postedForm(request, context, role: .owner)
+            do {
+                let password = form["password"] ?? ""
+                if let problem = StaffPasswords.problem(with: password) { throw FieldErrors(field: "password", problem) }
+                guard let role = StaffRole(rawValue: form["role"] ?? "") else { throw FieldErrors(field: "role", "choose a role") }
+                _ = try await repository.createStaff(
+                    email: form["email"] ?? "", name: form["name"] ?? "", role: role, passwordHash: StaffPasswords.hash(password))
+                return Self.redirect("/admin/settings?done=staff_created")
+            } catch let errors as FieldErrors {
+                var data = try await settingsData()
+                data["staffErrors"] = Self.errorData(errors)
+                data["staffForm"] = ["email": form["email"] ?? "", "name": form["name"] ?? ""]
+                return try page("settings", request, context, session: session, active: "settings", data, status: .unprocessableContent)
+            }
+        }
+
+        admin.get("clubs") { request, context in
+            let session = try require(request, context, role: .manager)
+            return try page("clubs", request, context, session: session, active: "clubs", try await clubsData())
+        }
+        admin.post("locks/:lock/unlock") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .manager)
+            guard let lockID = context.parameters.get("lock").flatMap(Int.init) else { throw AdminError.notFound }
+            guard let client = try await storedClient() else { throw AdminError.badRequest("Kisi is not connected.") }
+            let writeID = try await repository.beginKisiWrite(
+                action: "unlock_lock", kisiObjectType: "lock", kisiObjectID: lockID, trigger: "admin UI",
+                actor: "staff:\(session.staff.email.value)", reason: "\(session.staff.name) unlocked the door from the admin UI")
+            do {
+                try await client.unlock(lockID: lockID)
+                try await repository.finishKisiWrite(id: writeID, status: .succeeded)
+            } catch {
+                let status: KisiWriteStatus = if case KisiError.outcomeUnknown = error { .unknown } else { .failed }
+                try await repository.finishKisiWrite(id: writeID, status: status, kisiStatus: (error as? KisiError)?.httpStatus, error: "\(error)")
+                throw AdminError.badRequest("The door did not unlock: \(Self.plainWords(error))")
+            }
+            return Self.redirect("/admin/clubs?done=unlocked")
+        }
+    }
+
+    /// A Kisi client for the stored connection, or `nil` when Kisi is not connected.
+    func storedClient() async throws -> KisiClient? {
+        guard let masterKey = configuration.masterKey,
+              let settings = try await repository.kisiSettings(masterKey: masterKey),
+              let baseURL = URL(string: settings.baseURL)
+        else { return nil }
+        return KisiClient(configuration: .init(apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL, integrationIdentifier: "BooGYMan"))
+    }
+
+    func settingsData() async throws -> [String: Any] {
+        var data: [String: Any] = [
+            "hasMasterKey": configuration.masterKey != nil,
+            "staffAccounts": try await repository.staffAccounts().map { ["name": $0.name, "email": $0.email.value, "role": $0.role.title] },
+            "roles": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title] },
+            "syncRunning": sync != nil,
+        ]
+        if let masterKey = configuration.masterKey, let settings = try await repository.kisiSettings(masterKey: masterKey) {
+            data["kisi"] = [
+                "organizationID": settings.organizationID.map(String.init) ?? "?", "baseURL": settings.baseURL,
+                "mode": settings.userCreationMode.rawValue,
+            ]
+        }
+        return data
+    }
+
+    /// The organization, places and locks as Kisi reports them, or the problem in plain words.
+    func kisiOverview() async throws -> [String: Any] {
+        guard let client = try await storedClient() else { return ["problem": "Kisi is not connected."] }
+        do {
+            let organization = try await client.organization()
+            let places = try await client.allPlaces().collect()
+            let locks = try await client.allLocks().collect()
+            return [
+                "organization": organization.name, "organizationID": organization.id,
+                "places": places.map { ["id": $0.id, "name": $0.name] },
+                "locks": locks.map { ["id": $0.id, "name": $0.name, "place": $0.placeName ?? ""] },
+            ]
+        } catch {
+            return ["problem": Self.plainWords(error)]
+        }
+    }
+
+    func clubsData() async throws -> [String: Any] {
+        let layout = try await repository.layout()
+        var kisiLocks: [Int: KisiLock] = [:]
+        var problem: String?
+        if let client = try await storedClient() {
+            do {
+                for lock in try await client.allLocks().collect() { kisiLocks[lock.id] = lock }
+            } catch {
+                problem = Self.plainWords(error)
+            }
+        } else {
+            problem = "Kisi is not connected, so doors cannot be unlocked from here."
+        }
+        func door(_ lockID: Int) -> [String: Any] {
+            let lock = kisiLocks[lockID]
+            return [
+                "lockID": lockID, "name": lock?.name ?? "Lock \(lockID)",
+                "online": lock?.online.map { $0 ? "online" : "offline" } ?? "unknown",
+                "canUnlock": lock != nil,
+            ]
+        }
+        let clubs = layout.clubs.values.sorted { $0.name < $1.name }.map { club -> [String: Any] in
+            let studios = layout.studios.values.filter { $0.clubID == club.id }.sorted { $0.name < $1.name }
+            return [
+                "name": club.name, "timeZone": club.timeZone.identifier,
+                "doors": club.kisiLockIDs.map(door),
+                "studios": studios.map { ["name": $0.name, "doors": $0.kisiLockIDs.map(door)] as [String: Any] },
+            ]
+        }
+        var data: [String: Any] = ["clubs": clubs]
+        if let problem { data["problem"] = problem }
+        return data
+    }
+
+    /// Kisi's failures as front-of-house words.
+    static func plainWords(_ error: any Error) -> String {
+        guard let error = error as? KisiError else { return "BooGYMan could not reach Kisi (\(error))." }
+        switch error {
+        case .unauthorized: return "Kisi rejected the API key. Check it in Settings."
+        case .forbidden: return "Kisi refused: the API key's user is not allowed to do this."
+        case .notFound: return "Kisi does not know this door or object."
+        case .conflict: return "Kisi refused because the door is in lockdown."
+        case .rateLimited: return "Kisi asks BooGYMan to slow down. Try again in a few seconds."
+        case .server(let status, _, _) where status == 503: return "The door is offline, so Kisi cannot open it."
+        case .server: return "Kisi had a problem on its side. Try again in a minute."
+        case .transport: return "BooGYMan could not reach Kisi. Check the internet connection."
+        case .outcomeUnknown: return "Kisi did not answer in time; the action may or may not have happened."
+        case .validation: return "Kisi rejected the request as invalid (\(error))."
+        default: return "Kisi answered unexpectedly (\(error))."
+        }
+    }
+}

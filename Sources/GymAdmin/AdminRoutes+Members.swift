@@ -1,0 +1,201 @@
+import AccessSync
+import Foundation
+import GymCore
+import GymStore
+import Hummingbird
+
+extension AdminRoutes {
+    func addMemberRoutes(to admin: RouterGroup<AdminContext>) {
+        admin.get("members") { request, context in
+            let session = try require(request, context)
+            let search = request.uri.queryParameters.get("q") ?? ""
+            return try page("members", request, context, session: session, active: "members", [
+                "q": search, "rows": try await memberRows(search: search),
+            ])
+        }
+        // The list's rows alone, for search-as-you-type.
+        admin.get("members/rows") { request, context in
+            _ = try require(request, context)
+            let rows = try await memberRows(search: request.uri.queryParameters.get("q") ?? "")
+            return try views.page("member_rows", ["rows": rows])
+        }
+        admin.get("members/new") { request, context in
+            let session = try require(request, context)
+            return try page("member_form", request, context, session: session, active: "members", [
+                "isNew": true, "action": "/admin/members", "member": [String: String](),
+            ])
+        }
+        admin.post("members") { request, context in
+            let (session, form) = try await postedForm(request, context)
+            do {
+                let member = try await repository.createMember(Self.memberDraft(form))
+                return Self.redirect("/admin/members/\(member.id)?done=created")
+            } catch let errors as FieldErrors {
+                return try page("member_form", request, context, session: session, active: "members", [
+                    "isNew": true, "action": "/admin/members", "member": form.values, "errors": Self.errorData(errors),
+                ], status: .unprocessableContent)
+            }
+        }
+        admin.get("members/:id") { request, context in
+            let session = try require(request, context)
+            let id = try Self.id(context)
+            return try page("member", request, context, session: session, active: "members", try await memberData(id, session: session))
+        }
+        admin.get("members/:id/edit") { request, context in
+            let session = try require(request, context)
+            let member = try await repository.member(try Self.id(context))
+            return try page("member_form", request, context, session: session, active: "members", [
+                "action": "/admin/members/\(member.id)", "memberID": member.id.uuidString,
+                "member": ["first_name": member.firstName, "last_name": member.lastName, "email": member.email.value,
+                           "phone": member.phone ?? "", "notes": member.notes ?? ""],
+            ])
+        }
+        admin.post("members/:id") { request, context in
+            let (session, form) = try await postedForm(request, context)
+            let id = try Self.id(context)
+            let draft = Self.memberDraft(form)
+            do {
+                _ = try await repository.updateMember(id) { $0 = draft }
+                return Self.redirect("/admin/members/\(id)?done=saved")
+            } catch let errors as FieldErrors {
+                return try page("member_form", request, context, session: session, active: "members", [
+                    "action": "/admin/members/\(id)", "memberID": id.uuidString, "member": form.values, "errors": Self.errorData(errors),
+                ], status: .unprocessableContent)
+            }
+        }
+        admin.post("members/:id/resync") { request, context in
+            let (session, _) = try await postedForm(request, context)
+            let id = try Self.id(context)
+            _ = try await repository.member(id)
+            guard let sync else { throw AdminError.badRequest("Kisi is not connected, so there is nothing to sync with.") }
+            let report = try await sync.reconcile(memberIDs: [id], trigger: "resync from admin UI by \(session.staff.email.value)")
+            if let paused = report.pausedReason { throw AdminError.badRequest("The sync is paused: \(paused)") }
+            if let failure = report.failures.first { throw AdminError.badRequest("Kisi refused a change: \(failure)") }
+            return Self.redirect("/admin/members/\(id)?done=resynced")
+        }
+    }
+
+    static func id(_ context: AdminContext, _ name: String = "id") throws -> UUID {
+        guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else { throw AdminError.notFound }
+        return id
+    }
+
+    static func memberDraft(_ form: FormData) -> MemberDraft {
+        MemberDraft(
+            firstName: form.text("first_name") ?? "", lastName: form.text("last_name") ?? "", email: form.text("email") ?? "",
+            phone: form.text("phone"), notes: form.text("notes"))
+    }
+
+    /// Field errors as the templates read them: `errors.email` is the message list joined.
+    static func errorData(_ errors: FieldErrors) -> [String: String] {
+        errors.fields.mapValues { $0.joined(separator: "; ") }
+    }
+
+    func memberRows(search: String) async throws -> [[String: Any]] {
+        let members = try await repository.members(search: search, PageRequest(limit: 50)).items
+        let layout = try await repository.layout()
+        let instant = now()
+        var rows: [[String: Any]] = []
+        for member in members {
+            let subscriptions = try await repository.subscriptions(memberID: member.id)
+            let decision = AccessRule.decide(memberID: member.id, subscriptions: subscriptions, layout: layout, at: instant)
+            rows.append([
+                "id": member.id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone ?? "",
+                "allowed": decision.mayEnter, "status": Self.reasonLabel(decision.reason),
+            ])
+        }
+        return rows
+    }
+
+    static func reasonLabel(_ reason: AccessReason) -> String {
+        switch reason {
+        case .active: "Active"
+        case .frozen: "Frozen"
+        case .cancelled: "Cancelled"
+        case .ended: "Ended"
+        case .notStarted: "Not started"
+        case .pastDue: "Past due"
+        case .noSubscription: "No subscription"
+        }
+    }
+
+    /// Everything the member page shows, including the door access panel: for each door the access
+    /// rule's answer and reason, the member's Kisi user, the grants the sync wants in Kisi with their
+    /// validity, and the latest Kisi writes for the member.
+    func memberData(_ id: UUID, session: StaffSession) async throws -> [String: Any] {
+        let member = try await repository.member(id)
+        let layout = try await repository.layout()
+        let subscriptions = try await repository.subscriptions(memberID: id)
+        let instant = now()
+        let decision = AccessRule.decide(memberID: id, subscriptions: subscriptions, layout: layout, at: instant)
+        let links = try await repository.kisiLinks()
+        let writes = try await repository.kisiWrites(KisiWriteFilter(memberID: id), PageRequest(limit: 5)).items
+
+        let doors: [[String: Any]] = decision.doors.map { door in
+            let club = layout.clubs[door.door.clubID]?.name ?? "?"
+            let place = door.door.studioID.flatMap { layout.studios[$0]?.name }.map { "\(club) · \($0)" } ?? "\(club) · entrance"
+            var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.reason.explanation]
+            // Mustache treats an empty string as present, so optional text is left out rather than blank.
+            let grantedBy = door.grantingPlanIDs.compactMap { layout.plans[$0]?.name }.joined(separator: ", ")
+            if !grantedBy.isEmpty { row["grantedBy"] = grantedBy }
+            if let window = door.window { row["until"] = Self.readable(window.until) }
+            return row
+        }
+        var grants: [[String: Any]] = []
+        var denials: [String] = []
+        if let sync {
+            let desired = try await sync.desiredState(at: instant)
+            grants = desired.grants.filter { $0.memberID == id }.map { grant in
+                ["plan": layout.plans[grant.planID]?.name ?? "?", "from": Self.readable(grant.window.from),
+                 "until": Self.readable(grant.window.until), "ahead": grant.isAhead, "why": grant.explanation]
+            }
+            denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()
+        }
+        let plansOnSale = layout.plans.values.filter { !$0.isArchived }.sorted { $0.name < $1.name }
+        let today = LocalDate(containing: instant, in: TimeZone(identifier: "UTC")!)
+        let subscriptionRows: [[String: Any]] = subscriptions.sorted { $0.startDate > $1.startDate }.map { subscription in
+            let planAccess = decision.plans.first { $0.subscriptionIDs.contains(subscription.id) }
+            let localToday = layout.plans[subscription.planID].map { LocalDate(containing: instant, in: layout.timeZone(of: $0)) } ?? today
+            let currentFreeze = subscription.freezes.first { $0.span.contains(localToday) || $0.span.first > localToday }
+            var row: [String: Any] = [
+                "id": subscription.id.uuidString, "plan": layout.plans[subscription.planID]?.name ?? "?",
+                "start": subscription.startDate.description, "end": subscription.endDate?.description ?? "renews until cancelled",
+                "paidThrough": subscription.paidThrough.description,
+                "status": planAccess.map { Self.reasonLabel($0.reason) } ?? "—",
+                "freezes": subscription.freezes.map { freeze -> [String: String] in
+                    var row = ["first": freeze.span.first.description, "last": freeze.span.last.description]
+                    if let reason = freeze.reason { row["reason"] = reason }
+                    return row
+                },
+                "canCancel": subscription.cancellation == nil && session.staff.role >= .manager,
+                "canFreeze": subscription.cancellation == nil,
+                "today": localToday.description,
+            ]
+            if let cancellation = subscription.cancellation {
+                row["cancelledFrom"] = cancellation.effectiveDate.description
+                if let reason = cancellation.reason { row["cancelReason"] = reason }
+            }
+            if currentFreeze != nil { row["canUnfreeze"] = true }
+            return row
+        }
+        var data: [String: Any] = [
+            "member": ["id": id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone, "notes": member.notes]
+                .compactMapValues { $0 },
+            "mayEnter": decision.mayEnter,
+            "reason": decision.reason.explanation,
+            "reasonLabel": Self.reasonLabel(decision.reason),
+            "doors": doors, "hasDoors": !doors.isEmpty,
+            "grants": grants, "hasGrants": !grants.isEmpty,
+            "denials": denials,
+            "connected": sync != nil,
+            "writes": writes.map(Self.auditRow), "hasWrites": !writes.isEmpty,
+            "subscriptions": subscriptionRows, "hasSubscriptions": !subscriptionRows.isEmpty,
+            "plans": plansOnSale.map { ["id": $0.id.uuidString, "name": $0.name] },
+            "sell": ["start_date": today.description, "paid_through": today.adding(days: 29).description],
+            "evaluatedAt": Self.readable(instant),
+        ]
+        if let window = decision.window { data["accessUntil"] = Self.readable(window.until) }
+        if let kisiUserID = links.users[id] { data["kisiUserID"] = kisiUserID }
+        return data
+    }
+}

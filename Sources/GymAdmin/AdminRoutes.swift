@@ -1,0 +1,274 @@
+import AccessSync
+import Foundation
+import GymCore
+import GymStore
+import GymWeb
+import Hummingbird
+import KisiAPI
+import Logging
+
+/// The staff web UI under `/admin`: server-rendered pages sharing the JSON API's router.
+public struct AdminRoutes: Sendable {
+    static let sessionCookie = "bgm_session"
+    /// Double-submit token of the sign-in form, which has no session yet to bind a CSRF token to.
+    static let loginCookie = "bgm_login"
+    static let cookiePath = "/admin"
+
+    let repository: GymRepository
+    /// The Kisi sync, when Kisi was connected at start-up.
+    let sync: SyncEngine?
+    let configuration: AdminConfiguration
+    let views: AdminViews
+    let now: @Sendable () -> Date
+
+    public init(
+        repository: GymRepository, sync: SyncEngine? = nil, configuration: AdminConfiguration = AdminConfiguration(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.repository = repository
+        self.sync = sync
+        self.configuration = configuration
+        self.views = AdminViews.bundled
+        self.now = now
+    }
+
+    /// Adds the admin pages to the server's router, next to the JSON API.
+    public func register(on router: Router<APIContext>) {
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
+        let admin = router.group("admin", context: AdminContext.self)
+            .add(middleware: AdminErrorMiddleware(views: views))
+            .add(middleware: StaffSessionMiddleware(repository: repository, now: now))
+        admin.get("assets/:name") { _, context in try asset(context.parameters.get("name") ?? "") }
+        addSessionRoutes(to: admin)
+        addDashboardRoutes(to: admin)
+        addMemberRoutes(to: admin)
+        addSubscriptionRoutes(to: admin)
+        addPlanRoutes(to: admin)
+        addAuditRoutes(to: admin)
+        addKisiRoutes(to: admin)
+        addActivityRoutes(to: admin)
+    }
+
+    func asset(_ name: String) throws -> Response {
+        guard let asset = views.assets[name] else { throw AdminError.notFound }
+        return Response(
+            status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: ByteBuffer(string: asset.body)))
+    }
+
+    // MARK: Access control
+
+    /// The session of a staff member whose role is at least `role`; otherwise sign-in or 403.
+    func require(_ request: Request, _ context: AdminContext, role: StaffRole = .frontDesk) throws -> StaffSession {
+        guard let session = context.session else {
+            throw AdminError.signInRequired(returnTo: request.method == .get ? request.uri.path : "/admin")
+        }
+        guard session.staff.role >= role else { throw AdminError.forbidden }
+        return session
+    }
+
+    /// A posted form from a staff member with at least `role`, whose CSRF token matches the session's.
+    func postedForm(_ request: Request, _ context: AdminContext, role: StaffRole = .frontDesk) async throws -> (StaffSession, FormData) {
+        let session = try require(request, context, role: role)
+        let form = try await FormData.read(request)
+        guard CSRF.matches(form[CSRF.fieldName], context.csrfToken) else { throw AdminError.csrfRejected }
+        return (session, form)
+    }
+
+    /// What every page's layout needs: who is signed in, which menu entries to show, the CSRF token.
+    static func layoutData(session: StaffSession, csrf: String?, active: String) -> [String: Any] {
+        [
+            "signedIn": true,
+            "staff": ["name": session.staff.name, "email": session.staff.email.value, "role": session.staff.role.title],
+            "csrf": csrf ?? "",
+            "isManager": session.staff.role >= .manager,
+            "isOwner": session.staff.role >= .owner,
+            "nav_" + active: true,
+        ]
+    }
+
+    func page(
+        _ template: String, _ request: Request, _ context: AdminContext, session: StaffSession, active: String,
+        _ data: [String: Any], status: HTTPResponse.Status = .ok
+    ) throws -> Response {
+        var all = Self.layoutData(session: session, csrf: context.csrfToken, active: active)
+        all.merge(data) { _, new in new }
+        if let done = request.uri.queryParameters.get("done"), let notice = Self.notices[done] {
+            all["notice"] = notice
+        }
+        return try views.page(template, all, status: status)
+    }
+
+    /// Confirmations after a redirect, by code, so the query string cannot inject arbitrary text.
+    static let notices: [String: String] = [
+        "created": "Member created.",
+        "saved": "Changes saved.",
+        "sold": "Subscription sold. Kisi follows within seconds.",
+        "frozen": "Subscription frozen. Kisi follows within seconds.",
+        "unfrozen": "Freeze ended. Kisi follows within seconds.",
+        "cancelled": "Subscription cancelled. Kisi follows within seconds.",
+        "resynced": "The member was synced with Kisi.",
+        "approved": "Held revocations approved; the next sync run carries them out.",
+        "rejected": "Held revocations rejected: nobody loses access. They stay listed until the data that caused them is fixed.",
+        "unlocked": "Kisi unlocked the door.",
+        "connected": "Kisi is connected. Restart BooGYMan to start syncing with this organization.",
+        "disconnected": "Kisi was disconnected. Door access in Kisi was left as it is. Restart BooGYMan to stop the sync.",
+        "staff_created": "Staff account created.",
+        "kisi_ok": "Kisi answered: the connection works.",
+    ]
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    func sessionCookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(
+            name: Self.sessionCookie, value: value, maxAge: maxAge, path: Self.cookiePath,
+            secure: configuration.secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    // MARK: Sign-in and sign-out
+
+    func addSessionRoutes(to admin: RouterGroup<AdminContext>) {
+        admin.get("login") { request, context in
+            if context.session != nil { return Self.redirect("/admin") }
+            return try loginPage(next: request.uri.queryParameters.get("next"), email: "", error: nil, status: .ok)
+        }
+        admin.post("login") { request, context in
+            try await signIn(request, context)
+        }
+        admin.post("logout") { request, context in
+            _ = try await postedForm(request, context)
+            if let secret = context.sessionSecret { try await repository.deleteStaffSession(secret: secret) }
+            var response = Self.redirect("/admin/login")
+            response.setCookie(sessionCookie(value: "", maxAge: 0))
+            return response
+        }
+    }
+
+    func loginPage(next: String?, email: String, error: String?, status: HTTPResponse.Status) throws -> Response {
+        let token = CSRF.randomToken()
+        var data: [String: Any] = ["loginToken": token, "email": email, "next": Self.safeReturnPath(next) ?? ""]
+        if let error { data["error"] = error }
+        var response = try views.page("login", data, status: status)
+        response.setCookie(Cookie(
+            name: Self.loginCookie, value: token, maxAge: 3600, path: Self.cookiePath,
+            secure: configuration.secureCookies, httpOnly: true, sameSite: .lax))
+        return response
+    }
+
+    /// Only local admin paths are followed after sign-in, so the form cannot redirect elsewhere.
+    static func safeReturnPath(_ path: String?) -> String? {
+        guard let path, path.hasPrefix("/admin"), !path.hasPrefix("//"), !path.contains("\\"), !path.hasPrefix("/admin/login") else { return nil }
+        return path
+    }
+
+    func signIn(_ request: Request, _ context: AdminContext) async throws -> Response {
+        let form = try await FormData.read(request)
+        guard CSRF.matches(form[CSRF.fieldName], request.cookies[Self.loginCookie]?.value) else { throw AdminError.csrfRejected }
+        let email = form.text("email") ?? ""
+        let password = form["password"] ?? ""
+        let next = form.text("next")
+        let instant = now()
+        let failures = try await repository.staffLoginFailures(
+            email: email, clientAddress: context.clientAddress, since: instant.addingTimeInterval(-configuration.throttleWindow))
+        if failures.count >= configuration.maximumFailedLogins {
+            let retryAt = (failures.oldest ?? instant).addingTimeInterval(configuration.throttleWindow)
+            let minutes = max(1, Int((retryAt.timeIntervalSince(instant) / 60).rounded(.up)))
+            context.logger.notice("sign-in throttled", metadata: ["client": "\(context.clientAddress)"])
+            var response = try loginPage(
+                next: next, email: email,
+                error: "Too many failed sign-ins for this e-mail from your address. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
+                status: .tooManyRequests)
+            response.headers[.retryAfter] = String(minutes * 60)
+            return response
+        }
+        let credentials = try await repository.staffCredentials(email: email)
+        // Always run bcrypt, so an unknown e-mail answers as slowly as a wrong password.
+        let matches = StaffPasswords.verify(password, hash: credentials?.passwordHash ?? StaffPasswords.decoyHash)
+        guard let credentials, matches else {
+            try await repository.recordStaffLoginFailure(email: email, clientAddress: context.clientAddress, at: instant)
+            // Keeps the table small: failures outside the window never matter again.
+            try await repository.deleteStaffLoginFailures(before: instant.addingTimeInterval(-configuration.throttleWindow))
+            context.logger.info("sign-in failed", metadata: ["client": "\(context.clientAddress)"])
+            return try loginPage(next: next, email: email, error: "The e-mail or password is wrong.", status: .unauthorized)
+        }
+        try await repository.clearStaffLoginFailures(email: email, clientAddress: context.clientAddress)
+        try await repository.deleteExpiredStaffSessions(now: instant)
+        let (_, secret) = try await repository.createStaffSession(staffID: credentials.account.id, lifetime: configuration.sessionLifetime, now: instant)
+        context.logger.info("staff signed in", metadata: ["staff_id": "\(credentials.account.id)"])
+        var response = Self.redirect(Self.safeReturnPath(next) ?? "/admin")
+        response.setCookie(sessionCookie(value: secret, maxAge: Int(configuration.sessionLifetime)))
+        response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: Self.cookiePath, secure: configuration.secureCookies, httpOnly: true, sameSite: .lax))
+        return response
+    }
+
+    // MARK: Dashboard
+
+    func addDashboardRoutes(to admin: RouterGroup<AdminContext>) {
+        admin.get { request, context in
+            let session = try require(request, context)
+            return try page("dashboard", request, context, session: session, active: "dashboard", try await dashboardData())
+        }
+        admin.post("sync/approve") { request, context in
+            _ = try await postedForm(request, context, role: .manager)
+            guard let sync else { throw AdminError.badRequest("Kisi is not connected.") }
+            try await sync.approveHeldRevocations()
+            return Self.redirect("/admin?done=approved")
+        }
+        // Rejecting withdraws any earlier approval, so nothing held is revoked. The brake holds the
+        // revocations again on every run for as long as the gym's data asks for them; staff fix the
+        // data (say, a plan archived by mistake) and the hold clears by itself.
+        admin.post("sync/reject") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .manager)
+            guard sync != nil else { throw AdminError.badRequest("Kisi is not connected.") }
+            try await repository.setSyncState(SyncStateKeys.brakeApproved, nil)
+            context.logger.notice("held revocations rejected", metadata: ["staff_id": "\(session.staff.id)"])
+            return Self.redirect("/admin?done=rejected")
+        }
+    }
+
+    func dashboardData() async throws -> [String: Any] {
+        let paused = try await repository.syncState(SyncStateKey.pausedReason)
+        let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
+        let held = try await sync?.heldRevocations() ?? []
+        let errors = try await repository.kisiWrites(KisiWriteFilter(status: .failed), PageRequest(limit: 10)).items
+        let layout = try await repository.layout()
+        var data: [String: Any] = [
+            "connected": sync != nil,
+            "queueDepth": try await repository.unprocessedAccessChangeCount(),
+            "lastFullReconcile": lastFull.map(Self.readableInstant) ?? "never",
+            "held": held.map { revocation -> [String: Any] in
+                ["action": revocation.action, "reason": revocation.reason, "plan": revocation.planID.flatMap { layout.plans[$0]?.name }]
+                    .compactMapValues { $0 }
+            },
+            "hasHeld": !held.isEmpty,
+            "errors": errors.map(Self.auditRow),
+            "hasErrors": !errors.isEmpty,
+        ]
+        if let paused { data["pausedReason"] = paused }
+        return data
+    }
+
+    // MARK: Formatting
+
+    static func readableInstant(_ iso: String) -> String {
+        guard let date = try? Date(iso, strategy: .iso8601) else { return iso }
+        return readable(date)
+    }
+
+    static func readable(_ date: Date) -> String {
+        date.formatted(.iso8601).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    }
+
+    static func auditRow(_ write: KisiWrite) -> [String: Any] {
+        var row: [String: Any] = [
+            "id": write.id, "at": readable(write.createdAt), "action": write.action, "actor": write.actor, "reason": write.reason,
+            "status": write.status.rawValue, "failed": write.status == .failed,
+            "object": [write.kisiObjectType, write.kisiObjectID.map(String.init)].compactMap { $0 }.joined(separator: " #"),
+        ]
+        if let memberID = write.memberID { row["memberID"] = memberID.uuidString }
+        if let error = write.error { row["error"] = error }
+        return row
+    }
+}

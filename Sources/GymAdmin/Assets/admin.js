@@ -1,0 +1,56 @@
+// BooGYMan admin: progressive enhancement only; every page works without JavaScript.
+"use strict";
+
+// Forms with data-confirm ask before submitting (unlocking a door, cancelling, approving revocations).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// Search as you type: fetch the list's rows as an HTML fragment rendered (and escaped) by the server.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const input of document.querySelectorAll("input[data-live-search]")) {
+    const target = document.getElementById(input.dataset.target);
+    let timer = null;
+    let latest = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const ticket = ++latest;
+        const url = input.dataset.liveSearch + "?q=" + encodeURIComponent(input.value);
+        try {
+          const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+          // A slower, older answer must not overwrite a newer one.
+          if (!response.ok || ticket !== latest) return;
+          target.innerHTML = await response.text();
+          history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
+        } catch (error) {
+          // Offline or server gone: keep the current list; the form still works by pressing Enter.
+        }
+      }, 200);
+    });
+  }
+});
+
+// Door activity: a Server-Sent Events feed. Fields are inserted as text, so nothing Kisi sends can become markup.
+document.addEventListener("DOMContentLoaded", () => {
+  const feed = document.getElementById("activity-feed");
+  if (!feed || !window.EventSource) return;
+  const problem = document.getElementById("activity-problem");
+  const source = new EventSource(feed.dataset.stream);
+  source.addEventListener("door", (message) => {
+    const event = JSON.parse(message.data);
+    const empty = document.getElementById("activity-empty");
+    if (empty) empty.remove();
+    const item = document.createElement("li");
+    item.className = event.outcome === "denied" ? "bad" : "";
+    item.textContent = event.at + " · " + event.door + " · " + event.who + " " + event.outcome;
+    feed.prepend(item);
+    problem.hidden = true;
+  });
+  source.addEventListener("problem", (message) => {
+    problem.textContent = JSON.parse(message.data).message;
+    problem.hidden = false;
+  });
+});

@@ -1,0 +1,63 @@
+import Foundation
+import GymAdmin
+import GymApp
+import GymCore
+import GymStore
+import Hummingbird
+import HummingbirdTesting
+import KisiSandbox
+import Logging
+import Testing
+
+@Suite("Admin UI: Kisi pages")
+struct KisiPagesTests {
+    @Test("The owner connects Kisi with the wizard, sees its places and locks, and a manager's unlock is audited")
+    func connectAndUnlock() async throws {
+        let logger = {
+            var logger = Logger(label: "boogyman.admin-kisi-tests")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: .demoSeed(), requestsPerSecond: 0, logger: logger))
+        try await sandbox.withRunningServer { kisiPort in
+            let configuration = AppConfiguration(host: "127.0.0.1", port: 0, database: .sqliteInMemory, masterKey: MasterKey.generate())
+            let database = try await GymServer.openDatabase(configuration, logger: logger)
+            _ = try await database.repository.createStaff(
+                email: AdminBrowser.ownerEmail, name: "Olga Owner", role: .owner, passwordHash: StaffPasswords.hash(AdminBrowser.password))
+            let app = GymServer.application(configuration, database: database, logger: logger)
+            try await app.test(.live) { client in
+                let browser = AdminBrowser(client: client, repository: database.repository)
+                try await browser.signIn(AdminBrowser.ownerEmail)
+                let csrf = try await browser.sessionCSRF()
+                let kisiURL = "http://127.0.0.1:\(kisiPort)"
+
+                let refused = try await browser.post("/admin/settings/kisi", ["csrf": csrf, "api_key": "wrong key", "base_url": kisiURL])
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.body.contains("Kisi did not accept it"))
+                #expect(!refused.body.contains("wrong key"), "the typed key is not echoed back")
+                #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!) == nil)
+
+                let connected = try await browser.post("/admin/settings/kisi", ["csrf": csrf, "api_key": SandboxSeed.demoAPIKey, "base_url": kisiURL])
+                #expect(connected.status == .ok)
+                #expect(connected.body.contains("Kisi is connected"))
+                #expect(connected.body.contains("(5001)"), "the wizard lists the organization's locks")
+                #expect(!connected.body.contains(SandboxSeed.demoAPIKey), "the stored key never appears on a page")
+                #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!)?.apiKey == SandboxSeed.demoAPIKey)
+
+                let unlocked = try await browser.post("/admin/locks/5001/unlock", ["csrf": csrf])
+                #expect(unlocked.status == .seeOther)
+                let audit = try await database.repository.kisiWrites(KisiWriteFilter(action: "unlock_lock")).items
+                #expect(audit.map(\.status) == [.succeeded])
+                #expect(audit.first?.actor == "staff:\(AdminBrowser.ownerEmail)")
+
+                let unknown = try await browser.post("/admin/locks/999999/unlock", ["csrf": csrf])
+                #expect(unknown.status == .badRequest)
+                #expect(unknown.body.contains("Kisi does not know this door"))
+
+                let disconnected = try await browser.post("/admin/settings/kisi/disconnect", ["csrf": csrf])
+                #expect(disconnected.status == .seeOther)
+                #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!) == nil)
+            }
+        }
+    }
+}

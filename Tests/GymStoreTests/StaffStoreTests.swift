@@ -1,0 +1,77 @@
+import Foundation
+import GymCore
+import GymStore
+import Testing
+
+@Suite("Staff accounts and sessions")
+struct StaffStoreTests {
+    @Test("A staff account is created once per e-mail, regardless of letter case", arguments: DatabaseKind.available)
+    func staffAccountsAreUniqueByEmail(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let owner = try await repository.createStaff(email: "Owner@Gym.example", name: "Olga Owner", role: .owner, passwordHash: "$2b$10$hash")
+            #expect(owner.role == .owner)
+            #expect(owner.email.value == "Owner@Gym.example")
+            await expectFieldError("email") {
+                _ = try await repository.createStaff(email: "owner@gym.example", name: "Other", role: .frontDesk, passwordHash: "$2b$10$x")
+            }
+            await expectFieldError("email") {
+                _ = try await repository.createStaff(email: "not an address", name: "Other", role: .frontDesk, passwordHash: "$2b$10$x")
+            }
+            await expectFieldError("name") {
+                _ = try await repository.createStaff(email: "desk@gym.example", name: "  ", role: .frontDesk, passwordHash: "$2b$10$x")
+            }
+            // Timestamps come back at the database's precision, so accounts are compared by ID.
+            #expect(try await repository.staffAccounts().map(\.id) == [owner.id])
+            let credentials = try #require(try await repository.staffCredentials(email: " OWNER@gym.example "))
+            #expect(credentials.account.id == owner.id)
+            #expect(credentials.account.role == .owner)
+            #expect(credentials.passwordHash == "$2b$10$hash")
+            #expect(try await repository.staffCredentials(email: "nobody@gym.example") == nil)
+        }
+    }
+
+    @Test("A session is found by its secret until it expires or is ended, and only a hash is stored", arguments: DatabaseKind.available)
+    func sessionsFollowTheirSecret(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let staff = try await repository.createStaff(email: "desk@gym.example", name: "Dan Desk", role: .frontDesk, passwordHash: "$2b$10$hash")
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let (session, secret) = try await repository.createStaffSession(staffID: staff.id, lifetime: 3600, now: start)
+            #expect(secret.count >= 43)
+            #expect(session.staff.id == staff.id)
+            #expect(try await repository.staffSession(secret: secret, now: start.addingTimeInterval(60))?.staff.id == staff.id)
+            #expect(try await repository.staffSession(secret: secret + "x", now: start) == nil)
+            #expect(try await repository.staffSession(secret: secret, now: start.addingTimeInterval(3601)) == nil)
+            // A second database handle (another replica) sees the same session.
+            #expect(try await GymRepository(database: database.database).staffSession(secret: secret, now: start)?.id == session.id)
+            try await repository.deleteStaffSession(secret: secret)
+            #expect(try await repository.staffSession(secret: secret, now: start) == nil)
+            try await repository.deleteStaffSession(secret: secret)
+        }
+    }
+
+    @Test("Failed sign-ins are counted per e-mail and client address within the window and cleared on success", arguments: DatabaseKind.available)
+    func loginFailuresAreCounted(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            for minute in 0..<3 {
+                try await repository.recordStaffLoginFailure(email: "Desk@gym.example", clientAddress: "10.0.0.1", at: now.addingTimeInterval(Double(minute) * 60))
+            }
+            try await repository.recordStaffLoginFailure(email: "desk@gym.example", clientAddress: "10.0.0.2", at: now)
+            let counted = try await repository.staffLoginFailures(email: "desk@GYM.example", clientAddress: "10.0.0.1", since: now.addingTimeInterval(-1))
+            #expect(counted.count == 3)
+            #expect(counted.oldest == now)
+            let later = try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: now.addingTimeInterval(30))
+            #expect(later.count == 2)
+            try await repository.deleteStaffLoginFailures(before: now.addingTimeInterval(30))
+            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: .distantPast).count == 2)
+            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.2", since: .distantPast).count == 0)
+            try await repository.recordStaffLoginFailure(email: "desk@gym.example", clientAddress: "10.0.0.2", at: now)
+            try await repository.clearStaffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1")
+            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: .distantPast).count == 0)
+            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.2", since: .distantPast).count == 1)
+        }
+    }
+}

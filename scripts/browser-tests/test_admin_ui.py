@@ -1,0 +1,242 @@
+"""Browser tests of BooGYMan's admin UI against a running demo (see scripts/run-browser-tests.sh).
+
+Environment: BOOGYMAN_URL, SANDBOX_URL, OWNER_EMAIL, OWNER_PASSWORD, SCREENSHOT_DIR.
+Each test drives headless Chromium like a member of staff and checks the Kisi sandbox's own answer
+("may this Kisi user open this lock now?") where door access is concerned.
+"""
+import datetime
+import json
+import os
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
+SANDBOX = os.environ["SANDBOX_URL"].rstrip("/")
+OWNER_EMAIL = os.environ["OWNER_EMAIL"]
+OWNER_PASSWORD = os.environ["OWNER_PASSWORD"]
+SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
+DESK_EMAIL = "desk-%s@demo-gym.example" % uuid.uuid4().hex[:8]
+DESK_PASSWORD = "front desk password 1"
+
+
+def new_driver():
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        options.add_argument(argument)
+    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+    if os.path.exists(binary):
+        options.binary_location = binary
+    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
+
+
+def oracle(user_id, lock_id):
+    """The sandbox's verdict for a Kisi user at a lock, now."""
+    query = urllib.parse.urlencode({"user_id": user_id, "lock_id": lock_id})
+    request = urllib.request.Request(SANDBOX + "/_sandbox/oracle?" + query, headers={"X-Sandbox-Admin-Key": "sandbox-admin"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def raw_request(path, session_cookie, form=None):
+    """A request outside the browser, carrying the browser's session cookie; returns (status, body)."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(BASE + path, data=data, headers={"Cookie": "bgm_session=" + session_cookie})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class AdminUI(unittest.TestCase):
+    def setUp(self):
+        self.driver = new_driver()
+        self.wait = WebDriverWait(self.driver, 20)
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def tearDown(self):
+        self.driver.quit()
+
+    # --- page actions -------------------------------------------------------------------------------
+
+    def open(self, path):
+        self.driver.get(BASE + path)
+
+    def shot(self, name):
+        self.driver.save_screenshot(os.path.join(SCREENSHOTS, name + ".png"))
+
+    def sign_in(self, email, password):
+        self.open("/admin/login")
+        self.driver.find_element(By.ID, "email").send_keys(email)
+        self.driver.find_element(By.ID, "password").send_keys(password)
+        self.driver.find_element(By.ID, "sign-in").click()
+        self.wait.until(lambda d: "/admin/login" not in d.current_url)
+
+    def session_cookie(self):
+        return self.driver.get_cookie("bgm_session")["value"]
+
+    def set_value(self, element, value):
+        # Date inputs take typed text in the browser's locale; setting the value is locale-free.
+        self.driver.execute_script("arguments[0].value = arguments[1];", element, value)
+
+    def create_member(self, first, last):
+        self.open("/admin/members/new")
+        self.driver.find_element(By.ID, "first_name").send_keys(first)
+        self.driver.find_element(By.ID, "last_name").send_keys(last)
+        self.driver.find_element(By.ID, "member-email").send_keys("m-%s@example.com" % uuid.uuid4().hex[:10])
+        self.driver.find_element(By.ID, "save-member").click()
+        self.wait.until(lambda d: d.find_elements(By.ID, "door-access"))
+        return self.driver.current_url.split("/admin/members/")[1].split("?")[0]
+
+    def may_enter(self):
+        return self.driver.find_element(By.ID, "door-access").get_attribute("data-may-enter")
+
+    def kisi_user_id(self, member_id, timeout=150):
+        """Reloads the member page until the sync has created the member's Kisi user."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.open("/admin/members/" + member_id)
+            found = self.driver.find_elements(By.ID, "kisi-user-id")
+            if found:
+                return int(found[0].text)
+            time.sleep(2)
+        self.fail("the sync did not create a Kisi user for the member within %d s" % timeout)
+
+    def wait_for_oracle(self, user_id, lock_id, allowed, timeout=60):
+        deadline = time.time() + timeout
+        answer = None
+        while time.time() < deadline:
+            answer = oracle(user_id, lock_id)
+            if answer.get("allowed") == allowed:
+                return answer
+            time.sleep(1)
+        self.fail("Kisi's answer for user %s at lock %s stayed %s" % (user_id, lock_id, answer))
+
+    # --- tests ----------------------------------------------------------------------------------------
+
+    def test_1_sell_then_freeze_follows_in_kisi(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.assertIn("Dashboard", self.driver.page_source)
+        self.shot("dashboard")
+        member_id = self.create_member("Brigitta", "Browser")
+        self.assertEqual(self.may_enter(), "no")
+
+        today = datetime.date.today()
+        Select(self.driver.find_element(By.ID, "sell-plan")).select_by_index(1)
+        self.set_value(self.driver.find_element(By.ID, "sell-start"), (today - datetime.timedelta(days=1)).isoformat())
+        self.set_value(self.driver.find_element(By.ID, "sell-paid"), (today + datetime.timedelta(days=30)).isoformat())
+        self.driver.find_element(By.ID, "sell").click()
+        self.wait.until(lambda d: "done=sold" in d.current_url)
+        self.assertEqual(self.may_enter(), "yes", "the door access panel shows access after selling")
+        lock_id = self.driver.find_element(By.CSS_SELECTOR, "tr.door[data-allowed='yes']").get_attribute("data-lock-id")
+
+        user_id = self.kisi_user_id(member_id)
+        self.wait_for_oracle(user_id, lock_id, True)
+        self.shot("member-active")
+        self.driver.find_element(By.ID, "resync").click()
+        WebDriverWait(self.driver, 60).until(lambda d: "done=resynced" in d.current_url)
+
+        freeze = self.driver.find_element(By.CSS_SELECTOR, "form.freeze-form")
+        self.driver.execute_script("arguments[0].closest('details').open = true;", freeze)
+        self.set_value(freeze.find_element(By.NAME, "start_date"), today.isoformat())
+        self.set_value(freeze.find_element(By.NAME, "end_date"), (today + datetime.timedelta(days=7)).isoformat())
+        freeze.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait.until(lambda d: "done=frozen" in d.current_url)
+        self.assertEqual(self.may_enter(), "no", "the door access panel shows no access while frozen")
+        self.assertIn("Subscription is frozen.", self.driver.page_source)
+        self.wait_for_oracle(user_id, lock_id, False)
+        self.shot("member-frozen")
+
+    def test_2_markup_in_a_name_renders_as_text(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.create_member("<script>alert(1)</script>", "Tester")
+        with self.assertRaises(NoAlertPresentException):
+            self.driver.switch_to.alert.text
+        self.assertEqual(self.driver.find_element(By.ID, "member-name").text, "<script>alert(1)</script> Tester")
+        self.open("/admin/members?q=script")
+        with self.assertRaises(NoAlertPresentException):
+            self.driver.switch_to.alert.text
+        self.assertIn("<script>alert(1)</script> Tester", self.driver.find_element(By.ID, "member-rows").text)
+
+    def test_3_post_without_csrf_token_is_rejected(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        cookie = self.session_cookie()
+        status, _ = raw_request("/admin/members", cookie, {"first_name": "Forged", "last_name": "Post", "email": "forged@example.com"})
+        self.assertEqual(status, 403)
+        status, body = raw_request("/admin/members?q=forged", cookie)
+        self.assertEqual(status, 200)
+        self.assertNotIn("forged@example.com", body)
+
+    def test_4_front_desk_gets_403_on_settings(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.open("/admin/settings")
+        self.shot("settings")
+        form = self.driver.find_element(By.ID, "staff-form")
+        form.find_element(By.NAME, "name").send_keys("Dana Desk")
+        form.find_element(By.NAME, "email").send_keys(DESK_EMAIL)
+        Select(form.find_element(By.NAME, "role")).select_by_value("front_desk")
+        form.find_element(By.NAME, "password").send_keys(DESK_PASSWORD)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait.until(lambda d: "done=staff_created" in d.current_url)
+        self.driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+        self.wait.until(lambda d: "/admin/login" in d.current_url)
+
+        self.sign_in(DESK_EMAIL, DESK_PASSWORD)
+        self.assertNotIn("/admin/settings", self.driver.page_source)
+        self.open("/admin/settings")
+        self.assertEqual(self.driver.find_element(By.ID, "error-title").text, "Not allowed")
+        status, _ = raw_request("/admin/settings", self.session_cookie())
+        self.assertEqual(status, 403)
+
+    def test_5_search_as_you_type_and_page_screenshots(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.create_member("Sorina", "Searchable")
+        self.open("/admin/members")
+        search = self.driver.find_element(By.ID, "member-search")
+        search.send_keys("zzzz-nobody")
+        self.wait.until(lambda d: "No members match." in d.find_element(By.ID, "member-rows").text)
+        search.clear()
+        search.send_keys("Searchable")
+        self.wait.until(lambda d: "Sorina Searchable" in d.find_element(By.ID, "member-rows").text)
+        self.shot("members")
+        for page in ("plans", "audit", "clubs"):
+            self.open("/admin/" + page)
+            self.assertNotIn("Server problem", self.driver.page_source)
+            self.shot(page)
+        # A phone-sized window: the layout must not need sideways scrolling for the page itself.
+        self.driver.set_window_size(390, 844)
+        for page in ("members", "plans"):
+            self.open("/admin/" + page)
+            width = self.driver.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(width, 400, "the %s page fits a phone's width" % page)
+            self.shot(page + "-phone")
+
+    def test_6_unlock_a_door_after_confirming(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.open("/admin/clubs")
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, "li.door form button")
+        self.assertTrue(buttons, "the clubs page lists Kisi locks with an Unlock button")
+        buttons[0].click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: "done=unlocked" in d.current_url)
+        self.assertIn("Kisi unlocked the door.", self.driver.page_source)
+        self.open("/admin/audit?action=unlock_lock")
+        self.assertIn("unlock_lock", self.driver.find_element(By.TAG_NAME, "tbody").text)
+        # The live feed (Server-Sent Events) shows the opening Kisi recorded.
+        self.open("/admin/activity")
+        WebDriverWait(self.driver, 30).until(lambda d: " opened" in d.find_element(By.ID, "activity-feed").text)
+        self.shot("activity")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
