@@ -247,7 +247,26 @@ public struct AdminRoutes: Sendable {
             "hasErrors": !errors.isEmpty,
         ]
         if let paused { data["pausedReason"] = paused }
+        // Propagation latency (change committed → Kisi confirmed) over the last hour, as the sync publishes it.
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        if let text = try await repository.syncState(SyncStateKey.propagationJSON),
+           let summary = try? decoder.decode(PropagationSummary.self, from: Data(text.utf8)), summary.samples > 0 {
+            data["latency"] = [
+                "p50": Self.seconds(summary.p50Milliseconds), "p95": Self.seconds(summary.p95Milliseconds),
+                "samples": summary.samples,
+            ]
+        }
+        data["deferred"] = Int(try await repository.syncState(SyncStateKey.deferredActions) ?? "") ?? 0
+        if let leader = try await repository.leaseStatus(name: SyncLeadership.defaultLeaseName) {
+            data["leader"] = ["replica": leader.lease.holder, "live": leader.live]
+        }
         return data
+    }
+
+    static func seconds(_ milliseconds: Int?) -> String {
+        guard let milliseconds else { return "–" }
+        return String(format: "%.1f s", Double(milliseconds) / 1000)
     }
 
     // MARK: Formatting

@@ -157,6 +157,12 @@ class AdminUI(unittest.TestCase):
         self.wait_for_oracle(user_id, lock_id, False)
         self.shot("member-frozen")
 
+        # The sale and the freeze were carried to Kisi by the sync: the dashboard shows their latency.
+        self.driver.get(BASE + "/admin")
+        self.assertIn("p95", self.driver.find_element(By.ID, "propagation").text)
+        self.assertNotEqual(self.driver.find_element(By.ID, "leader").text, "none yet")
+        self.shot("dashboard-after-sync")
+
     def test_2_markup_in_a_name_renders_as_text(self):
         self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
         self.create_member("<script>alert(1)</script>", "Tester")
