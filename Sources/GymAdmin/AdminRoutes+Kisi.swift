@@ -1,3 +1,4 @@
+import AccessSync
 import Foundation
 import GymCore
 import GymStore
@@ -31,8 +32,15 @@ extension AdminRoutes {
                 } catch {
                     throw FieldErrors(field: "api_key", "Kisi did not accept it: \(Self.plainWords(error))")
                 }
+                // BooGYMan's public address (for Kisi's webhooks) survives a key change unless replaced here.
+                let previous = try? await repository.kisiSettings(masterKey: masterKey)
+                let instanceURL = form.text("instance_url") ?? previous?.instanceURL
+                if let instanceURL, URL(string: instanceURL).map({ $0.scheme == "https" || $0.scheme == "http" }) != true {
+                    throw FieldErrors(field: "instance_url", "must be an http(s) address")
+                }
                 try await repository.saveKisiSettings(
-                    KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURLText, userCreationMode: mode),
+                    KisiSettings(
+                        apiKey: apiKey, organizationID: organization.id, baseURL: baseURLText, instanceURL: instanceURL, userCreationMode: mode),
                     masterKey: masterKey)
                 context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
                 // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
@@ -133,10 +141,49 @@ extension AdminRoutes {
                 "organization": organization.name, "organizationID": organization.id,
                 "places": places.map { ["id": $0.id, "name": $0.name] },
                 "locks": locks.map { ["id": $0.id, "name": $0.name, "place": $0.placeName ?? ""] },
+                "checks": try await healthChecks(client: client, placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
             ]
         } catch {
             return ["problem": Self.plainWords(error)]
         }
+    }
+
+    /// What the sync needs from Kisi, checked one by one, each with what to do when it fails. The key
+    /// itself was accepted by the time this runs (the organization was read with it).
+    func healthChecks(client: KisiClient, placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
+        func check(_ label: String, _ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
+        var checks = [check("API key", true, "Kisi accepts it.")]
+        // Only an organization administrator may list integrations: the same rights the sync needs.
+        var integrations: [KisiIntegration]?
+        do {
+            integrations = try await client.allIntegrations().collect()
+            checks.append(check("Key owner is an administrator", true, "The key's user may manage groups, users and integrations."))
+        } catch KisiError.forbidden {
+            checks.append(check("Key owner is an administrator", false,
+                                "Kisi refused an administrator's request: make the key's user an organization administrator."))
+        }
+        let layout = try await repository.layout()
+        let missingPlaces = layout.clubs.values.compactMap { club in club.kisiPlaceID.flatMap { placeIDs.contains($0) ? nil : "\(club.name): place \($0)" } }
+        let configuredLocks = layout.allDoors.map(\.lockID)
+        let missingLocks = configuredLocks.filter { !lockIDs.contains($0) }
+        checks.append(check(
+            "Places of the clubs exist", missingPlaces.isEmpty,
+            missingPlaces.isEmpty ? "Every club's Kisi place is in this organization." : "Not in Kisi: \(missingPlaces.sorted().joined(separator: ", ")).") )
+        checks.append(check(
+            "Doors' locks exist", missingLocks.isEmpty,
+            missingLocks.isEmpty ? "All \(configuredLocks.count) locks of the clubs and studios are in this organization."
+                : "Not in Kisi: lock \(missingLocks.sorted().map(String.init).joined(separator: ", ")). Fix the club or studio."))
+        let registered = try await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID).flatMap { Int($0) }
+        var instance: String?
+        if let masterKey = configuration.masterKey { instance = try await repository.kisiSettings(masterKey: masterKey)?.instanceURL }
+        if instance == nil {
+            checks.append(check("Webhook", false, "No public address is set, so Kisi cannot tell BooGYMan about changes made in its dashboard; they are repaired every 10 minutes instead."))
+        } else if let instance, let registered, integrations?.contains(where: { $0.id == registered }) == true {
+            checks.append(check("Webhook", true, "Kisi sends its events to \(instance)/webhooks/kisi, signed."))
+        } else {
+            checks.append(check("Webhook", false, "Not registered with Kisi yet: BooGYMan registers it when it starts."))
+        }
+        return checks
     }
 
     func clubsData() async throws -> [String: Any] {

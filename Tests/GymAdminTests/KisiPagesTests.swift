@@ -41,6 +41,9 @@ struct KisiPagesTests {
                 #expect(connected.status == .ok)
                 #expect(connected.body.contains("Kisi is connected"))
                 #expect(connected.body.contains("(5001)"), "the wizard lists the organization's locks")
+                #expect(connected.body.contains("✓ <strong>Key owner is an administrator</strong>"))
+                #expect(connected.body.contains("✓ <strong>Doors&#39; locks exist</strong>") || connected.body.contains("✓ <strong>Doors' locks exist</strong>"))
+                #expect(connected.body.contains("✗ <strong>Webhook</strong>"), "no public address given, so no webhook")
                 #expect(!connected.body.contains(SandboxSeed.demoAPIKey), "the stored key never appears on a page")
                 #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!)?.apiKey == SandboxSeed.demoAPIKey)
 
