@@ -146,19 +146,7 @@ extension AdminRoutes {
             let (filter, _) = try Self.auditFilter(request)
             let repository = self.repository
             let first = try await repository.kisiWrites(filter, before: nil, limit: AuditCSV.batchSize)
-            let body = ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: AuditCSV.header))
-                var batch = first
-                var written = 0
-                while !batch.isEmpty {
-                    let rows = batch.prefix(AuditCSV.maximumRows - written)
-                    try await writer.write(ByteBuffer(string: rows.map(AuditCSV.row).joined()))
-                    written += rows.count
-                    guard written < AuditCSV.maximumRows, batch.count == AuditCSV.batchSize, let last = batch.last else { break }
-                    batch = try await repository.kisiWrites(filter, before: last.id, limit: AuditCSV.batchSize)
-                }
-                try await writer.finish(nil)
-            }
+            let body = AuditCSV.body(repository: repository, filter: filter, first: first)
             return Response(status: .ok, headers: [
                 .contentType: "text/csv; charset=utf-8",
                 .contentDisposition: "attachment; filename=\"boogyman-audit.csv\"",

@@ -60,6 +60,24 @@ public enum AuditCSV {
     static let columns = AuditEntryBody.CodingKeys.allCases.map(\.rawValue)
     public static let header = columns.joined(separator: ",") + "\r\n"
 
+    /// The CSV file streamed in keyset batches, newest first, starting with `first` (read before answering,
+    /// so a failing query is still a proper error response), up to ``maximumRows``.
+    public static func body(repository: GymRepository, filter: KisiWriteFilter, first: [KisiWrite]) -> ResponseBody {
+        ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: header))
+            var batch = first
+            var written = 0
+            while !batch.isEmpty {
+                let rows = batch.prefix(maximumRows - written)
+                try await writer.write(ByteBuffer(string: rows.map(row).joined()))
+                written += rows.count
+                guard written < maximumRows, batch.count == batchSize, let last = batch.last else { break }
+                batch = try await repository.kisiWrites(filter, before: last.id, limit: batchSize)
+            }
+            try await writer.finish(nil)
+        }
+    }
+
     public static func row(_ write: KisiWrite) -> String {
         let instant = { (date: Date) in date.formatted(.iso8601) }
         let fields: [String?] = [
@@ -95,19 +113,7 @@ extension GymRoutes {
             // Read the first batch and the count before answering, so a failure is still a proper error response.
             let total = try await repository.kisiWrites(filter, PageRequest(limit: 1)).total
             let first = try await repository.kisiWrites(filter, before: nil, limit: AuditCSV.batchSize)
-            let body = ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: AuditCSV.header))
-                var batch = first
-                var written = 0
-                while !batch.isEmpty {
-                    let rows = batch.prefix(AuditCSV.maximumRows - written)
-                    try await writer.write(ByteBuffer(string: rows.map(AuditCSV.row).joined()))
-                    written += rows.count
-                    guard written < AuditCSV.maximumRows, batch.count == AuditCSV.batchSize, let last = batch.last else { break }
-                    batch = try await repository.kisiWrites(filter, before: last.id, limit: AuditCSV.batchSize)
-                }
-                try await writer.finish(nil)
-            }
+            let body = AuditCSV.body(repository: repository, filter: filter, first: first)
             var headers: HTTPFields = [
                 .contentType: "text/csv; charset=utf-8",
                 .contentDisposition: "attachment; filename=\"boogyman-audit.csv\"",
