@@ -103,9 +103,4 @@ public enum KisiConnection {
             return SyncService(engine: fenced, repository: repository, ledger: ledger, logger: logger)
         }
     }
-
-    /// The background service keeping Kisi in step, for the server's service group.
-    public static func service(engine: SyncEngine, repository: GymRepository, logger: Logger) -> SyncService {
-        SyncService(engine: engine, repository: repository, ledger: GymStoreSyncLedger(repository: repository), logger: logger)
-    }
 }
