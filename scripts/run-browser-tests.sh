@@ -3,8 +3,8 @@
 #
 #   scripts/run-browser-tests.sh [path/to/boogyman [unittest options]]   (default .build/debug/boogyman)
 #
-# Starts `boogyman demo` (fresh SQLite file in a temporary directory, built-in Kisi sandbox, a few
-# members) on free ports, runs scripts/browser-tests/test_admin_ui.py with Selenium from the venv at
+# Starts `boogyman demo` (fresh SQLite file in a temporary directory, built-in Kisi sandbox not yet
+# connected — the tests connect it through the wizard — and a few members) on free ports, runs scripts/browser-tests/test_admin_ui.py with Selenium from the venv at
 # ${BROWSER_VENV:-.venv-browser} (created from scripts/browser-tests/requirements.txt when missing),
 # and stops the demo. Needs Debian's chromium and chromium-driver. Screenshots of the main pages go
 # to .build/browser-screenshots/. Exits with the tests' status.
@@ -54,7 +54,7 @@ owner_password="browser-tests-$(python3 -c 'import secrets; print(secrets.token_
 
 # A handful of members keeps the demo's first full sync (paced at Kisi's 5 requests/second) short.
 (cd "$workdir" && exec "$binary" demo --database "$workdir/demo.sqlite" --port "$port" --sandbox-port "$sandbox_port" \
-    --members 4 --admin-password "$owner_password") >"$workdir/demo.log" 2>&1 &
+    --members 4 --admin-password "$owner_password" --no-connect-kisi) >"$workdir/demo.log" 2>&1 &
 demo_pid=$!
 
 base_url="http://127.0.0.1:$port"
@@ -79,7 +79,7 @@ fi
 
 mkdir -p "$root/.build/browser-screenshots"
 status=0
-BOOGYMAN_URL="$base_url" SANDBOX_URL="http://127.0.0.1:$sandbox_port" \
+BOOGYMAN_URL="$base_url" SANDBOX_URL="http://127.0.0.1:$sandbox_port" SANDBOX_API_KEY="kisi-sandbox-demo-owner-key" \
     OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
     SCREENSHOT_DIR="$root/.build/browser-screenshots" \
     "$venv/bin/python" "$root/scripts/browser-tests/test_admin_ui.py" "$@" || status=$?

@@ -189,6 +189,51 @@ public actor SyncEngine {
         return plan(desired: desired, observed: observed)
     }
 
+    // MARK: Revoking everything (disconnecting)
+
+    /// The removals that take away every door grant BooGYMan holds in its managed groups: what
+    /// "disconnect and revoke all managed access" does. Reads Kisi; writes nothing.
+    public func managedAccessRevocations() async throws -> [SyncAction] {
+        await acquire()
+        defer { release() }
+        return try await planRevokingAll(meter: KisiCallMeter())
+    }
+
+    /// Removes every door grant in BooGYMan's managed groups, on the owner's explicit word, so the
+    /// mass-revocation brake does not hold it. Kisi users stay (BooGYMan never deletes them), and so
+    /// do the groups — empty — so that reconnecting later finds them; groups the gym made are not
+    /// touched, as in every run. Journalled like every other write.
+    public func revokeAllManagedAccess(trigger: String) async throws -> SyncReport {
+        await acquire()
+        defer { release() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let meter = KisiCallMeter()
+        var report = SyncReport(
+            trigger: trigger, startedAt: Date(), duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
+            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
+        defer { logger.notice("\(report)") }
+        let actions = try await planRevokingAll(meter: meter)
+        report.planned = actions.count
+        try await runExecutor(actions, links: try await ledger.links(), full: false, meter: meter, report: &report, yield: nil)
+        report.kisiReads = meter.reads
+        report.kisiWrites = meter.writes
+        report.duration = clock.now - start
+        return report
+    }
+
+    /// The planner's own answer for a gym where nobody has a grant, cut to the grant removals.
+    private func planRevokingAll(meter: KisiCallMeter) async throws -> [SyncAction] {
+        let observer = KisiObserver(client: client, meter: meter)
+        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews())
+        var desired = try await desiredState(at: configuration.now())
+        desired.grants = []
+        return plan(desired: desired, observed: observed).filter { action in
+            if case .removeGrant = action.kind { return true }
+            return false
+        }
+    }
+
     // MARK: Full reconcile
 
     public func reconcileAll(trigger: String = "full reconcile", yield: SyncYield? = nil) async throws -> SyncReport {

@@ -179,3 +179,12 @@ public actor InMemorySyncLedger: SyncLedger {
         journal.append(write)
     }
 }
+
+extension SyncStateKeys {
+    /// Set by an owner disconnecting Kisi with "revoke all managed access" (the text says who and
+    /// when). The replica leading the sync stops syncing, removes every managed grant, forgets the
+    /// connection and clears it; the owner's request thus runs where the Kisi writes are fenced.
+    public static let disconnectRequested = "kisi_disconnect_requested"
+    /// What the last such request came to, in plain words, for the settings page.
+    public static let disconnectOutcome = "kisi_disconnect_outcome"
+}

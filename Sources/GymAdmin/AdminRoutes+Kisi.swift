@@ -50,7 +50,10 @@ extension AdminRoutes {
                 return try page("settings", request, context, session: session, active: "settings", connected)
             } catch let errors as FieldErrors {
                 data["kisiErrors"] = Self.errorData(errors)
-                data["kisiForm"] = ["base_url": form["base_url"] ?? "", "user_creation": form["user_creation"] ?? ""]
+                data["kisiForm"] = [
+                    "base_url": form["base_url"] ?? "", "instance_url": form["instance_url"] ?? "",
+                    "invitations": form["user_creation"] == "invitations",
+                ] as [String: Any]
                 return try page("settings", request, context, session: session, active: "settings", data, status: .unprocessableContent)
             }
         }
@@ -60,10 +63,32 @@ extension AdminRoutes {
             data["test"] = try await kisiOverview()
             return try page("settings", request, context, session: session, active: "settings", data)
         }
+        admin.get("settings/kisi/disconnect") { request, context in
+            let session = try require(request, context, role: .owner)
+            guard let sync else { return Self.redirect("/admin/settings") }
+            return try page("disconnect", request, context, session: session, active: "settings", try await disconnectPreview(sync))
+        }
         admin.post("settings/kisi/disconnect") { request, context in
-            _ = try await postedForm(request, context, role: .owner)
-            try await repository.deleteKisiSettings()
-            return Self.redirect("/admin/settings?done=disconnected")
+            let (session, form) = try await postedForm(request, context, role: .owner)
+            switch form["mode"] {
+            case "revoke_all":
+                // The leading replica does it, fenced like every sync write, after stopping its sync;
+                // revoking from here could race a grant the running sync is about to make.
+                guard sync != nil else { throw AdminError.badRequest("Kisi is not connected.") }
+                let who = "\(session.staff.name) <\(session.staff.email.value)> at \(Self.readable(now()))"
+                try await repository.setSyncState(SyncStateKeys.disconnectOutcome, nil)
+                try await repository.setSyncState(SyncStateKeys.disconnectRequested, who)
+                context.logger.notice("Kisi disconnect with revocation requested", metadata: ["staff_id": "\(session.staff.id)"])
+                return Self.redirect("/admin/settings?done=disconnecting")
+            case "leave", nil:
+                try await repository.deleteKisiSettings()
+                // This replica stops at once; the others notice within their next look at the settings.
+                engines.replace(with: nil)
+                context.logger.notice("Kisi disconnected, access left as it is", metadata: ["staff_id": "\(session.staff.id)"])
+                return Self.redirect("/admin/settings?done=disconnected")
+            default:
+                throw AdminError.badRequest("Choose how to disconnect: leave access, or revoke all managed access.")
+            }
         }
         admin.post("settings/staff") { request, context in
             let (session, form) = try await postedForm(request, context, role: .owner)
@@ -121,12 +146,49 @@ extension AdminRoutes {
             "roles": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title] },
             "syncRunning": sync != nil,
         ]
+        if let pending = try await repository.syncState(SyncStateKeys.disconnectRequested) { data["disconnectPending"] = pending }
+        if let outcome = try await repository.syncState(SyncStateKeys.disconnectOutcome) { data["disconnectOutcome"] = outcome }
         if let masterKey = configuration.masterKey, let settings = try await repository.kisiSettings(masterKey: masterKey) {
             data["kisi"] = [
                 "organizationID": settings.organizationID.map(String.init) ?? "?", "baseURL": settings.baseURL,
                 "mode": settings.userCreationMode.rawValue,
             ]
         }
+        return data
+    }
+
+    /// Who would lose door access if the owner disconnected with "revoke all managed access": the
+    /// sync's own plan for it, read from Kisi.
+    func disconnectPreview(_ sync: SyncEngine) async throws -> [String: Any] {
+        let removals: [SyncAction]
+        do {
+            removals = try await sync.managedAccessRevocations()
+        } catch {
+            return ["problem": Self.plainWords(error)]
+        }
+        let layout = try await repository.layout()
+        let links = try await repository.kisiLinks()
+        let planOfGroup = Dictionary(links.groups.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        var people = Set<String>()
+        var rows: [[String: Any]] = []
+        let shown = 50
+        for action in removals {
+            guard case let .removeGrant(_, userID, groupID, _) = action.kind else { continue }
+            people.insert(action.memberID.map { "m" + $0.uuidString } ?? "k\(userID)")
+            guard rows.count < shown else { continue }
+            var who = "Kisi user \(userID)"
+            if let memberID = action.memberID, let member = try? await repository.member(memberID) {
+                who = "\(member.fullName) (\(member.email.value))"
+            }
+            let group = (action.planID ?? planOfGroup[groupID]).flatMap { layout.plans[$0]?.name } ?? "group \(groupID)"
+            rows.append(["who": who, "group": group])
+        }
+        var data: [String: Any] = [
+            "grantCount": removals.count, "oneGrant": removals.count == 1,
+            "peopleCount": people.count, "onePerson": people.count == 1,
+            "people": rows, "hasPeople": !rows.isEmpty,
+        ]
+        if removals.count > rows.count { data["more"] = removals.count - rows.count }
         return data
     }
 

@@ -15,18 +15,19 @@ public struct AdminRoutes: Sendable {
     static let cookiePath = "/admin"
 
     let repository: GymRepository
-    /// The Kisi sync, when Kisi was connected at start-up.
-    let sync: SyncEngine?
+    /// The Kisi sync of the connection in force; read per request, as staff may connect or disconnect.
+    let engines: CurrentSyncEngine
+    var sync: SyncEngine? { engines.engine }
     let configuration: AdminConfiguration
     let views: AdminViews
     let now: @Sendable () -> Date
 
     public init(
-        repository: GymRepository, sync: SyncEngine? = nil, configuration: AdminConfiguration = AdminConfiguration(),
+        repository: GymRepository, sync: SyncEngine? = nil, engines: CurrentSyncEngine? = nil, configuration: AdminConfiguration = AdminConfiguration(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.repository = repository
-        self.sync = sync
+        self.engines = engines ?? CurrentSyncEngine(sync)
         self.configuration = configuration
         self.views = AdminViews.bundled
         self.now = now
@@ -111,8 +112,9 @@ public struct AdminRoutes: Sendable {
         "approved": "Held revocations approved; the next sync run carries them out.",
         "rejected": "Held revocations rejected: nobody loses access. They stay listed until the data that caused them is fixed.",
         "unlocked": "Kisi unlocked the door.",
-        "connected": "Kisi is connected. Restart BooGYMan to start syncing with this organization.",
-        "disconnected": "Kisi was disconnected. Door access in Kisi was left as it is. Restart BooGYMan to stop the sync.",
+        "connected": "Kisi is connected. The sync starts with this organization within seconds.",
+        "disconnected": "Kisi was disconnected; the sync stops within seconds. Door access in Kisi was left as it is.",
+        "disconnecting": "Disconnecting: the sync is removing every door grant BooGYMan made. This page shows the outcome when it is done.",
         "staff_created": "Staff account created.",
         "kisi_ok": "Kisi answered: the connection works.",
     ]

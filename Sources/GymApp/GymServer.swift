@@ -29,24 +29,30 @@ public enum GymServer {
         return database
     }
 
-    /// Builds the HTTP application over an open database, with the Kisi sync running beside it when
-    /// an engine is given. The database closes when the app stops.
+    /// Builds the HTTP application over an open database. The Kisi sync runs beside it: with
+    /// `followsStoredKisiConnection`, for whatever connection the database holds at each moment
+    /// (``KisiSupervisor``: staff connect and disconnect without a restart); otherwise for `sync`
+    /// alone, when given. The database closes when the app stops.
     public static func application(
-        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, extraServices: [any Service] = [], logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine? = nil, followsStoredKisiConnection: Bool = false,
+        extraServices: [any Service] = [], logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         _ = GymMetrics.registry  // before any service creates its metrics
+        let engines = CurrentSyncEngine(sync)
         let router = GymRoutes(
-            database: database, sync: sync, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
-            kisiWebhookSecret: webhookSecret(configuration, database: database, sync: sync)
+            database: database, engines: engines, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
+            kisiWebhookSecret: webhookSecret(configuration, database: database)
         ).router()
         AdminRoutes(
-            repository: database.repository, sync: sync,
+            repository: database.repository, engines: engines,
             configuration: AdminConfiguration(secureCookies: configuration.secureCookies, masterKey: configuration.masterKey)
         ).register(on: router)
         var services: [any Service] = extraServices
-        if let sync {
+        if followsStoredKisiConnection {
+            services.append(KisiSupervisor(engines: engines, repository: database.repository, configuration: configuration, logger: logger))
+        } else if sync != nil {
             // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.
-            services.append(KisiConnection.leadership(engine: sync, repository: database.repository, configuration: configuration, logger: logger))
+            services.append(KisiConnection.leadership(engines: engines, repository: database.repository, configuration: configuration, logger: logger))
         }
         // First in the list, so the last to be shut down (the group shuts down in reverse order):
         // the sync must still reach the database while it finishes and releases its lease.
@@ -60,16 +66,14 @@ public enum GymServer {
     }
 
     /// Reads the webhook secret from the sealed settings at each delivery: whichever replica registered
-    /// the webhook last stored the secret Kisi now signs with.
-    static func webhookSecret(
-        _ configuration: AppConfiguration, database: GymDatabase, sync: SyncEngine?
-    ) -> (@Sendable () async throws -> String?)? {
-        guard sync != nil, let masterKey = configuration.masterKey else { return nil }
+    /// the webhook last stored the secret Kisi now signs with (none while Kisi is not connected).
+    static func webhookSecret(_ configuration: AppConfiguration, database: GymDatabase) -> (@Sendable () async throws -> String?)? {
+        guard let masterKey = configuration.masterKey else { return nil }
         let repository = database.repository
         return { try await repository.kisiSettings(masterKey: masterKey)?.webhookSecret }
     }
 
-    /// `boogyman serve`: migrate, then serve (and sync Kisi when connected) until told to stop.
+    /// `boogyman serve`: migrate, then serve (and sync Kisi whenever it is connected) until told to stop.
     public static func serve(_ configuration: AppConfiguration) async throws {
         let logger = makeLogger(level: configuration.logLevel)
         // SQLite has no lease table shared between processes, so a second server on the same file is refused.
@@ -82,16 +86,7 @@ public enum GymServer {
         defer { withExtendedLifetime(writerLock) {} }
         logger.info("opening database", metadata: ["database": "\(configuration.database)", "replica": "\(configuration.replicaID)"])
         let database = try await openDatabase(configuration, logger: logger)
-        let sync = try await KisiConnection.engine(
-            repository: database.repository, masterKey: configuration.masterKey, logger: logger,
-            sharedPacing: configuration.database.isShared)
-        if let sync {
-            await KisiConnection.ensureWebhook(
-                engine: sync, repository: database.repository, masterKey: configuration.masterKey, logger: logger)
-        } else {
-            logger.notice("Kisi is not connected (or BOOGYMAN_MASTER_KEY is unset): serving without door sync")
-        }
-        try await application(configuration, database: database, sync: sync, logger: logger).runService()
+        try await application(configuration, database: database, followsStoredKisiConnection: true, logger: logger).runService()
     }
 }
 

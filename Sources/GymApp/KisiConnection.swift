@@ -30,6 +30,13 @@ public enum KisiConnection {
             return nil
         }
         guard let settings = try await repository.kisiSettings(masterKey: masterKey) else { return nil }
+        return try engine(settings: settings, repository: repository, logger: logger, sharedPacing: sharedPacing)
+    }
+
+    /// The engine for `settings`.
+    public static func engine(
+        settings: KisiSettings, repository: GymRepository, logger: Logger, sharedPacing: Bool = false
+    ) throws -> SyncEngine {
         guard let baseURL = URL(string: settings.baseURL) else { throw Problem.badBaseURL(settings.baseURL) }
         let client = KisiClient(configuration: KisiClient.Configuration(
             apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL,
@@ -86,10 +93,10 @@ public enum KisiConnection {
     }
 
     /// The background service keeping Kisi in step on whichever replica holds the sync lease: each
-    /// term of leadership gets its own engine and ledger carrying that term's fence, sharing the
-    /// Kisi client (and so its pacing) of `engine`.
+    /// term of leadership drives the engine of the connection in force (``ConnectionFollowingSync``),
+    /// with a ledger carrying that term's fence.
     public static func leadership(
-        engine: SyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger
+        engines: CurrentSyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger
     ) -> SyncLeadership {
         SyncLeadership(
             repository: repository,
@@ -97,10 +104,7 @@ public enum KisiConnection {
                 replicaID: configuration.replicaID, ttl: configuration.syncLeaseTTL, heartbeatInterval: configuration.syncHeartbeat),
             logger: logger
         ) { fence in
-            let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
-            let fenced = SyncEngine(
-                client: engine.client, repository: repository, ledger: ledger, configuration: await engine.configuration)
-            return SyncService(engine: fenced, repository: repository, ledger: ledger, logger: logger)
+            ConnectionFollowingSync(engines: engines, repository: repository, fence: fence, logger: logger)
         }
     }
 }

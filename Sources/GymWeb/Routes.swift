@@ -8,8 +8,9 @@ import Logging
 /// Builds BooGYMan's HTTP routes: health checks, the OpenAPI document and the JSON API.
 public struct GymRoutes: Sendable {
     let database: GymDatabase
-    /// The Kisi sync, when Kisi is connected.
-    let sync: SyncEngine?
+    /// The Kisi sync of the connection in force; read per request, as staff may connect or disconnect.
+    let engines: CurrentSyncEngine
+    var sync: SyncEngine? { engines.engine }
     /// The current instant; injected so tests can pin "today".
     let now: @Sendable () -> Date
     /// This replica's ID and the name of the sync lease, for `GET /api/v1/sync/status`.
@@ -22,12 +23,12 @@ public struct GymRoutes: Sendable {
     let kisiWebhookSecret: (@Sendable () async throws -> String?)?
 
     public init(
-        database: GymDatabase, sync: SyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        database: GymDatabase, sync: SyncEngine? = nil, engines: CurrentSyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
         replicaID: String = SyncLeadership.replicaID(), leaseName: String = SyncLeadership.defaultLeaseName,
         metricsExposition: (@Sendable () -> String)? = nil, kisiWebhookSecret: (@Sendable () async throws -> String?)? = nil
     ) {
         self.database = database
-        self.sync = sync
+        self.engines = engines ?? CurrentSyncEngine(sync)
         self.now = now
         self.replicaID = replicaID
         self.leaseName = leaseName

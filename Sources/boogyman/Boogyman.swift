@@ -181,6 +181,8 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Port of the built-in Kisi sandbox.") var sandboxPort = 9292
     @Option(help: "How many members to create.") var members = 300
     @Option(help: "Password of the demo's owner account (default: random, printed at start).") var adminPassword: String?
+    @Flag(inversion: .prefixedNo, help: "Connect the sandbox at start; with --no-connect-kisi, connect it in the admin UI's Settings instead.")
+    var connectKisi = true
 
     func run() async throws {
         guard !database.hasPrefix("postgres") else { throw ValidationError("the demo always uses a fresh SQLite file") }
@@ -205,22 +207,27 @@ struct Demo: AsyncParsableCommand {
             let kisiURL = "http://127.0.0.1:\(sandboxPort)"
             let base = "http://\(host):\(port)"
             // The sandbox sends its events to the demo's webhook, as Kisi would to a gym's public address.
-            try await gym.repository.saveKisiSettings(
-                KisiSettings(
-                    apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, instanceURL: base, userCreationMode: .invitations),
-                masterKey: masterKey)
-            let sync = try await KisiConnection.engine(repository: gym.repository, masterKey: masterKey, logger: logger)
-            if let sync {
-                await KisiConnection.ensureWebhook(
-                    engine: sync, repository: gym.repository, masterKey: masterKey, logger: logger)
+            if connectKisi {
+                try await gym.repository.saveKisiSettings(
+                    KisiSettings(
+                        apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, instanceURL: base, userCreationMode: .invitations),
+                    masterKey: masterKey)
             }
+            let connection = connectKisi
+                ? """
+                  BooGYMan creates each member's Kisi user and door grant at Kisi's 5 requests/second: the
+                  first full sync takes about two minutes; afterwards changes reach Kisi within seconds.
+                """
+                : """
+                  Not connected yet: in the admin UI open Settings and connect with API key \(SandboxSeed.demoAPIKey),
+                  Kisi address \(kisiURL) and public address \(base).
+                """
             // Written unbuffered: piped output would otherwise hide the token until the server stops.
             FileHandle.standardOutput.write(Data("""
                 BooGYMan demo gym: \(summary.clubs) clubs, \(summary.studios) studios, \(summary.plans) plans, \
                 \(summary.members) members, \(summary.subscriptions) subscriptions (data in \(database)).
                 Kisi: a built-in sandbox on \(kisiURL) (demo organization, places 1001-1003, locks 5001-5024).
-                  BooGYMan creates each member's Kisi user and door grant at Kisi's 5 requests/second: the
-                  first full sync takes about two minutes; afterwards changes reach Kisi within seconds.
+                \(connection)
                   API token:   \(secret)
                   Members:     curl -H 'Authorization: Bearer \(secret)' '\(base)/api/v1/members?q=popescu'
                   Door access: curl -H 'Authorization: Bearer \(secret)' \(base)/api/v1/members/<id>/access
@@ -231,7 +238,7 @@ struct Demo: AsyncParsableCommand {
                 Press Ctrl-C to stop.
 
                 """.utf8))
-            try await GymServer.application(configuration, database: gym, sync: sync, logger: logger).runService()
+            try await GymServer.application(configuration, database: gym, followsStoredKisiConnection: true, logger: logger).runService()
         }
     }
 }

@@ -159,6 +159,57 @@ struct LiveSyncTests {
         }
     }
 
+    @Test("Kisi connected while BooGYMan serves is synced without a restart; disconnecting with revocation removes every managed grant and keeps the users")
+    func connectAndDisconnectWhileServing() async throws {
+        let quiet = Self.logger("boogyman.live-sync-tests", level: .warning)
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(
+            seed: .demoSeed(), requestsPerSecond: 5, logger: Self.logger("boogyman.live-sync-tests.kisi-sandbox", level: .warning)))
+        try await sandbox.withRunningServer { kisiPort in
+            try await TestClient.withClient(host: "127.0.0.1", port: kisiPort) { kisiClient in
+                let kisi = SandboxProbe(client: kisiClient)
+                let masterKey = MasterKey.generate()
+                let configuration = AppConfiguration(
+                    host: "127.0.0.1", port: 0, database: .sqliteInMemory, logLevel: .warning, masterKey: masterKey)
+                let database = try await GymServer.openDatabase(configuration, logger: quiet)
+                let repository = database.repository
+                _ = try await SmallGym.seed(repository, today: LocalDate(containing: Date(), in: Self.zone))
+                let (_, secret) = try await repository.createAPIToken(name: "live-sync-tests")
+
+                let app = GymServer.application(configuration, database: database, followsStoredKisiConnection: true, logger: quiet)
+                try await app.test(.live) { client in
+                    let api = GymAPI(client: client, token: secret)
+                    #expect(try await api.get("/api/v1/sync/status").json["connected"] as? Bool == false)
+
+                    // What the wizard stores; nothing else tells the running server.
+                    try await repository.saveKisiSettings(
+                        KisiSettings(apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: "http://127.0.0.1:\(kisiPort)"),
+                        masterKey: masterKey)
+                    let anaUser = LockedValue<Int?>(nil)
+                    _ = try await waitUntil("the newly connected sync opens lock 5001 for Ana") {
+                        guard let userID = try await kisi.userID(email: "ana.seed@example.com") else { return false }
+                        anaUser.set(userID)
+                        return try await kisi.allowed(userID: userID, lockID: 5001)
+                    }
+                    let ana = try #require(anaUser.get())
+                    #expect(try await api.get("/api/v1/sync/status").json["connected"] as? Bool == true)
+
+                    try await repository.setSyncState(SyncStateKeys.disconnectRequested, "the owner, in a test")
+                    _ = try await waitUntil("the leader revokes everything and forgets the connection") {
+                        try await repository.kisiSettings(masterKey: masterKey) == nil
+                    }
+                    let outcome = try await repository.syncState(SyncStateKeys.disconnectOutcome)
+                    #expect(outcome?.contains("revoked") == true, "outcome: \(outcome ?? "none")")
+                    #expect(try await repository.syncState(SyncStateKeys.disconnectRequested) == nil)
+                    #expect(try await !kisi.allowed(userID: ana, lockID: 5001))
+                    #expect(try await kisi.userID(email: "ana.seed@example.com") == ana, "Kisi users are never deleted")
+                    _ = try await waitUntil("the status reports Kisi disconnected") {
+                        try await api.get("/api/v1/sync/status").json["connected"] as? Bool == false
+                    }
+                }
+            }
+        }
+    }
+
     static func logger(_ label: String, level: Logger.Level) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = level

@@ -1,7 +1,8 @@
 """Browser tests of BooGYMan's admin UI against a running demo (see scripts/run-browser-tests.sh).
 
-Environment: BOOGYMAN_URL, SANDBOX_URL, OWNER_EMAIL, OWNER_PASSWORD, SCREENSHOT_DIR.
-Each test drives headless Chromium like a member of staff and checks the Kisi sandbox's own answer
+Environment: BOOGYMAN_URL, SANDBOX_URL, SANDBOX_API_KEY, OWNER_EMAIL, OWNER_PASSWORD, SCREENSHOT_DIR.
+The demo starts with Kisi not connected: the first test connects it through the wizard, the last one
+disconnects it and revokes all managed access (unittest runs the tests in name order). Each test drives headless Chromium like a member of staff and checks the Kisi sandbox's own answer
 ("may this Kisi user open this lock now?") where door access is concerned.
 """
 import datetime
@@ -21,6 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 SANDBOX = os.environ["SANDBOX_URL"].rstrip("/")
+SANDBOX_API_KEY = os.environ["SANDBOX_API_KEY"]
 OWNER_EMAIL = os.environ["OWNER_EMAIL"]
 OWNER_PASSWORD = os.environ["OWNER_PASSWORD"]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
@@ -89,6 +91,15 @@ class AdminUI(unittest.TestCase):
         # Date inputs take typed text in the browser's locale; setting the value is locale-free.
         self.driver.execute_script("arguments[0].value = arguments[1];", element, value)
 
+    def sell_current_subscription(self):
+        """Sells the first plan on the open member page, from yesterday, paid for 30 days."""
+        today = datetime.date.today()
+        Select(self.driver.find_element(By.ID, "sell-plan")).select_by_index(1)
+        self.set_value(self.driver.find_element(By.ID, "sell-start"), (today - datetime.timedelta(days=1)).isoformat())
+        self.set_value(self.driver.find_element(By.ID, "sell-paid"), (today + datetime.timedelta(days=30)).isoformat())
+        self.driver.find_element(By.ID, "sell").click()
+        self.wait.until(lambda d: "done=sold" in d.current_url)
+
     def create_member(self, first, last):
         self.open("/admin/members/new")
         self.driver.find_element(By.ID, "first_name").send_keys(first)
@@ -124,6 +135,48 @@ class AdminUI(unittest.TestCase):
 
     # --- tests ----------------------------------------------------------------------------------------
 
+    def test_0_connect_kisi_with_the_wizard(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        self.open("/admin/settings")
+        self.assertIn("Connect Kisi", self.driver.page_source)
+        self.driver.find_element(By.NAME, "api_key").send_keys("not-a-valid-key")
+        base = self.driver.find_element(By.NAME, "base_url")
+        base.clear()
+        base.send_keys(SANDBOX)
+        self.driver.find_element(By.NAME, "instance_url").send_keys(BASE)
+        self.driver.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/kisi'] button[type=submit]").click()
+        # A wrong key is refused in plain words, and the form keeps the address typed.
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".field-error"))
+        self.assertIn("Kisi did not accept it", self.driver.find_element(By.CSS_SELECTOR, ".field-error").text)
+        self.assertEqual(self.driver.find_element(By.NAME, "base_url").get_attribute("value"), SANDBOX)
+
+        self.driver.find_element(By.NAME, "api_key").send_keys(SANDBOX_API_KEY)
+        instance = self.driver.find_element(By.NAME, "instance_url")
+        instance.clear()
+        instance.send_keys(BASE)
+        Select(self.driver.find_element(By.NAME, "user_creation")).select_by_value("invitations")
+        self.driver.find_element(By.CSS_SELECTOR, "form[action='/admin/settings/kisi'] button[type=submit]").click()
+        self.wait.until(lambda d: d.find_elements(By.ID, "kisi-test-result"))
+        result = self.driver.find_element(By.ID, "kisi-test-result").text
+        self.assertIn("Kisi answered", result)
+        self.assertIn("API key", result)
+        self.shot("kisi-wizard")
+        # No restart: the sync takes the new connection up within seconds, and its webhook is registered.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.open("/admin")
+            if self.driver.find_element(By.ID, "leader").text != "none yet" and not self.driver.find_elements(By.ID, "not-connected"):
+                break
+            time.sleep(1)
+        self.open("/admin/settings")
+        self.driver.find_element(By.ID, "kisi-test").click()
+        WebDriverWait(self.driver, 60).until(lambda d: "Webhook" in d.find_element(By.ID, "kisi-test-result").text)
+        checks = self.driver.find_elements(By.CSS_SELECTOR, "li.check")
+        self.assertTrue(checks)
+        failing = [check.text for check in checks if "bad" in check.get_attribute("class")]
+        self.assertEqual(failing, [], "every health check passes once connected")
+        self.shot("kisi-health")
+
     def test_1_sell_then_freeze_follows_in_kisi(self):
         self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
         self.assertIn("Dashboard", self.driver.page_source)
@@ -132,11 +185,7 @@ class AdminUI(unittest.TestCase):
         self.assertEqual(self.may_enter(), "no")
 
         today = datetime.date.today()
-        Select(self.driver.find_element(By.ID, "sell-plan")).select_by_index(1)
-        self.set_value(self.driver.find_element(By.ID, "sell-start"), (today - datetime.timedelta(days=1)).isoformat())
-        self.set_value(self.driver.find_element(By.ID, "sell-paid"), (today + datetime.timedelta(days=30)).isoformat())
-        self.driver.find_element(By.ID, "sell").click()
-        self.wait.until(lambda d: "done=sold" in d.current_url)
+        self.sell_current_subscription()
         self.assertEqual(self.may_enter(), "yes", "the door access panel shows access after selling")
         lock_id = self.driver.find_element(By.CSS_SELECTOR, "tr.door[data-allowed='yes']").get_attribute("data-lock-id")
 
@@ -242,6 +291,38 @@ class AdminUI(unittest.TestCase):
         self.open("/admin/activity")
         WebDriverWait(self.driver, 30).until(lambda d: " opened" in d.find_element(By.ID, "activity-feed").text)
         self.shot("activity")
+
+    def test_9_disconnect_with_revocation_after_a_preview(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        member_id = self.create_member("Diana", "Disconnect")
+        self.sell_current_subscription()
+        lock_id = self.driver.find_element(By.CSS_SELECTOR, "tr.door[data-allowed='yes']").get_attribute("data-lock-id")
+        user_id = self.kisi_user_id(member_id)
+        self.wait_for_oracle(user_id, lock_id, True)
+
+        self.open("/admin/settings")
+        self.driver.find_element(By.ID, "disconnect").click()
+        self.wait.until(lambda d: d.find_elements(By.ID, "disconnect-summary"))
+        summary = self.driver.find_element(By.ID, "disconnect-summary").text
+        self.assertNotIn(" 0 door grant", summary, "the preview counts the grants that would go")
+        self.assertIn("Diana Disconnect", self.driver.find_element(By.ID, "disconnect-preview").text)
+        self.shot("disconnect-preview")
+        self.driver.find_element(By.ID, "disconnect-revoke").click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: "done=disconnecting" in d.current_url)
+        deadline = time.time() + 90
+        outcome = ""
+        while time.time() < deadline:
+            self.open("/admin/settings")
+            found = self.driver.find_elements(By.ID, "disconnect-outcome")
+            if found:
+                outcome = found[0].text
+                break
+            time.sleep(1)
+        self.assertIn("revoked", outcome)
+        self.assertIn("Connect Kisi", self.driver.page_source)
+        # Kisi agrees: the member's user is still there, without door access.
+        self.wait_for_oracle(user_id, lock_id, False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,191 @@
+import AccessSync
+import Foundation
+import GymStore
+import Logging
+import ServiceLifecycle
+
+/// Follows the Kisi connection stored in the database, so that connecting, reconnecting with a new
+/// key and disconnecting from the admin UI take effect within seconds on every replica, without a
+/// restart.
+///
+/// Every `refreshInterval` it reads the stored settings; when they changed it builds the engine for
+/// them (or none), publishes it in `engines` for the routes and the sync, and makes sure Kisi's webhook
+/// points here. Beside it runs the sync's leadership: the replica holding the lease drives whatever
+/// engine is current (``ConnectionFollowingSync``).
+public struct KisiSupervisor: Service {
+    public let engines: CurrentSyncEngine
+    let repository: GymRepository
+    let configuration: AppConfiguration
+    let logger: Logger
+    let refreshInterval: Duration
+
+    public init(
+        engines: CurrentSyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger,
+        refreshInterval: Duration = .seconds(2)
+    ) {
+        self.engines = engines
+        self.repository = repository
+        self.configuration = configuration
+        self.logger = logger
+        self.refreshInterval = refreshInterval
+    }
+
+    /// What decides the engine; the webhook secret is left out, since registering the webhook stores a
+    /// new one and must not count as a new connection.
+    struct Connection: Equatable {
+        let apiKey: String
+        let organizationID: Int?
+        let baseURL: String
+        let instanceURL: String?
+        let mode: KisiUserCreationMode
+
+        init(_ settings: KisiSettings) {
+            apiKey = settings.apiKey
+            organizationID = settings.organizationID
+            baseURL = settings.baseURL
+            instanceURL = settings.instanceURL
+            mode = settings.userCreationMode
+        }
+    }
+
+    public func run() async throws {
+        guard let masterKey = configuration.masterKey else {
+            logger.notice("BOOGYMAN_MASTER_KEY is unset: Kisi cannot be connected, serving without door sync")
+            try? await gracefulShutdown()
+            return
+        }
+        let leadership = KisiConnection.leadership(engines: engines, repository: repository, configuration: configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await followStoredSettings(masterKey: masterKey) }
+            group.addTask { try await leadership.run() }
+            try await group.waitForAll()
+        }
+    }
+
+    func followStoredSettings(masterKey: MasterKey) async {
+        var current: Connection?
+        var readOnce = false
+        var lastProblem: String?
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let settings = try await repository.kisiSettings(masterKey: masterKey)
+                let connection = settings.map(Connection.init)
+                if !readOnce || connection != current {
+                    readOnce = true
+                    current = connection
+                    try await adopt(settings, masterKey: masterKey)
+                }
+                lastProblem = nil
+            } catch {
+                let problem = "\(error)"
+                if problem != lastProblem {
+                    logger.error("the stored Kisi connection could not be used", metadata: ["error": "\(problem)"])
+                    lastProblem = problem
+                }
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: refreshInterval) }
+        }
+    }
+
+    func adopt(_ settings: KisiSettings?, masterKey: MasterKey) async throws {
+        guard let settings else {
+            if engines.engine != nil { logger.notice("Kisi was disconnected: door sync stopped") }
+            else { logger.notice("Kisi is not connected: serving without door sync until an owner connects it") }
+            engines.replace(with: nil)
+            return
+        }
+        let engine = try KisiConnection.engine(
+            settings: settings, repository: repository, logger: logger, sharedPacing: configuration.database.isShared)
+        engines.replace(with: engine)
+        logger.notice("Kisi connection in force", metadata: ["organization": "\(settings.organizationID.map(String.init) ?? "?")"])
+        await KisiConnection.ensureWebhook(engine: engine, repository: repository, masterKey: masterKey, logger: logger)
+    }
+}
+
+/// The sync of one term of leadership: it drives the engine of the connection in force and starts
+/// over with the new one when staff reconnect, idles while Kisi is not connected, and carries out an
+/// owner's "disconnect and revoke all managed access". Every engine it builds writes through a
+/// ledger carrying the term's fence.
+struct ConnectionFollowingSync: Service {
+    let engines: CurrentSyncEngine
+    let repository: GymRepository
+    let fence: LeaseFence
+    let logger: Logger
+
+    enum TermEvent: Sendable {
+        case serviceEnded
+        case connectionChanged
+        case disconnectRequested
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let (current, generation) = engines.snapshot
+            guard let current else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+                continue
+            }
+            let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
+            let engine = SyncEngine(client: current.client, repository: repository, ledger: ledger, configuration: await current.configuration)
+            if try await ledger.syncState(SyncStateKeys.disconnectRequested) != nil {
+                await disconnect(engine: engine, ledger: ledger)
+                continue
+            }
+            let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: logger)
+            let event = try await withThrowingTaskGroup(of: TermEvent.self) { group in
+                group.addTask {
+                    try await service.run()
+                    return .serviceEnded
+                }
+                group.addTask { try await watch(since: generation) }
+                defer { group.cancelAll() }
+                return try await group.next() ?? .serviceEnded
+            }
+            switch event {
+            case .serviceEnded: return  // shutdown
+            case .connectionChanged: logger.notice("Kisi connection changed: the sync starts over with it")
+            case .disconnectRequested: logger.notice("an owner asked to disconnect Kisi and revoke all managed access")
+            }
+        }
+    }
+
+    /// Returns once the connection in force is replaced or an owner asks to disconnect. Plain sleeps:
+    /// during a graceful shutdown the sync itself finishes first, and this is cancelled then.
+    func watch(since generation: Int) async throws -> TermEvent {
+        var ticks = 0
+        while true {
+            try await Task.sleep(for: .milliseconds(250))
+            if engines.generation != generation { return .connectionChanged }
+            ticks += 1
+            if ticks % 4 == 0, (try? await repository.syncState(SyncStateKeys.disconnectRequested)) != nil {
+                return .disconnectRequested
+            }
+        }
+    }
+
+    func disconnect(engine: SyncEngine, ledger: GymStoreSyncLedger) async {
+        let request = (try? await ledger.syncState(SyncStateKeys.disconnectRequested)) ?? nil ?? "an owner"
+        var outcome: String
+        do {
+            let report = try await engine.revokeAllManagedAccess(trigger: "disconnecting Kisi (\(request))")
+            let removed = report.executedTotal
+            if report.failures.isEmpty {
+                try await repository.deleteKisiSettings()
+                engines.replace(with: nil)
+                outcome = "Kisi was disconnected and all door access BooGYMan managed was revoked (\(removed) grant\(removed == 1 ? "" : "s") removed). Kisi users and groups were kept."
+            } else {
+                let first = report.failures.first.map { "\($0)" } ?? ""
+                outcome = "Kisi is still connected: \(report.failures.count) of \(report.planned) grants could not be removed (\(first)). Try again, or disconnect leaving access as it is."
+            }
+        } catch {
+            outcome = "Kisi is still connected: revoking the managed access failed (\(error)). Try again, or disconnect leaving access as it is."
+        }
+        logger.notice("Kisi disconnect request handled", metadata: ["outcome": "\(outcome)"])
+        do {
+            try await ledger.setSyncState(SyncStateKeys.disconnectOutcome, outcome)
+            try await ledger.setSyncState(SyncStateKeys.disconnectRequested, nil)
+        } catch {
+            logger.error("the outcome of the Kisi disconnect could not be stored", metadata: ["error": "\(error)"])
+        }
+    }
+}
