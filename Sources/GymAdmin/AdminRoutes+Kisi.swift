@@ -243,7 +243,7 @@ extension AdminRoutes {
         } else if let instance, let registered, integrations?.contains(where: { $0.id == registered }) == true {
             checks.append(check("Webhook", true, "Kisi sends its events to \(instance)/webhooks/kisi, signed."))
         } else {
-            checks.append(check("Webhook", false, "Not registered with Kisi yet: BooGYMan registers it when it starts."))
+            checks.append(check("Webhook", false, "Not registered with Kisi yet: BooGYMan registers it within seconds of connecting (and at every start)."))
         }
         return checks
     }
