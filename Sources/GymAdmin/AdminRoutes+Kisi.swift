@@ -10,11 +10,11 @@ extension AdminRoutes {
     func addKisiRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("settings") { request, context in
             let session = try require(request, context, role: .owner)
-            return try page("settings", request, context, session: session, active: "settings", try await settingsData())
+            return try page("settings", request, context, session: session, active: "settings", try await settingsData(viewer: session.staff.id))
         }
         admin.post("settings/kisi") { request, context in
             let (session, form) = try await postedForm(request, context, role: .owner)
-            var data = try await settingsData()
+            var data = try await settingsData(viewer: session.staff.id)
             do {
                 guard let masterKey = configuration.masterKey else {
                     throw AdminError.badRequest("BOOGYMAN_MASTER_KEY is not set, so the Kisi API key cannot be stored sealed. Set it and restart BooGYMan.")
@@ -44,7 +44,7 @@ extension AdminRoutes {
                     masterKey: masterKey)
                 context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
                 // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
-                var connected = try await settingsData()
+                var connected = try await settingsData(viewer: session.staff.id)
                 connected["test"] = try await kisiOverview()
                 connected["notice"] = Self.notices["connected"]
                 return try page("settings", request, context, session: session, active: "settings", connected)
@@ -59,7 +59,7 @@ extension AdminRoutes {
         }
         admin.post("settings/kisi/test") { request, context in
             let (session, _) = try await postedForm(request, context, role: .owner)
-            var data = try await settingsData()
+            var data = try await settingsData(viewer: session.staff.id)
             data["test"] = try await kisiOverview()
             return try page("settings", request, context, session: session, active: "settings", data)
         }
@@ -100,7 +100,7 @@ extension AdminRoutes {
                     email: form["email"] ?? "", name: form["name"] ?? "", role: role, passwordHash: StaffPasswords.hash(password))
                 return Self.redirect("/admin/settings?done=staff_created")
             } catch let errors as FieldErrors {
-                var data = try await settingsData()
+                var data = try await settingsData(viewer: session.staff.id)
                 data["staffErrors"] = Self.errorData(errors)
                 data["staffForm"] = ["email": form["email"] ?? "", "name": form["name"] ?? ""]
                 return try page("settings", request, context, session: session, active: "settings", data, status: .unprocessableContent)
@@ -139,10 +139,10 @@ extension AdminRoutes {
         return KisiClient(configuration: .init(apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL, integrationIdentifier: "BooGYMan"))
     }
 
-    func settingsData() async throws -> [String: Any] {
+    func settingsData(viewer: UUID? = nil) async throws -> [String: Any] {
         var data: [String: Any] = [
             "hasMasterKey": configuration.masterKey != nil,
-            "staffAccounts": try await repository.staffAccounts().map { ["name": $0.name, "email": $0.email.value, "role": $0.role.title] },
+            "staffAccounts": try await staffRows(viewer: viewer),
             "roles": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title] },
             "syncRunning": sync != nil,
         ]

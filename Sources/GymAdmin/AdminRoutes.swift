@@ -48,6 +48,7 @@ public struct AdminRoutes: Sendable {
         addAuditRoutes(to: admin)
         addKisiRoutes(to: admin)
         addActivityRoutes(to: admin)
+        addStaffRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {
@@ -116,6 +117,10 @@ public struct AdminRoutes: Sendable {
         "disconnected": "Kisi was disconnected; the sync stops within seconds. Door access in Kisi was left as it is.",
         "disconnecting": "Disconnecting: the sync is removing every door grant BooGYMan made. This page shows the outcome when it is done.",
         "staff_created": "Staff account created.",
+        "staff_role": "Role changed. It applies from the staff member's next page.",
+        "staff_disabled": "Account disabled and signed out everywhere.",
+        "staff_enabled": "Account enabled: it can sign in again.",
+        "password_changed": "Password changed. Your other sessions were signed out.",
         "kisi_ok": "Kisi answered: the connection works.",
     ]
 
@@ -194,6 +199,11 @@ public struct AdminRoutes: Sendable {
             try await repository.deleteStaffLoginFailures(before: instant.addingTimeInterval(-configuration.throttleWindow))
             context.logger.info("sign-in failed", metadata: ["client": "\(context.clientAddress)"])
             return try loginPage(next: next, email: email, error: "The e-mail or password is wrong.", status: .unauthorized)
+        }
+        guard !credentials.account.isDisabled else {
+            // Said only after the right password, so it reveals nothing to someone guessing.
+            context.logger.info("sign-in refused: account disabled", metadata: ["staff_id": "\(credentials.account.id)"])
+            return try loginPage(next: next, email: email, error: "This account is disabled. Ask an owner to enable it.", status: .forbidden)
         }
         try await repository.clearStaffLoginFailures(email: email, clientAddress: context.clientAddress)
         try await repository.deleteExpiredStaffSessions(now: instant)

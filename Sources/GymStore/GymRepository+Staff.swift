@@ -39,6 +39,10 @@ public struct StaffAccount: Sendable, Equatable, Identifiable {
     public var name: String
     public var role: StaffRole
     public var createdAt: Date?
+    /// When an owner disabled the account; a disabled account cannot sign in and has no sessions.
+    public var disabledAt: Date? = nil
+
+    public var isDisabled: Bool { disabledAt != nil }
 }
 
 /// A signed-in staff member as a request sees it.
@@ -89,6 +93,56 @@ extension GymRepository {
         return (try row.toDomain(), row.passwordHash)
     }
 
+    /// Disables or re-enables an account. Disabling ends all of its sessions at once. Refused
+    /// (`StoreError.conflict`) for the acting account itself and for the last enabled owner, so
+    /// nobody can lock the gym out of its settings.
+    public func setStaffDisabled(id: UUID, disabled: Bool, actingStaffID: UUID, now: Date = Date()) async throws -> StaffAccount {
+        try await write { db in
+            guard let row = try await StaffAccountRow.find(id, on: db) else { throw StoreError.notFound(entity: "staff account", id: id) }
+            if disabled {
+                guard id != actingStaffID else { throw StoreError.conflict("you cannot disable your own account") }
+                if row.role == StaffRole.owner.rawValue { try await Self.requireAnotherOwner(than: id, on: db) }
+                row.disabledAt = row.disabledAt ?? now
+                try await StaffSessionRow.query(on: db).filter(\.$staff.$id == id).delete()
+            } else {
+                row.disabledAt = nil
+            }
+            try await row.save(on: db)
+            return try row.toDomain()
+        }
+    }
+
+    /// Changes an account's role; the last enabled owner keeps theirs.
+    public func setStaffRole(id: UUID, role: StaffRole) async throws -> StaffAccount {
+        try await write { db in
+            guard let row = try await StaffAccountRow.find(id, on: db) else { throw StoreError.notFound(entity: "staff account", id: id) }
+            if row.role == StaffRole.owner.rawValue, role != .owner { try await Self.requireAnotherOwner(than: id, on: db) }
+            row.role = role.rawValue
+            try await row.save(on: db)
+            return try row.toDomain()
+        }
+    }
+
+    /// Replaces an account's password hash and ends its other sessions (a changed password must
+    /// lock out whoever may have learnt the old one); `keepingSession` stays signed in.
+    public func changeStaffPassword(id: UUID, passwordHash: String, keepingSession sessionID: UUID?) async throws {
+        guard !passwordHash.isEmpty else { throw FieldErrors(field: "password", "is required") }
+        try await write { db in
+            guard let row = try await StaffAccountRow.find(id, on: db) else { throw StoreError.notFound(entity: "staff account", id: id) }
+            row.passwordHash = passwordHash
+            try await row.save(on: db)
+            var others = StaffSessionRow.query(on: db).filter(\.$staff.$id == id)
+            if let sessionID { others = others.filter(\.$id != sessionID) }
+            try await others.delete()
+        }
+    }
+
+    static func requireAnotherOwner(than id: UUID, on db: any Database) async throws {
+        let otherOwners = try await StaffAccountRow.query(on: db)
+            .filter(\.$role == StaffRole.owner.rawValue).filter(\.$id != id).filter(\.$disabledAt == nil).count()
+        guard otherOwners > 0 else { throw StoreError.conflict("the gym needs at least one enabled owner") }
+    }
+
     // MARK: Sessions
 
     /// Starts a session and returns its secret (32 random bytes, URL-safe base64) for the cookie.
@@ -114,6 +168,8 @@ extension GymRepository {
               let row = try await StaffSessionRow.query(on: database)
                 .filter(\.$tokenHash == Self.hash(secret)).filter(\.$expiresAt > now).with(\.$staff).first()
         else { return nil }
+        // Disabling deletes the sessions too; this also covers one created in the same instant.
+        guard row.staff.disabledAt == nil else { return nil }
         return StaffSession(id: try row.requireID(), staff: try row.staff.toDomain(), expiresAt: row.expiresAt)
     }
 
@@ -181,12 +237,13 @@ final class StaffAccountRow: Model, @unchecked Sendable {
     @Field(key: "password_hash") var passwordHash: String
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    @OptionalField(key: "disabled_at") var disabledAt: Date?
     init() {}
 
     func toDomain() throws -> StaffAccount {
         guard let email = EmailAddress(email) else { throw StoreError.corrupt("staff e-mail \(email)") }
         guard let role = StaffRole(rawValue: role) else { throw StoreError.corrupt("staff role \(role)") }
-        return StaffAccount(id: try requireID(), email: email, name: name, role: role, createdAt: createdAt)
+        return StaffAccount(id: try requireID(), email: email, name: name, role: role, createdAt: createdAt, disabledAt: disabledAt)
     }
 }
 

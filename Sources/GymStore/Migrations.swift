@@ -16,6 +16,7 @@ enum GymMigrations {
             M006CreateKisiSync(),
             M007CreateStaffAccess(),
             M008CreateReplicaCoordination(),
+            M010AddStaffDisabling(),
         ])
         return migrations
     }
@@ -316,5 +317,18 @@ struct M008CreateReplicaCoordination: AsyncMigration {
         for table in ["kisi_rate_slots", "sync_leases"] {
             try await database.schema(table).delete()
         }
+    }
+}
+
+/// Staff accounts can be disabled instead of deleted, so the audit trail keeps naming who did what.
+struct M010AddStaffDisabling: AsyncMigration {
+    var name: String { "010_add_staff_disabling" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("staff_accounts").field("disabled_at", .datetime).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("staff_accounts").deleteField("disabled_at").update()
     }
 }
