@@ -17,6 +17,7 @@ enum GymMigrations {
             M007CreateStaffAccess(),
             M008CreateReplicaCoordination(),
             M010AddStaffDisabling(),
+            M011CreateDoorEvents(),
         ])
         return migrations
     }
@@ -330,5 +331,35 @@ struct M010AddStaffDisabling: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("staff_accounts").deleteField("disabled_at").update()
+    }
+}
+
+/// Door events Kisi reports through its webhook, for the live door activity feed, the dashboard's
+/// check-ins and a member's recent entries (see `DoorEvent`).
+struct M011CreateDoorEvents: AsyncMigration {
+    var name: String { "011_create_door_events" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("door_events")
+            .field(.id, .int64, .identifier(auto: true))
+            .field("kisi_uuid", .string, .required)
+            .field("occurred_at", .datetime, .required)
+            .field("lock_id", .int64)
+            .field("lock_name", .string)
+            .field("place_id", .int64)
+            .field("kisi_user_id", .int64)
+            .field("actor_name", .string)
+            .field("success", .bool, .required)
+            .field("message", .string)
+            .field("received_at", .datetime, .required)
+            .unique(on: "kisi_uuid", name: "door_events_kisi_uuid_unique")
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "door_events_occurred_at_index").on("door_events").column("occurred_at").run()
+        try await sql.create(index: "door_events_user_index").on("door_events").column("kisi_user_id").column("occurred_at").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("door_events").delete()
     }
 }

@@ -31,6 +31,11 @@ extension GymRoutes {
                 throw APIError(.badRequest, code: "malformed_json", message: "The webhook body is not a Kisi event.")
             }
             let repository = self.repository
+            if event.type == "lock.unlock", let door = try? JSONDecoder().decode(KisiDoorEventPayload.self, from: body), let record = door.doorEvent {
+                // Kept for the door activity feed and check-ins; an opening changes nobody's access.
+                try await repository.recordDoorEvent(record)
+                return Response(status: .noContent)
+            }
             let links = try await repository.kisiLinks()
             let selfUserID = try await repository.syncState(SyncStateKeys.kisiSelfUserID).flatMap { Int($0) }
             let triage = try await KisiEventTriage.triage(event, selfUserID: selfUserID, links: links) { assignmentID in
@@ -77,5 +82,39 @@ public enum KisiWebhookSignature {
             index = next
         }
         return result
+    }
+}
+
+/// The fields of a Kisi `lock.unlock` event the door activity needs.
+struct KisiDoorEventPayload: Decodable {
+    var uuid: String?
+    var actorType: String?
+    var actorID: Int?
+    var actorName: String?
+    var actorEmail: String?
+    var objectID: Int?
+    var objectName: String?
+    var placeID: Int?
+    var success: Bool?
+    var message: String?
+    var createdAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, actorType = "actor_type", actorID = "actor_id", actorName = "actor_name", actorEmail = "actor_email"
+        case objectID = "object_id", objectName = "object_name", placeID = "place_id", success, message, createdAt = "created_at"
+    }
+
+    /// nil without the UUID that makes redeliveries harmless.
+    var doorEvent: DoorEvent? {
+        guard let uuid, !uuid.isEmpty else { return nil }
+        return DoorEvent(
+            kisiUUID: uuid, occurredAt: createdAt.flatMap(Self.date) ?? Date(), lockID: objectID, lockName: objectName, placeID: placeID,
+            kisiUserID: actorType == nil || actorType == "User" ? actorID : nil, actorName: actorName ?? actorEmail,
+            success: success ?? false, message: message)
+    }
+
+    static func date(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

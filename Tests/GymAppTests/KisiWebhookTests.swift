@@ -20,7 +20,7 @@ import FoundationNetworking
 struct KisiWebhookTests {
     static let handEditorKey = "kisi-sandbox-hand-editor-key"
 
-    @Test("A grant deleted by hand in Kisi comes back within seconds through the signed webhook; unsigned deliveries change nothing")
+    @Test("A grant deleted by hand in Kisi comes back within seconds through the signed webhook, unsigned deliveries change nothing, and card taps arrive as door events once each")
     func handDeletedGrantIsRestored() async throws {
         let logger = {
             var logger = Logger(label: "boogyman.webhook-tests")
@@ -88,6 +88,22 @@ struct KisiWebhookTests {
                 let restored = try await repository.kisiWrites(KisiWriteFilter(memberID: member.id, action: "createGrant"))
                 #expect(restored.items.count == 2)
                 #expect(restored.items.first?.trigger?.hasPrefix("changes") == true)
+
+                // Door events: a card at the member's door opens it, one at a door of no plan is denied;
+                // both reach BooGYMan through the webhook and are kept once each.
+                #expect(try await tap(kisi, userID: userID, lockID: 5001))
+                #expect(try await tap(kisi, userID: userID, lockID: 5011) == false)
+                let doorEvents = try #require(try await waitFor {
+                    let found = try await repository.doorEvents(since: Date().addingTimeInterval(-600), kisiUserID: userID)
+                    return found.count == 2 ? found : nil
+                })
+                #expect(doorEvents.map(\.lockID) == [5011, 5001])
+                #expect(doorEvents.map(\.success) == [false, true])
+                #expect(doorEvents[0].message?.contains("denied") == true)
+                let redelivered = #"{"uuid":"\#(doorEvents[1].kisiUUID)","type":"lock.unlock","actor_type":"User","actor_id":\#(userID),"object_type":"Lock","object_id":5001,"success":true}"#
+                #expect(try await post("http://127.0.0.1:\(port)/webhooks/kisi", redelivered, signature: KisiWebhookSignature.sign(
+                    body: Data(redelivered.utf8), secret: secret)) == 204)
+                #expect(try await repository.doorEvents(since: Date().addingTimeInterval(-600), kisiUserID: userID).count == 2)
                 group.cancelAll()
             }
         }
@@ -155,4 +171,15 @@ private func post(_ url: String, _ body: String, signature: String?) async throw
     if let signature { request.setValue(signature, forHTTPHeaderField: "X-Signature") }
     let (_, response) = try await URLSession.shared.data(for: request)
     return (response as? HTTPURLResponse)?.statusCode ?? 0
+}
+
+/// A card tap at a Kisi reader, through the sandbox's control API; returns whether the door opened.
+private func tap(_ kisi: String, userID: Int, lockID: Int) async throws -> Bool {
+    var request = URLRequest(url: URL(string: "\(kisi)/_sandbox/tap")!)
+    request.httpMethod = "POST"
+    request.setValue("sandbox-admin", forHTTPHeaderField: "X-Sandbox-Admin-Key")
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(#"{"user_id":\#(userID),"lock_id":\#(lockID)}"#.utf8)
+    let (data, _) = try await URLSession.shared.data(for: request)
+    return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["allowed"] as? Bool ?? false
 }

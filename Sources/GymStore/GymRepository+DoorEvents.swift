@@ -1,0 +1,129 @@
+import FluentKit
+import Foundation
+
+/// A door event Kisi reported (`lock.unlock`, allowed or denied), kept so that the door activity feed,
+/// the dashboard's check-ins and a member's recent entries come from the database every replica
+/// shares, instead of each open page asking Kisi (whose event queries are limited to one a second).
+public struct DoorEvent: Sendable, Equatable {
+    /// Local sequence: a feed asks for events after the last one it showed.
+    public var id: Int?
+    /// Kisi's event UUID; a redelivered webhook does not count twice.
+    public var kisiUUID: String
+    public var occurredAt: Date
+    public var lockID: Int?
+    public var lockName: String?
+    public var placeID: Int?
+    public var kisiUserID: Int?
+    public var actorName: String?
+    public var success: Bool
+    /// Kisi's own words, e.g. "Ana was denied access to Old Town entrance".
+    public var message: String?
+
+    public init(
+        id: Int? = nil, kisiUUID: String, occurredAt: Date, lockID: Int?, lockName: String?, placeID: Int?, kisiUserID: Int?,
+        actorName: String?, success: Bool, message: String?
+    ) {
+        self.id = id
+        self.kisiUUID = kisiUUID
+        self.occurredAt = occurredAt
+        self.lockID = lockID
+        self.lockName = lockName
+        self.placeID = placeID
+        self.kisiUserID = kisiUserID
+        self.actorName = actorName
+        self.success = success
+        self.message = message
+    }
+}
+
+extension GymRepository {
+    /// How long door events are kept.
+    public static let doorEventRetention: TimeInterval = 90 * 86_400
+
+    /// Stores a door event once; returns false when Kisi's UUID was already stored (a redelivery).
+    @discardableResult
+    public func recordDoorEvent(_ event: DoorEvent) async throws -> Bool {
+        if try await DoorEventRow.query(on: database).filter(\.$kisiUUID == event.kisiUUID).first() != nil { return false }
+        let row = DoorEventRow(event)
+        do {
+            try await row.create(on: database)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            return false  // the same delivery, raced on another replica
+        }
+        // Old events go as new ones come: no separate clean-up job to forget.
+        if (row.id ?? 0) % 500 == 0 {
+            try await DoorEventRow.query(on: database)
+                .filter(\.$occurredAt < event.occurredAt.addingTimeInterval(-Self.doorEventRetention)).delete()
+        }
+        return true
+    }
+
+    /// Events with a local ID above `afterID`, oldest first: what a live feed has not shown yet.
+    public func doorEvents(afterID: Int, limit: Int = 200) async throws -> [DoorEvent] {
+        try await DoorEventRow.query(on: database).filter(\.$id > afterID).sort(\.$id, .ascending).limit(limit).all().map(\.domain)
+    }
+
+    /// Events from `since` on, newest first, optionally of one Kisi user.
+    public func doorEvents(since: Date, kisiUserID: Int? = nil, limit: Int = 200) async throws -> [DoorEvent] {
+        var query = DoorEventRow.query(on: database).filter(\.$occurredAt >= since)
+        if let kisiUserID { query = query.filter(\.$kisiUserID == kisiUserID) }
+        return try await query.sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(limit).all().map(\.domain)
+    }
+
+    /// Allowed and denied door events per lock since `since`, for counting check-ins.
+    public func doorEventCounts(since: Date) async throws -> [DoorEventCount] {
+        let rows = try await DoorEventRow.query(on: database).filter(\.$occurredAt >= since)
+            .field(\.$lockID).field(\.$success).field(\.$kisiUserID).all()
+        var counts: [Int?: DoorEventCount] = [:]
+        for row in rows {
+            var count = counts[row.lockID] ?? DoorEventCount(lockID: row.lockID, allowed: 0, denied: 0, people: [])
+            if row.success { count.allowed += 1 } else { count.denied += 1 }
+            if row.success, let user = row.kisiUserID { count.people.insert(user) }
+            counts[row.lockID] = count
+        }
+        return counts.values.sorted { ($0.lockID ?? -1) < ($1.lockID ?? -1) }
+    }
+}
+
+/// Door events at one lock: openings, denials and the distinct Kisi users who got in.
+public struct DoorEventCount: Sendable, Equatable {
+    public var lockID: Int?
+    public var allowed: Int
+    public var denied: Int
+    public var people: Set<Int>
+}
+
+final class DoorEventRow: Model, @unchecked Sendable {
+    static let schema = "door_events"
+    @ID(custom: .id, generatedBy: .database) var id: Int?
+    @Field(key: "kisi_uuid") var kisiUUID: String
+    @Field(key: "occurred_at") var occurredAt: Date
+    @OptionalField(key: "lock_id") var lockID: Int?
+    @OptionalField(key: "lock_name") var lockName: String?
+    @OptionalField(key: "place_id") var placeID: Int?
+    @OptionalField(key: "kisi_user_id") var kisiUserID: Int?
+    @OptionalField(key: "actor_name") var actorName: String?
+    @Field(key: "success") var success: Bool
+    @OptionalField(key: "message") var message: String?
+    @Field(key: "received_at") var receivedAt: Date
+    init() {}
+
+    init(_ event: DoorEvent) {
+        kisiUUID = event.kisiUUID
+        occurredAt = event.occurredAt
+        lockID = event.lockID
+        lockName = event.lockName.map { String($0.prefix(200)) }
+        placeID = event.placeID
+        kisiUserID = event.kisiUserID
+        actorName = event.actorName.map { String($0.prefix(200)) }
+        success = event.success
+        message = event.message.map { String($0.prefix(500)) }
+        receivedAt = Date()
+    }
+
+    var domain: DoorEvent {
+        DoorEvent(
+            id: id, kisiUUID: kisiUUID, occurredAt: occurredAt, lockID: lockID, lockName: lockName, placeID: placeID,
+            kisiUserID: kisiUserID, actorName: actorName, success: success, message: message)
+    }
+}
