@@ -46,6 +46,7 @@ public struct AdminRoutes: Sendable {
         addPlanRoutes(to: admin)
         addAuditRoutes(to: admin)
         addKisiRoutes(to: admin)
+        addClubRoutes(to: admin)
         addActivityRoutes(to: admin)
     }
 
@@ -257,6 +258,7 @@ public struct AdminRoutes: Sendable {
                 "samples": summary.samples,
             ]
         }
+        data["checkIns"] = await checkInsToday(layout: layout)
         data["deferred"] = Int(try await repository.syncState(SyncStateKey.deferredActions) ?? "") ?? 0
         if let leader = try await repository.leaseStatus(name: SyncLeadership.defaultLeaseName) {
             data["leader"] = ["replica": leader.lease.holder, "live": leader.live]
