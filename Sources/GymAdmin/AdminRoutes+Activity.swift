@@ -4,7 +4,8 @@ import Hummingbird
 import KisiAPI
 import NIOCore
 
-/// Door activity: a page with a live feed of Kisi's `lock.unlock` events, sent as Server-Sent Events.
+/// Door activity: a page with a live feed of Kisi's `lock.unlock` events as check-ins (member, club,
+/// door, opened or refused and why), sent as Server-Sent Events.
 extension AdminRoutes {
     /// How often the stream asks Kisi for new events; Kisi allows one event query per second per key.
     static let activityPollInterval: Duration = .seconds(4)
@@ -24,17 +25,26 @@ extension AdminRoutes {
             guard let client = try await storedClient() else { throw AdminError.badRequest("Kisi is not connected.") }
             let now = self.now
             let logger = context.logger
+            let repository = self.repository
             let body = ResponseBody { writer in
                 var seen = Set<String>()
                 var since = now().addingTimeInterval(-Self.activityLookback)
                 let started = now()
+                var memberNames: [UUID: String] = [:]
                 while now().timeIntervalSince(started) < Self.activityStreamLifetime, !Task.isCancelled {
                     let until = now()
                     do {
                         let events = try await Self.doorEvents(client, from: since, to: until)
+                        // Read each round, so a member linked or a door mapped meanwhile shows by name.
+                        let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
                         for event in events where !seen.contains(event.uuid) {
                             seen.insert(event.uuid)
-                            try await writer.write(ByteBuffer(string: Self.serverSentEvent(event)))
+                            var member: (id: UUID, name: String)?
+                            if let memberID = directory.memberID(of: event) {
+                                if memberNames[memberID] == nil { memberNames[memberID] = (try? await repository.member(memberID))?.fullName }
+                                if let name = memberNames[memberID] { member = (memberID, name) }
+                            }
+                            try await writer.write(ByteBuffer(string: Self.serverSentEvent(event, directory: directory, member: member)))
                         }
                         // Overlap the windows a little: Kisi may record an event a moment after it happened.
                         since = until.addingTimeInterval(-30)
@@ -54,29 +64,27 @@ extension AdminRoutes {
         }
     }
 
+    /// Every unlock attempt of the window, oldest first, across all of the event set's pages. Kisi
+    /// collects large sets in the background; a few short waits cover the feed's small windows.
     static func doorEvents(_ client: KisiClient, from: Date, to: Date) async throws -> [KisiEvent] {
-        var page = try await client.createEventSet(KisiEventQuery(from: from, to: to, eventTypes: ["lock.unlock"]))
-        var events = page.events
-        var attempts = 0
-        // Kisi collects large sets in the background; a few short waits cover the feed's small windows.
-        while page.status == .inProgress, attempts < 5 {
-            attempts += 1
-            try await Task.sleep(for: .milliseconds(500))
-            page = try await client.eventSet(id: page.eventSetID)
-            events = page.events
-        }
+        let events = try await client.allEvents(KisiEventQuery(from: from, to: to, eventTypes: ["lock.unlock"]), maximumPolls: 5).collect()
         return events.sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }
     }
 
-    /// One event for the browser; the page inserts its fields as text, never as markup.
-    static func serverSentEvent(_ event: KisiEvent) -> String {
-        let fields: [String: String] = [
-            "at": event.createdAt.map(readable) ?? "",
-            "door": event.objectName ?? event.objectID.map { "Lock \($0)" } ?? "a door",
-            "who": event.actorName ?? event.actorEmail ?? "someone",
-            "outcome": event.success == false ? "denied" : "opened",
-            "message": event.message ?? "",
+    /// One check-in for the browser: the member (or Kisi's name for someone who is not one), the club and
+    /// studio, Kisi's door name, opened or denied with Kisi's reason. The page inserts the fields as
+    /// text, never as markup.
+    static func serverSentEvent(_ event: KisiEvent, directory: DoorDirectory, member: (id: UUID, name: String)?) -> String {
+        let door = directory.describe(event)
+        var fields: [String: String] = [
+            "at": door.at,
+            "who": member?.name ?? event.actorName ?? event.actorEmail ?? "someone",
+            "club": door.place,
+            "door": door.door,
+            "outcome": door.opened ? "opened" : "denied",
+            "reason": door.reason ?? "",
         ]
+        if let member { fields["memberID"] = member.id.uuidString }
         return "event: door\nid: \(event.uuid)\ndata: \(jsonString(fields))\n\n"
     }
 

@@ -5,7 +5,7 @@ import GymStore
 import Hummingbird
 import KisiAPI
 
-/// The Kisi connection wizard and staff accounts (owners), and the clubs page with door unlocking (managers).
+/// The Kisi connection wizard and staff accounts (owners), and door unlocking (managers).
 extension AdminRoutes {
     func addKisiRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("settings") { request, context in
@@ -107,10 +107,6 @@ extension AdminRoutes {
             }
         }
 
-        admin.get("clubs") { request, context in
-            let session = try require(request, context, role: .manager)
-            return try page("clubs", request, context, session: session, active: "clubs", try await clubsData())
-        }
         admin.post("locks/:lock/unlock") { request, context in
             let (session, _) = try await postedForm(request, context, role: .manager)
             guard let lockID = context.parameters.get("lock").flatMap(Int.init) else { throw AdminError.notFound }
@@ -248,42 +244,11 @@ extension AdminRoutes {
         return checks
     }
 
-    func clubsData() async throws -> [String: Any] {
-        let layout = try await repository.layout()
-        var kisiLocks: [Int: KisiLock] = [:]
-        var problem: String?
-        if let client = try await storedClient() {
-            do {
-                for lock in try await client.allLocks().collect() { kisiLocks[lock.id] = lock }
-            } catch {
-                problem = Self.plainWords(error)
-            }
-        } else {
-            problem = "Kisi is not connected, so doors cannot be unlocked from here."
-        }
-        func door(_ lockID: Int) -> [String: Any] {
-            let lock = kisiLocks[lockID]
-            return [
-                "lockID": lockID, "name": lock?.name ?? "Lock \(lockID)",
-                "online": lock?.online.map { $0 ? "online" : "offline" } ?? "unknown",
-                "canUnlock": lock != nil,
-            ]
-        }
-        let clubs = layout.clubs.values.sorted { $0.name < $1.name }.map { club -> [String: Any] in
-            let studios = layout.studios.values.filter { $0.clubID == club.id }.sorted { $0.name < $1.name }
-            return [
-                "name": club.name, "timeZone": club.timeZone.identifier,
-                "doors": club.kisiLockIDs.map(door),
-                "studios": studios.map { ["name": $0.name, "doors": $0.kisiLockIDs.map(door)] as [String: Any] },
-            ]
-        }
-        var data: [String: Any] = ["clubs": clubs]
-        if let problem { data["problem"] = problem }
-        return data
-    }
-
     /// Kisi's failures as front-of-house words.
     static func plainWords(_ error: any Error) -> String {
+        if let late = error as? DeadlineExceeded {
+            return "Kisi did not answer within \(late.deadline.components.seconds) seconds. Try again in a minute."
+        }
         guard let error = error as? KisiError else { return "BooGYMan could not reach Kisi (\(error))." }
         switch error {
         case .unauthorized: return "Kisi rejected the API key. Check it in Settings."

@@ -195,7 +195,10 @@ extension AdminRoutes {
             "evaluatedAt": Self.readable(instant),
         ]
         if let window = decision.window { data["accessUntil"] = Self.readable(window.until) }
-        if let kisiUserID = links.users[id] { data["kisiUserID"] = kisiUserID }
+        if let kisiUserID = links.users[id] {
+            data["kisiUserID"] = kisiUserID
+            data["doorEvents"] = await recentDoorEvents(kisiUserID: kisiUserID, layout: layout)
+        }
         return data
     }
 }

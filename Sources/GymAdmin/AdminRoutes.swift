@@ -47,6 +47,7 @@ public struct AdminRoutes: Sendable {
         addPlanRoutes(to: admin)
         addAuditRoutes(to: admin)
         addKisiRoutes(to: admin)
+        addClubRoutes(to: admin)
         addActivityRoutes(to: admin)
         addStaffRoutes(to: admin)
     }
@@ -269,6 +270,7 @@ public struct AdminRoutes: Sendable {
                 "samples": summary.samples,
             ]
         }
+        data["checkIns"] = await checkInsToday(layout: layout)
         data["deferred"] = Int(try await repository.syncState(SyncStateKey.deferredActions) ?? "") ?? 0
         if let leader = try await repository.leaseStatus(name: SyncLeadership.defaultLeaseName) {
             data["leader"] = ["replica": leader.lease.holder, "live": leader.live]

@@ -65,6 +65,14 @@ struct ControlRoutes {
                 }
                 let decision = try await store.tap(userId: userId, lockId: lockId)
                 return SandboxResponder.json(.ok, decision.json)
+            case (.post, let route) where route.count == 2 && route[0] == "locks":
+                guard let lockId = Int(route[1]) else { throw APIError.lockNotFound }
+                for key in ["locked_down", "online"] where body?[key].map({ $0.bool == nil }) ?? false {
+                    throw APIError.badRequest("\(key) must be true or false")
+                }
+                let lock = try await store.setLockState(
+                    lockId: lockId, lockedDown: body?["locked_down"]?.bool, online: body?["online"]?.bool)
+                return SandboxResponder.json(.ok, lock)
             case (.get, ["faults"]):
                 return SandboxResponder.json(.ok, try encodeFaults(await sandbox.faults.settings))
             case (.post, ["faults"]), (.put, ["faults"]):

@@ -54,4 +54,6 @@ enum AccessCode {
     static let accessDisabled = ("fcd8ff", "Access disabled.")
     static let noLongerValid = ("f35ade", "Your access is no longer valid.")
     static let notYetValid = ("f358de", "Your access is not yet valid, please try again later.")
+    static let doorLockedDown = ("fad001", "The door is currently locked down.")
+    static let controllerUnavailable = ("fac001", "The Kisi controller is currently unavailable.")
 }

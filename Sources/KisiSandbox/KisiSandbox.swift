@@ -131,6 +131,17 @@ public final class KisiSandbox: Sendable {
     public func advanceClock(by seconds: Double) async { await store.advanceClock(seconds: seconds) }
 
     public func now() async -> Date { await store.now() }
+
+    /// `POST /_sandbox/tap`: a card tap at a reader, recorded as a `lock.unlock` event; true when the door opened.
+    @discardableResult
+    public func tap(userID: Int, lockID: Int) async throws -> Bool {
+        try await store.tap(userId: userID, lockId: lockID).allowed
+    }
+
+    /// `POST /_sandbox/locks/{id}`: lock a door down (or lift it), or take its controller offline.
+    public func setLockState(_ lockID: Int, lockedDown: Bool? = nil, online: Bool? = nil) async throws {
+        _ = try await store.setLockState(lockId: lockID, lockedDown: lockedDown, online: online)
+    }
 }
 
 /// Counts every request reaching a Kisi API route (for benchmarks), including rejected ones.

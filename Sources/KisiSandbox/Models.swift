@@ -61,6 +61,13 @@ struct LockRecord: Codable, Sendable {
     var description: String?
     var createdAt: Date
     var updatedAt: Date
+    /// Kisi's `locked_down_since`; nil = not locked down. Set through `/_sandbox/locks/{id}`.
+    var lockedDownSince: Date? = nil
+    /// Optional so that state saved before the field existed still loads: nil = online.
+    var offline: Bool? = nil
+
+    var isLockedDown: Bool { lockedDownSince != nil }
+    var isOnline: Bool { offline != true }
 }
 
 struct GroupRecord: Codable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// The outcome of Kisi's door rule for one user, one door, one instant.
 struct AccessDecision: Sendable {
@@ -63,14 +64,29 @@ extension SandboxStore {
         let decision = attemptUnlock(userId: r.caller.userId, lock: l, authenticatedBy: (type: "Login", id: r.caller.loginId))
         if decision.allowed { return .ok(.object(["message": "Unlocked!"])) }
         let code = decision.code ?? AccessCode.accessDenied
-        throw APIError.error(.forbidden, code.1, code: code.0)
+        // The document declares 409 and 503 for unlock besides 403; the door's state is what they describe.
+        let status: HTTPResponse.Status = switch decision.reason {
+        case "locked_down": .conflict
+        case "offline": .serviceUnavailable
+        default: .forbidden
+        }
+        throw APIError.error(status, code.1, code: code.0)
     }
 
-    /// Applies the door rule now and records the `lock.unlock` event, as a reader or the app would.
+    /// Applies the door's state and the door rule now and records the `lock.unlock` event, as a reader or
+    /// the app would. A locked-down door is "locked for everyone" (the document's `locked_down`), so its
+    /// state is checked before anyone's rights, administrators' included.
     @discardableResult
     func attemptUnlock(userId: Int, lock l: LockRecord, authenticatedBy: (type: String, id: Int?)) -> AccessDecision {
         let at = now()
-        let decision = evaluateAccess(userId: userId, lockId: l.id, at: at)
+        let decision: AccessDecision
+        if l.isLockedDown {
+            decision = AccessDecision(allowed: false, reason: "locked_down", code: AccessCode.doorLockedDown)
+        } else if !l.isOnline {
+            decision = AccessDecision(allowed: false, reason: "offline", code: AccessCode.controllerUnavailable)
+        } else {
+            decision = evaluateAccess(userId: userId, lockId: l.id, at: at)
+        }
         let user = state.users[userId]
         if decision.allowed { state.users[userId]?.lastAccessedAt = at }
         let who = user.map { $0.name.isEmpty ? $0.email : $0.name } ?? "Unknown user"
@@ -88,5 +104,28 @@ extension SandboxStore {
         guard let user = state.users[userId] else { throw APIError.notFound("User") }
         let l = try lock(lockId, in: user.organizationId)
         return attemptUnlock(userId: userId, lock: l, authenticatedBy: (type: "Card", id: nil))
+    }
+}
+
+extension SandboxStore {
+    /// `POST /_sandbox/locks/{id}`: what happens at the door itself, outside the API: someone locks it
+    /// down (or lifts the lockdown) in Kisi's dashboard, or its controller goes offline. A change of
+    /// lockdown is recorded as Kisi's `lock.lock_down` / `lock.cancel_lockdown` event, without an actor.
+    func setLockState(lockId: Int, lockedDown: Bool?, online: Bool?) throws(APIError) -> JSONValue {
+        guard var l = state.locks[lockId], let org = lockOrganization(l) else { throw APIError.lockNotFound }
+        let at = now()
+        if let lockedDown, lockedDown != l.isLockedDown {
+            l.lockedDownSince = lockedDown ? at : nil
+            record(
+                lockedDown ? "lock.lock_down" : "lock.cancel_lockdown", org: org, actorUserId: nil, authenticatedBy: nil,
+                objectType: "Lock", objectId: l.id, objectName: l.name, placeId: l.placeId,
+                message: lockedDown ? "\(l.name) was locked down" : "The lockdown of \(l.name) was cancelled"
+            )
+        }
+        if let online { l.offline = online ? nil : true }
+        l.updatedAt = at
+        state.locks[lockId] = l
+        dirty = true
+        return Serializers.lock(l, in: state)
     }
 }

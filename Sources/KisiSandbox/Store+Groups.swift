@@ -201,11 +201,11 @@ extension SandboxStore {
             guard lockOrganization(l) == r.caller.organizationId else { return false }
             if let ids, !ids.contains(l.id) { return false }
             if let placeId, l.placeId != placeId { return false }
-            // Sandbox doors are always configured, online, locked and not locked down.
+            // Sandbox doors are always configured and locked; online and lockdown are set by the control endpoint.
             if let b = Listing.boolParam(q, "configured"), !b { return false }
-            if let b = Listing.boolParam(q, "online"), !b { return false }
+            if let b = Listing.boolParam(q, "online"), b != l.isOnline { return false }
             if let b = Listing.boolParam(q, "unlocked"), b { return false }
-            if let b = Listing.boolParam(q, "locked_down"), b { return false }
+            if let b = Listing.boolParam(q, "locked_down"), b != l.isLockedDown { return false }
             return Listing.matches(q, [l.name])
         }
         let sorted = Listing.sorted(Array(locks), query: q, keys: ["name": { $0.name }], id: { $0.id })

@@ -411,6 +411,23 @@ struct LiveOperationTests {
         }
     }
 
+    @Test("allEvents follows the cursor past Kisi's first page of 50 and yields every event once")
+    func allEventsAcrossPages() async throws {
+        try await withLiveSandbox(requestsPerSecond: 0) { live in
+            let client = fastClient(live)
+            for _ in 0..<60 { try await client.unlock(lockID: 5001) }
+            try await client.unlock(lockID: 5002)
+
+            let query = KisiEventQuery(from: Date().addingTimeInterval(-3600), to: Date().addingTimeInterval(3600), eventTypes: ["lock.unlock"])
+            let events = try await client.allEvents(query).collect()
+            #expect(events.count == 61)
+            #expect(Set(events.map(\.uuid)).count == 61)
+            #expect(events.filter { $0.objectID == 5002 }.count == 1)
+            // One set, its first page, and one more page of up to 250.
+            #expect(try await live.stats().byStatus[200] == 61 + 2)
+        }
+    }
+
     @Test("Event webhook integrations are listed, created and deleted")
     func integrations() async throws {
         try await withLiveSandbox(requestsPerSecond: 0) { live in

@@ -71,6 +71,45 @@ struct AccessTests {
             #expect(try await kisi.call(.post, "/locks/424242/unlock").json?["code"]?.string == "fad10e")
         }
     }
+
+    @Test("A locked-down door refuses everyone with 409 fad001, an offline one with 503 fac001, and both denials are events")
+    func doorStates() async throws {
+        try await withSandbox { _, kisi in
+            let plain = try await kisi.call(.get, "/locks/5001").json
+            #expect(plain?["locked_down"] == false)
+            #expect(plain?["locked_down_since"] == .null)
+            #expect(plain?["online"] == true)
+
+            let lockedDown = try await kisi.control(.post, "locks/5001", #"{"locked_down":true}"#)
+            #expect(lockedDown.json?["locked_down"] == true)
+            #expect(lockedDown.json?["locked_down_since"]?.string != nil)
+            #expect(try await kisi.call(.get, "/locks?locked_down=true").json?.array?.compactMap { $0["id"]?.int } == [5001])
+            // The administrator's key opens every door, but not a locked-down one.
+            let refused = try await kisi.call(.post, "/locks/5001/unlock")
+            #expect(refused.status == .conflict)
+            #expect(refused.json?["code"]?.string == "fad001")
+            #expect(try await kisi.control(.post, "tap", #"{"user_id":2,"lock_id":5001}"#).json?["code"]?.string == "fad001")
+
+            try await kisi.control(.post, "locks/5001", #"{"locked_down":false}"#)
+            #expect(try await kisi.call(.post, "/locks/5001/unlock").status == .ok)
+
+            try await kisi.control(.post, "locks/5002", #"{"online":false}"#)
+            #expect(try await kisi.call(.get, "/locks/5002").json?["online"] == false)
+            let offline = try await kisi.call(.post, "/locks/5002/unlock")
+            #expect(offline.status == .serviceUnavailable)
+            #expect(offline.json?["code"]?.string == "fac001")
+            #expect(try await kisi.control(.post, "locks/5002", #"{"online":"no"}"#).status == .badRequest)
+
+            let events = try await kisi.call(.post, "/event_sets", #"{"event_set":{"event_type":"lock.unlock,lock.lock_down,lock.cancel_lockdown"}}"#)
+            let summary = (events.json?["events"]?.array ?? []).reversed().map { event in
+                "\(event["type"]?.string ?? "?") \(event["object_id"]?.int ?? 0) \(event["error_code"]?.string ?? "ok")"
+            }
+            #expect(summary == [
+                "lock.lock_down 5001 ok", "lock.unlock 5001 fad001", "lock.unlock 5001 fad001", "lock.cancel_lockdown 5001 ok",
+                "lock.unlock 5001 ok", "lock.unlock 5002 fac001",
+            ])
+        }
+    }
 }
 
 @Suite("Events and webhooks")

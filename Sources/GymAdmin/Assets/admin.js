@@ -45,7 +45,19 @@ document.addEventListener("DOMContentLoaded", () => {
     if (empty) empty.remove();
     const item = document.createElement("li");
     item.className = event.outcome === "denied" ? "bad" : "";
-    item.textContent = event.at + " · " + event.door + " · " + event.who + " " + event.outcome;
+    // "Member · Club · Door · opened" or "… · denied (Kisi's reason)"; a known member links to their page.
+    item.append(event.at + " · ");
+    if (event.memberID) {
+      const link = document.createElement("a");
+      link.href = "/admin/members/" + encodeURIComponent(event.memberID);
+      link.textContent = event.who;
+      item.append(link);
+    } else {
+      item.append(event.who);
+    }
+    const where = [event.club, event.door].filter((part) => part).join(" · ");
+    const outcome = event.outcome === "denied" && event.reason ? "denied (" + event.reason + ")" : event.outcome;
+    item.append(" · " + where + " · " + outcome);
     feed.prepend(item);
     problem.hidden = true;
   });
