@@ -26,6 +26,7 @@ extension AdminRoutes {
             let now = self.now
             let logger = context.logger
             let repository = self.repository
+            if await doorEventsArriveByWebhook() { return storedActivityStream() }
             let body = ResponseBody { writer in
                 var seen = Set<String>()
                 var since = now().addingTimeInterval(-Self.activityLookback)
@@ -62,6 +63,46 @@ extension AdminRoutes {
                 .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
             ], body: body)
         }
+    }
+
+    /// The live feed from the events Kisi's webhook delivered (any replica may have received them):
+    /// the last hour, then whatever arrives, read from the database every second.
+    func storedActivityStream() -> Response {
+        let repository = self.repository
+        let now = self.now
+        let body = ResponseBody { writer in
+            let started = now()
+            // The newest ID first, then the hour before it: an event arriving in between is shown, not skipped.
+            var lastID = try await repository.lastDoorEventID()
+            var pending = try await repository.doorEvents(since: now().addingTimeInterval(-Self.activityLookback), limit: 500).reversed()
+                .map { $0 }
+            var memberNames: [UUID: String] = [:]
+            var lastKeepAlive = started
+            while now().timeIntervalSince(started) < Self.activityStreamLifetime, !Task.isCancelled {
+                if pending.isEmpty { pending = try await repository.doorEvents(afterID: lastID) }
+                if !pending.isEmpty {
+                    let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
+                    for stored in pending {
+                        if let id = stored.id, id > lastID { lastID = id }
+                        let event = Self.kisiEvent(stored)
+                        var member: (id: UUID, name: String)?
+                        if let memberID = directory.memberID(of: event) {
+                            if memberNames[memberID] == nil { memberNames[memberID] = (try? await repository.member(memberID))?.fullName }
+                            if let name = memberNames[memberID] { member = (memberID, name) }
+                        }
+                        try await writer.write(ByteBuffer(string: Self.serverSentEvent(event, directory: directory, member: member)))
+                    }
+                    pending = []
+                }
+                if now().timeIntervalSince(lastKeepAlive) >= 15 {
+                    lastKeepAlive = now()
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                }
+                try await Task.sleep(for: .seconds(1))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"], body: body)
     }
 
     /// Every unlock attempt of the window, oldest first, across all of the event set's pages. Kisi

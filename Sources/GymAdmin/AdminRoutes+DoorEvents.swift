@@ -13,6 +13,42 @@ extension AdminRoutes {
         try await withDeadline(configuration.kisiPageDeadline, what, work)
     }
 
+    /// Whether Kisi sends its events to this BooGYMan (a webhook is registered): then door events come
+    /// from the `door_events` table every replica shares, and pages cost Kisi nothing. Without a
+    /// webhook (no public address) pages ask Kisi's event sets instead.
+    func doorEventsArriveByWebhook() async -> Bool {
+        guard let masterKey = configuration.masterKey,
+              (try? await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID)) ?? nil != nil,
+              let settings = try? await repository.kisiSettings(masterKey: masterKey)
+        else { return false }
+        return settings.instanceURL != nil && settings.webhookSecret != nil
+    }
+
+    /// A stored door event in the shape Kisi's event sets give, so both sources are described alike.
+    static func kisiEvent(_ event: DoorEvent) -> KisiEvent {
+        KisiEvent(
+            uuid: event.kisiUUID, type: "lock.unlock", success: event.success, message: event.message,
+            actorType: event.kisiUserID == nil ? nil : "User", actorID: event.kisiUserID, actorName: event.actorName,
+            objectType: "Lock", objectID: event.lockID, objectName: event.lockName, placeID: event.placeID,
+            errorMessage: event.success ? nil : event.message, createdAt: event.occurredAt)
+    }
+
+    /// Unlock attempts from `from` on, from the stored webhook events or from Kisi.
+    func unlockEvents(from: Date, kisiUserID: Int? = nil, client: KisiClient) async throws -> [KisiEvent] {
+        if await doorEventsArriveByWebhook() {
+            return try await repository.doorEvents(since: from, kisiUserID: kisiUserID, limit: 50_000).map(Self.kisiEvent)
+        }
+        let instant = now()
+        return try await withKisiDeadline("door events") {
+            var query = Self.doorEventQuery(from: from, to: instant)
+            if let kisiUserID {
+                query.actorType = "User"
+                query.actorID = kisiUserID
+            }
+            return try await client.allEvents(query).collect()
+        }
+    }
+
     /// The rows of the dashboard's "Today's check-ins": per club, the doors Kisi opened and refused since
     /// midnight in the club's own time zone, or the problem when Kisi is not connected or did not answer.
     func checkInsToday(layout: GymLayout) async -> [String: Any] {
@@ -27,16 +63,12 @@ extension AdminRoutes {
         })
         let directory = DoorDirectory(layout: layout)
         do {
-            let counts = try await withKisiDeadline("today's door events") {
-                var counts: [UUID: (opened: Int, denied: Int)] = [:]
-                // The earliest midnight covers every club; each event then counts only from its own club's midnight.
-                let from = midnights.values.min() ?? instant
-                for try await event in client.allEvents(Self.doorEventQuery(from: from, to: instant)) {
-                    guard let clubID = directory.clubID(of: event), let midnight = midnights[clubID], let at = event.createdAt, at >= midnight
-                    else { continue }
-                    if event.success == false { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
-                }
-                return counts
+            var counts: [UUID: (opened: Int, denied: Int)] = [:]
+            // The earliest midnight covers every club; each event then counts only from its own club's midnight.
+            for event in try await unlockEvents(from: midnights.values.min() ?? instant, client: client) {
+                guard let clubID = directory.clubID(of: event), let midnight = midnights[clubID], let at = event.createdAt, at >= midnight
+                else { continue }
+                if event.success == false { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
             }
             return ["hasRows": true, "rows": clubs.map { club -> [String: Any] in
                 ["club": club.name, "checkIns": counts[club.id]?.opened ?? 0, "denied": counts[club.id]?.denied ?? 0]
@@ -57,12 +89,7 @@ extension AdminRoutes {
         guard let client else { return ["problem": "Kisi is not connected."] }
         let instant = now()
         do {
-            let events = try await withKisiDeadline("the member's door events") {
-                var query = Self.doorEventQuery(from: instant.addingTimeInterval(-Self.memberEventsLookback), to: instant)
-                query.actorType = "User"
-                query.actorID = kisiUserID
-                return try await client.allEvents(query).collect()
-            }
+            let events = try await unlockEvents(from: instant.addingTimeInterval(-Self.memberEventsLookback), kisiUserID: kisiUserID, client: client)
             let directory = DoorDirectory(layout: layout)
             // Kisi's order is not documented, so the newest are picked here.
             let latest = events.sorted { ($0.createdAt ?? .distantPast) > ($1.createdAt ?? .distantPast) }.prefix(Self.memberEventsShown)

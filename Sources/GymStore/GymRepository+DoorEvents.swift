@@ -63,34 +63,17 @@ extension GymRepository {
         try await DoorEventRow.query(on: database).filter(\.$id > afterID).sort(\.$id, .ascending).limit(limit).all().map(\.domain)
     }
 
+    /// The local ID of the newest event, 0 when none: where a live feed starts.
+    public func lastDoorEventID() async throws -> Int {
+        try await DoorEventRow.query(on: database).sort(\.$id, .descending).first()?.id ?? 0
+    }
+
     /// Events from `since` on, newest first, optionally of one Kisi user.
     public func doorEvents(since: Date, kisiUserID: Int? = nil, limit: Int = 200) async throws -> [DoorEvent] {
         var query = DoorEventRow.query(on: database).filter(\.$occurredAt >= since)
         if let kisiUserID { query = query.filter(\.$kisiUserID == kisiUserID) }
         return try await query.sort(\.$occurredAt, .descending).sort(\.$id, .descending).limit(limit).all().map(\.domain)
     }
-
-    /// Allowed and denied door events per lock since `since`, for counting check-ins.
-    public func doorEventCounts(since: Date) async throws -> [DoorEventCount] {
-        let rows = try await DoorEventRow.query(on: database).filter(\.$occurredAt >= since)
-            .field(\.$lockID).field(\.$success).field(\.$kisiUserID).all()
-        var counts: [Int?: DoorEventCount] = [:]
-        for row in rows {
-            var count = counts[row.lockID] ?? DoorEventCount(lockID: row.lockID, allowed: 0, denied: 0, people: [])
-            if row.success { count.allowed += 1 } else { count.denied += 1 }
-            if row.success, let user = row.kisiUserID { count.people.insert(user) }
-            counts[row.lockID] = count
-        }
-        return counts.values.sorted { ($0.lockID ?? -1) < ($1.lockID ?? -1) }
-    }
-}
-
-/// Door events at one lock: openings, denials and the distinct Kisi users who got in.
-public struct DoorEventCount: Sendable, Equatable {
-    public var lockID: Int?
-    public var allowed: Int
-    public var denied: Int
-    public var people: Set<Int>
 }
 
 final class DoorEventRow: Model, @unchecked Sendable {

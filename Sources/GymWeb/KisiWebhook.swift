@@ -97,11 +97,13 @@ struct KisiDoorEventPayload: Decodable {
     var placeID: Int?
     var success: Bool?
     var message: String?
+    var errorMessage: String?
     var createdAt: String?
 
     enum CodingKeys: String, CodingKey {
         case uuid, actorType = "actor_type", actorID = "actor_id", actorName = "actor_name", actorEmail = "actor_email"
-        case objectID = "object_id", objectName = "object_name", placeID = "place_id", success, message, createdAt = "created_at"
+        case objectID = "object_id", objectName = "object_name", placeID = "place_id", success, message
+        case errorMessage = "error_message", createdAt = "created_at"
     }
 
     /// nil without the UUID that makes redeliveries harmless.
@@ -110,7 +112,8 @@ struct KisiDoorEventPayload: Decodable {
         return DoorEvent(
             kisiUUID: uuid, occurredAt: createdAt.flatMap(Self.date) ?? Date(), lockID: objectID, lockName: objectName, placeID: placeID,
             kisiUserID: actorType == nil || actorType == "User" ? actorID : nil, actorName: actorName ?? actorEmail,
-            success: success ?? false, message: message)
+            // For a refusal Kisi's reason ("The door is currently locked down.") says more than the summary.
+            success: success ?? false, message: success == true ? message : (errorMessage ?? message))
     }
 
     static func date(_ text: String) -> Date? {
