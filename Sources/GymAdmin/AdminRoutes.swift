@@ -47,6 +47,7 @@ public struct AdminRoutes: Sendable {
         addAuditRoutes(to: admin)
         addKisiRoutes(to: admin)
         addActivityRoutes(to: admin)
+        addAdoptionRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {
@@ -115,6 +116,7 @@ public struct AdminRoutes: Sendable {
         "disconnected": "Kisi was disconnected. Door access in Kisi was left as it is. Restart BooGYMan to stop the sync.",
         "staff_created": "Staff account created.",
         "kisi_ok": "Kisi answered: the connection works.",
+        "decided": "Decision saved. The sync re-checks the members concerned within seconds and then closes the review.",
     ]
 
     static func redirect(_ location: String) -> Response {
@@ -246,6 +248,9 @@ public struct AdminRoutes: Sendable {
             "errors": errors.map(Self.auditRow),
             "hasErrors": !errors.isEmpty,
         ]
+        // Questions the sync left to staff about members' Kisi users; the template links them for managers.
+        let userReviews = try await openUserReviews().count
+        if userReviews > 0 { data["userReviews"] = userReviews }
         if let paused { data["pausedReason"] = paused }
         // Propagation latency (change committed → Kisi confirmed) over the last hour, as the sync publishes it.
         let decoder = JSONDecoder()
