@@ -117,6 +117,7 @@ public struct AdminRoutes: Sendable {
         "staff_created": "Staff account created.",
         "kisi_ok": "Kisi answered: the connection works.",
         "decided": "Decision saved. The sync re-checks the members concerned within seconds and then closes the review.",
+        "invite_resent": "Kisi sent the invitation again.",
     ]
 
     static func redirect(_ location: String) -> Response {
