@@ -82,7 +82,8 @@ public struct GymStoreSyncLedger: SyncLedger {
         "\(key.kind.rawValue):\(key.subject)" + (planID.map { planSeparator + $0.uuidString } ?? "")
     }
 
-    static func parse(kind text: String) -> (key: ReviewKey, planID: UUID?)? {
+    /// The planner's key (and plan) of a stored review's `kind`; nil for reviews the sync did not write.
+    public static func parse(kind text: String) -> (key: ReviewKey, planID: UUID?)? {
         var body = Substring(text)
         var planID: UUID?
         if let range = body.range(of: planSeparator) {

@@ -3,6 +3,7 @@ import Foundation
 import GymCore
 import GymStore
 import Hummingbird
+import KisiAPI
 
 extension AdminRoutes {
     func addMemberRoutes(to admin: RouterGroup<AdminContext>) {
@@ -73,6 +74,110 @@ extension AdminRoutes {
             if let failure = report.failures.first { throw AdminError.badRequest("Kisi refused a change: \(failure)") }
             return Self.redirect("/admin/members/\(id)?done=resynced")
         }
+        // Kisi's own invitation e-mail, again (say the member lost it): a Group invite repeating the
+        // member's current grant, as the sync's first invite did. Nothing else changes in Kisi.
+        admin.post("members/:id/invite") { request, context in
+            let (session, _) = try await postedForm(request, context)
+            let id = try Self.id(context)
+            let member = try await repository.member(id)
+            let resend: InvitationResend
+            switch try await invitationResend(
+                for: member, subscriptions: try await repository.subscriptions(memberID: id), layout: try await repository.layout(),
+                links: try await repository.kisiLinks())
+            {
+            case .success(let found): resend = found
+            case .failure(let refusal): throw AdminError.badRequest(refusal.message)
+            }
+            guard let client = try await storedClient() else { throw AdminError.badRequest(InvitationRefusal.notConnected.message) }
+            let window = resend.grant.window
+            let writeID = try await repository.beginKisiWrite(
+                action: "resend_invite", kisiObjectType: "invite", memberID: id, planID: resend.grant.planID, trigger: "admin UI",
+                actor: "staff:\(session.staff.email.value)",
+                reason: "\(session.staff.name) asked Kisi to e-mail \(member.fullName) the invitation to \(resend.planName) again",
+                requestJSON: Self.json([
+                    "group_id": resend.groupID, "email": member.email.value, "name": member.fullName, "role_id": groupBasicRoleID,
+                    "valid_from": window.from.formatted(.iso8601), "valid_until": window.until.formatted(.iso8601), "notify": true,
+                ]))
+            do {
+                let invite = try await client.createInvite(.group(
+                    id: resend.groupID, invitee: .user(email: member.email.value, name: member.fullName), roleID: groupBasicRoleID,
+                    validFrom: window.from, validUntil: window.until, notify: true))
+                try await repository.finishKisiWrite(id: writeID, status: .succeeded, kisiObjectID: invite.id)
+            } catch {
+                let kisi = error as? KisiError
+                let status: KisiWriteStatus = if case KisiError.outcomeUnknown = error { .unknown } else { .failed }
+                try await repository.finishKisiWrite(id: writeID, status: status, kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code, error: "\(error)")
+                throw AdminError.badRequest("Kisi did not send the invitation. \(Self.invitationProblem(error, member: member, planName: resend.planName))")
+            }
+            return Self.redirect("/admin/members/\(id)?done=invite_resent")
+        }
+    }
+
+    /// What resending a member's Kisi invitation repeats: the member's current grant (the earliest
+    /// started, as the sync's first invite) in its plan's Kisi group, with the same validity.
+    struct InvitationResend {
+        var grant: DesiredGrant
+        var groupID: Int
+        var planName: String
+    }
+
+    /// Why there is no invitation to resend, in words for the front desk.
+    enum InvitationRefusal: Error {
+        case notConnected
+        case managedUsers
+        case other(String)
+
+        var message: String {
+            switch self {
+            case .notConnected: "Kisi is not connected."
+            case .managedUsers: "Managed Kisi users get no e-mail from Kisi."
+            case .other(let message): message
+            }
+        }
+    }
+
+    /// Whether the member's Kisi invitation can be sent again: only in invitation mode (managed users
+    /// never get Kisi's e-mails), for a member with a Kisi user and a grant that is current now. Reads
+    /// the stored settings and the member's own subscriptions, not Kisi.
+    func invitationResend(
+        for member: Member, subscriptions: [Subscription], layout: GymLayout, links: KisiLinks
+    ) async throws -> Result<InvitationResend, InvitationRefusal> {
+        guard let masterKey = configuration.masterKey, let settings = try await repository.kisiSettings(masterKey: masterKey) else {
+            return .failure(.notConnected)
+        }
+        guard settings.userCreationMode == .invitations else { return .failure(.managedUsers) }
+        guard links.users[member.id] != nil else {
+            return .failure(.other("\(member.fullName) has no Kisi user yet: the sync invites them when they first get door access."))
+        }
+        // The member's grants depend on the member's own subscriptions only, so one member is enough.
+        let grants = DesiredState.build(layout: layout, members: [member], subscriptions: subscriptions, at: now()).grants
+            .filter { !$0.isAhead }
+            .sorted { ($0.window.from, $0.planID) < ($1.window.from, $1.planID) }
+        guard let grant = grants.first else {
+            return .failure(.other("\(member.fullName) has no door access now, so there is no invitation to send again."))
+        }
+        let planName = layout.plans[grant.planID]?.name ?? "the plan"
+        guard let groupID = links.groups[grant.planID] else {
+            return .failure(.other("The Kisi group of \(planName) does not exist yet; try again once the sync has run."))
+        }
+        return .success(InvitationResend(grant: grant, groupID: groupID, planName: planName))
+    }
+
+    /// Kisi's refusal of an invite in front-of-house words.
+    static func invitationProblem(_ error: any Error, member: Member, planName: String) -> String {
+        // Kisi allows one role per user and group, and an invite carries a role: a user who already holds
+        // door access in the group is refused (422 on `assignee_id`) rather than given a second one.
+        if case KisiError.validation(let fields, _) = error, fields["assignee_id"]?.contains(where: { $0.contains("taken") }) == true {
+            return "Kisi refused: \(member.fullName)'s Kisi user already holds door access in the Kisi group of \(planName), "
+                + "and Kisi does not invite a user into a group they are already in."
+        }
+        return plainWords(error)
+    }
+
+    /// A journal request body: sorted keys, so equal requests read alike.
+    static func json(_ object: [String: Any]) -> String? {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func id(_ context: AdminContext, _ name: String = "id") throws -> UUID {
@@ -198,6 +303,13 @@ extension AdminRoutes {
         if let kisiUserID = links.users[id] {
             data["kisiUserID"] = kisiUserID
             data["doorEvents"] = await recentDoorEvents(kisiUserID: kisiUserID, layout: layout)
+        }
+        if sync != nil {
+            switch try await invitationResend(for: member, subscriptions: subscriptions, layout: layout, links: links) {
+            case .success: data["canResendInvite"] = true
+            case .failure(.managedUsers): data["managedUsers"] = true
+            case .failure: break
+            }
         }
         return data
     }

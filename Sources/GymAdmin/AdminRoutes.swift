@@ -50,6 +50,7 @@ public struct AdminRoutes: Sendable {
         addClubRoutes(to: admin)
         addActivityRoutes(to: admin)
         addStaffRoutes(to: admin)
+        addAdoptionRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {
@@ -123,6 +124,8 @@ public struct AdminRoutes: Sendable {
         "staff_enabled": "Account enabled: it can sign in again.",
         "password_changed": "Password changed. Your other sessions were signed out.",
         "kisi_ok": "Kisi answered: the connection works.",
+        "decided": "Decision saved. The sync re-checks the members concerned within seconds and then closes the review.",
+        "invite_resent": "Kisi sent the invitation again.",
     ]
 
     static func redirect(_ location: String) -> Response {
@@ -259,6 +262,9 @@ public struct AdminRoutes: Sendable {
             "errors": errors.map(Self.auditRow),
             "hasErrors": !errors.isEmpty,
         ]
+        // Questions the sync left to staff about members' Kisi users; the template links them for managers.
+        let userReviews = try await openUserReviews().count
+        if userReviews > 0 { data["userReviews"] = userReviews }
         if let paused { data["pausedReason"] = paused }
         // Propagation latency (change committed → Kisi confirmed) over the last hour, as the sync publishes it.
         let decoder = JSONDecoder()

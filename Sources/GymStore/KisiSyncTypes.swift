@@ -247,3 +247,34 @@ public struct PropagationSummary: Codable, Sendable, Equatable {
         case maxMilliseconds = "max_ms", updatedAt = "updated_at"
     }
 }
+
+/// One change of a member ⇄ Kisi user link decided by staff (see ``GymRepository/decideKisiUserLinks(_:alsoAffected:actor:trigger:at:)``).
+public struct KisiUserLinkChange: Sendable, Equatable {
+    public var memberID: UUID
+    /// The Kisi user to link; nil removes the member's link.
+    public var userID: Int?
+    /// Why, in words for people: the journal line of this change.
+    public var reason: String
+
+    public init(memberID: UUID, userID: Int?, reason: String) {
+        self.memberID = memberID
+        self.userID = userID
+        self.reason = reason
+    }
+}
+
+/// A member linked to a Kisi user that BooGYMan did not create or invite: adopted by e-mail by the sync,
+/// or chosen by staff.
+public struct AdoptedKisiUser: Sendable, Equatable {
+    public var memberID: UUID
+    public var memberName: String
+    public var email: String
+    public var kisiUserID: Int
+
+    public init(memberID: UUID, memberName: String, email: String, kisiUserID: Int) {
+        self.memberID = memberID
+        self.memberName = memberName
+        self.email = email
+        self.kisiUserID = kisiUserID
+    }
+}

@@ -50,7 +50,9 @@ public struct AccessChange: Sendable, Equatable {
     public enum Subject: String, Sendable, CaseIterable { case club, studio, plan, member, subscription }
     public enum Action: String, Sendable, CaseIterable {
         case created, updated, deleted, frozen, unfrozen, cancelled
-        /// Kisi reported a change (webhook) to what BooGYMan manages for this member or plan.
+        /// Kisi reported a change (webhook) to what BooGYMan manages for this member or plan, or staff
+        /// decided which Kisi user stands for the member (an adoption review): either way the member's
+        /// Kisi side must be re-planned.
         case kisiEvent = "kisi_event"
     }
 
