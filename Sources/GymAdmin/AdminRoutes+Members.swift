@@ -116,6 +116,7 @@ extension AdminRoutes {
         case .notStarted: "Not started"
         case .pastDue: "Past due"
         case .noSubscription: "No subscription"
+        case .blocked: "Blocked"
         }
     }
 
