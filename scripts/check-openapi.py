@@ -540,6 +540,34 @@ def run_scenario(c: Checker) -> None:
     c.call("GET", f"/api/v1/members/{M2}/access", 200, params={"at": "2026-01-01T12:00:00Z"}, label="unpaid",
            check=lambda b: (eq(b["reason"], "active", "reason"), eq(b["plans"][0]["in_grace_period"], True, "grace")))
 
+    # Block: every door closes whatever the subscriptions say; unblocking restores them.
+    blocked = c.call("POST", f"/api/v1/members/{M}/block", 200, body={"reason": "  Damaged the sauna door "},
+                     check=lambda b: (eq(b["blocked"]["reason"], "Damaged the sauna door", "trimmed reason"),
+                                      eq(b["blocked"]["blocked_by"].startswith("api:"), True, "blocked by the API token")))
+    c.call("GET", access, 200, params={"at": "2026-02-10T12:00:00Z"}, label="blocked",
+           check=lambda b: (eq(b["reason"], "blocked", "reason"), eq(b["may_enter"], False, "may_enter"),
+                            eq(b["explanation"], "Blocked by staff: Damaged the sauna door.", "explanation"),
+                            eq({d["reason"] for d in b["doors"]}, {"blocked"}, "every door"),
+                            eq([p["reason"] for p in b["plans"]], ["blocked"], "every plan")))
+    c.call("POST", f"/api/v1/members/{M}/block", 200, body={"reason": "Card reported stolen"}, label="again: new reason",
+           check=lambda b: (eq(b["blocked"]["reason"], "Card reported stolen", "reason"),
+                            eq(b["blocked"]["blocked_at"], blocked["blocked"]["blocked_at"] if blocked else None, "blocked_at kept")))
+    c.call("POST", f"/api/v1/members/{M2}/block", 422, body={"reason": "   "}, label="blank reason",
+           check=error_code("validation_failed", "reason"))
+    c.call("POST", f"/api/v1/members/{M2}/block", 422, body={}, label="no reason", check=error_code("validation_failed", "reason"))
+    c.call("POST", f"/api/v1/members/{M2}/block", 422, body={"reason": "x" * 501}, label="too long",
+           check=error_code("validation_failed", "reason"))
+    c.call("POST", f"/api/v1/members/{M2}/block", 400, raw=b'{"reason": ', check=error_code("malformed_json"))
+    c.call("POST", f"/api/v1/members/{nobody}/block", 404, body={"reason": "x"}, check=error_code("not_found"))
+    c.call("GET", f"/api/v1/members/{M2}", 200, label="refused blocks changed nothing",
+           check=lambda b: eq("blocked" in b, False, "not blocked"))
+    c.call("POST", f"/api/v1/members/{M}/unblock", 200, check=lambda b: eq("blocked" in b, False, "block lifted"))
+    c.call("POST", f"/api/v1/members/{M}/unblock", 200, label="not blocked: nothing to do",
+           check=lambda b: eq("blocked" in b, False, "still unblocked"))
+    c.call("POST", f"/api/v1/members/{nobody}/unblock", 404, check=error_code("not_found"))
+    c.call("GET", access, 200, params={"at": "2026-02-10T12:00:00Z"}, label="unblocked",
+           check=lambda b: eq(b["reason"], "active", "the subscriptions decide again"))
+
     # Unfreeze: shorten the freeze so access resumes on resume_on.
     c.call("POST", f"/api/v1/subscriptions/{SUB}/unfreeze", 200, body={"freeze_id": FREEZE, "resume_on": "2026-03-08"},
            check=lambda b: eq(b["freezes"][0]["end_date"], "2026-03-07", "ends the day before resume_on"))
@@ -570,7 +598,7 @@ def run_scenario(c: Checker) -> None:
     c.call("POST", f"/api/v1/subscriptions/{SUB}/cancel", 400, raw=b"{\"reason\":", label="truncated body", check=error_code("malformed_json"))
     c.call("POST", f"/api/v1/subscriptions/{nobody}/cancel", 404, body={"reason": "x"}, check=error_code("not_found"))
 
-    # -- the Kisi audit log (read-only; a fresh server has no Kisi writes yet) ----------------------
+    # -- the Kisi audit log (read-only; without Kisi it holds only the blocks above) --------------
     audit_columns = ("id,created_at,finished_at,action,kisi_object_type,kisi_object_id,member_id,plan_id,"
                      "trigger,actor,reason,request_json,status,kisi_status,kisi_code,error")
 

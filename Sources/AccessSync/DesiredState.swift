@@ -174,7 +174,8 @@ public struct DesiredState: Hashable, Sendable {
     ///   Plans missing from `layout` are deleted plans and get no group.
     /// - Grants: per (member, plan) the access rule's window when the plan access is `.active`; when it
     ///   is `.notStarted` and an `upcoming` window exists, that window ahead of time. Frozen, cancelled,
-    ///   ended and past-due plan access yields no grant (the assignment is removed).
+    ///   ended and past-due plan access yields no grant (the assignment is removed), and so does
+    ///   every plan of a member staff blocked (`Member.block`), whatever the subscriptions say.
     /// - Users: every member; `needsKisiUser` when the member has a grant.
     /// Subscriptions of unknown members or plans are ignored.
     public static func build(
@@ -216,6 +217,10 @@ public struct DesiredState: Hashable, Sendable {
             let plan = layout.plans[key.planID]!
             let member = membersByID[key.memberID]!
             let zone = layout.timeZone(of: plan)
+            if let block = member.block {
+                denials[key] = "\(member.fullName) is blocked by staff: \(block.reason)"
+                continue
+            }
             let access = AccessRule.planAccess(plan: plan, subscriptions: subs, layout: layout, at: instant)
             if access.reason == .active, let window = access.window {
                 grants.append(DesiredGrant(
@@ -300,7 +305,7 @@ public struct DesiredState: Hashable, Sendable {
             return "\(who) is past due: paid through \(paid), \(plan.pastDueGraceDays) grace day(s) over"
         case .notStarted:
             return "\(who) has not started yet"
-        case .active, .noSubscription:
+        case .active, .noSubscription, .blocked:
             return "\(who): \(reason.explanation)"
         }
     }

@@ -74,6 +74,29 @@ extension AdminRoutes {
             if let failure = report.failures.first { throw AdminError.badRequest("Kisi refused a change: \(failure)") }
             return Self.redirect("/admin/members/\(id)?done=resynced")
         }
+        // Blocking is a manager's decision; the front desk sees the block on the member page.
+        admin.post("members/:id/block") { request, context in
+            let (session, form) = try await postedForm(request, context, role: .manager)
+            let id = try Self.id(context)
+            do {
+                _ = try await repository.blockMember(id: id, reason: form["reason"] ?? "", by: Self.actor(session))
+            } catch let errors as FieldErrors {
+                var data = try await memberData(id, session: session)
+                data["blockFailed"] = true
+                data["blockErrors"] = Self.errorData(errors)
+                data["blockForm"] = ["reason": form["reason"] ?? ""]
+                return try page("member", request, context, session: session, active: "members", data, status: .unprocessableContent)
+            }
+            let applied = await reconcileNow(id, trigger: "block from admin UI by \(session.staff.email.value)", context: context)
+            return Self.redirect("/admin/members/\(id)?done=\(applied ? "blocked" : "blocked_later")")
+        }
+        admin.post("members/:id/unblock") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .manager)
+            let id = try Self.id(context)
+            _ = try await repository.unblockMember(id: id, by: Self.actor(session))
+            let applied = await reconcileNow(id, trigger: "unblock from admin UI by \(session.staff.email.value)", context: context)
+            return Self.redirect("/admin/members/\(id)?done=\(applied ? "unblocked" : "unblocked_later")")
+        }
         // Kisi's own invitation e-mail, again (say the member lost it): a Group invite repeating the
         // member's current grant, as the sync's first invite did. Nothing else changes in Kisi.
         admin.post("members/:id/invite") { request, context in
@@ -180,6 +203,23 @@ extension AdminRoutes {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Staff as the audit log names them, as for door unlocks.
+    static func actor(_ session: StaffSession) -> String { "staff:\(session.staff.email.value)" }
+
+    /// Carries a member's change to Kisi now rather than at the sync's next poll. True when Kisi
+    /// confirmed everything; false when there is no sync here or the run fell short (paused,
+    /// refused, held), which undoes nothing: the change log still carries the change to the sync.
+    func reconcileNow(_ id: UUID, trigger: String, context: AdminContext) async -> Bool {
+        guard let sync else { return false }
+        do {
+            let report = try await sync.reconcile(memberIDs: [id], trigger: trigger)
+            return report.pausedReason == nil && report.failures.isEmpty && report.heldRevocations.isEmpty && report.deferred == 0
+        } catch {
+            context.logger.warning("immediate Kisi sync failed; the change log carries it", metadata: ["member_id": "\(id)", "error": "\(error)"])
+            return false
+        }
+    }
+
     static func id(_ context: AdminContext, _ name: String = "id") throws -> UUID {
         guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else { throw AdminError.notFound }
         return id
@@ -203,7 +243,7 @@ extension AdminRoutes {
         var rows: [[String: Any]] = []
         for member in members {
             let subscriptions = try await repository.subscriptions(memberID: member.id)
-            let decision = AccessRule.decide(memberID: member.id, subscriptions: subscriptions, layout: layout, at: instant)
+            let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant)
             rows.append([
                 "id": member.id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone ?? "",
                 "allowed": decision.mayEnter, "status": Self.reasonLabel(decision.reason),
@@ -221,6 +261,7 @@ extension AdminRoutes {
         case .notStarted: "Not started"
         case .pastDue: "Past due"
         case .noSubscription: "No subscription"
+        case .blocked: "Blocked"
         }
     }
 
@@ -232,7 +273,7 @@ extension AdminRoutes {
         let layout = try await repository.layout()
         let subscriptions = try await repository.subscriptions(memberID: id)
         let instant = now()
-        let decision = AccessRule.decide(memberID: id, subscriptions: subscriptions, layout: layout, at: instant)
+        let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant)
         let links = try await repository.kisiLinks()
         let writes = try await repository.kisiWrites(KisiWriteFilter(memberID: id), PageRequest(limit: 5)).items
 
@@ -287,7 +328,8 @@ extension AdminRoutes {
             "member": ["id": id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone, "notes": member.notes]
                 .compactMapValues { $0 },
             "mayEnter": decision.mayEnter,
-            "reason": decision.reason.explanation,
+            "reason": decision.explanation,
+            "canBlock": session.staff.role >= .manager,
             "reasonLabel": Self.reasonLabel(decision.reason),
             "doors": doors, "hasDoors": !doors.isEmpty,
             "grants": grants, "hasGrants": !grants.isEmpty,
@@ -300,6 +342,10 @@ extension AdminRoutes {
             "evaluatedAt": Self.readable(instant),
         ]
         if let window = decision.window { data["accessUntil"] = Self.readable(window.until) }
+        if let block = member.block {
+            let by = block.blockedBy.hasPrefix("staff:") ? String(block.blockedBy.dropFirst("staff:".count)) : block.blockedBy
+            data["blocked"] = ["reason": block.reason, "since": Self.readable(block.blockedAt), "by": by]
+        }
         if let kisiUserID = links.users[id] {
             data["kisiUserID"] = kisiUserID
             data["doorEvents"] = await recentDoorEvents(kisiUserID: kisiUserID, layout: layout)

@@ -83,11 +83,11 @@ extension AdminRoutes {
         let instant = now()
         var changes: [[String: String]] = []
         for memberID in memberIDs {
-            let subscriptions = try await repository.subscriptions(memberID: memberID)
-            let before = AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: layout, at: instant).plans.first { $0.planID == current.id }
-            let after = AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: editedLayout, at: instant).plans.first { $0.planID == current.id }
-            guard before?.reason != after?.reason || before?.window != after?.window else { continue }
             let member = try await repository.member(memberID)
+            let subscriptions = try await repository.subscriptions(memberID: memberID)
+            let before = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant).plans.first { $0.planID == current.id }
+            let after = AccessRule.decide(member: member, subscriptions: subscriptions, layout: editedLayout, at: instant).plans.first { $0.planID == current.id }
+            guard before?.reason != after?.reason || before?.window != after?.window else { continue }
             let effect: String
             switch (before?.reason.grantsAccess ?? false, after?.reason.grantsAccess ?? false) {
             case (true, false): effect = "loses access: Kisi grant removed (\(after.map { Self.reasonLabel($0.reason) } ?? "no subscription"))"

@@ -85,7 +85,7 @@ extension AdminRoutes {
             if members[subscription.memberID] == nil {
                 let member = try await repository.member(subscription.memberID)
                 let decision = AccessRule.decide(
-                    memberID: member.id, subscriptions: try await repository.subscriptions(memberID: member.id), layout: layout, at: instant)
+                    member: member, subscriptions: try await repository.subscriptions(memberID: member.id), layout: layout, at: instant)
                 members[member.id] = (member, decision)
             }
             guard let (member, decision) = members[subscription.memberID] else { continue }

@@ -9,6 +9,8 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
     case notStarted = "not_started"
     case pastDue = "past_due"
     case noSubscription = "no_subscription"
+    /// Staff blocked the member; overrides every subscription.
+    case blocked
 
     public var grantsAccess: Bool { self == .active }
 
@@ -22,6 +24,7 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
         case .notStarted: "Subscription has not started yet."
         case .pastDue: "Payment is overdue beyond the grace period."
         case .noSubscription: "No subscription covers this door."
+        case .blocked: "Blocked by staff."
         }
     }
 
@@ -37,6 +40,9 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
         case .cancelled: 4
         case .ended: 5
         case .noSubscription: 6
+        // Never derived from a subscription (the block is applied over the whole decision), so
+        // this only states that nothing outranks it.
+        case .blocked: -1
         }
     }
 }
@@ -101,8 +107,18 @@ public struct AccessDecision: Hashable, Sendable {
     public var window: AccessWindow?
     public var plans: [PlanAccess]
     public var doors: [DoorAccess]
+    /// The staff block behind a `.blocked` answer.
+    public var block: MemberBlock?
 
     public var mayEnter: Bool { reason.grantsAccess }
+
+    /// What the front desk tells the member; for a block, with staff's reason (never who blocked).
+    public var explanation: String {
+        guard reason == .blocked, let block else { return reason.explanation }
+        let text = block.reason
+        let closed = text.last.map { ".!?".contains($0) } ?? false
+        return "Blocked by staff: \(text)\(closed ? "" : ".")"
+    }
 }
 
 /// The physical side of a gym the access rule needs: which plan opens which doors in which zone.
@@ -153,12 +169,36 @@ public struct GymLayout: Sendable {
     }
 }
 
-/// The door-access rule: one pure function from subscriptions and an instant to a decision with reasons.
+/// The door-access rule: one pure function from subscriptions (and a staff block) and an instant to a
+/// decision with reasons.
 public enum AccessRule {
+    /// Decides, for `member` at `instant`, which doors open and why, honouring a staff block.
+    public static func decide(member: Member, subscriptions: [Subscription], layout: GymLayout, at instant: Date) -> AccessDecision {
+        decide(memberID: member.id, block: member.block, subscriptions: subscriptions, layout: layout, at: instant)
+    }
+
     /// Decides, for `memberID` at `instant`, which doors open and why.
     ///
+    /// - Parameter block: a staff block; it closes every door with reason `.blocked`, whatever the
+    ///   subscriptions say. Plans keep their subscription IDs and locks, so lifting it changes nothing else.
     /// - Parameter subscriptions: the member's subscriptions; others are ignored.
     public static func decide(
+        memberID: UUID, block: MemberBlock? = nil, subscriptions: [Subscription], layout: GymLayout, at instant: Date
+    ) -> AccessDecision {
+        let decision = decideBySubscriptions(memberID: memberID, subscriptions: subscriptions, layout: layout, at: instant)
+        guard let block else { return decision }
+        return AccessDecision(
+            memberID: memberID, evaluatedAt: instant, reason: .blocked, window: nil,
+            plans: decision.plans.map { plan in
+                PlanAccess(
+                    planID: plan.planID, reason: .blocked, window: nil, upcoming: nil, inGracePeriod: false,
+                    subscriptionIDs: plan.subscriptionIDs, lockIDs: plan.lockIDs)
+            },
+            doors: decision.doors.map { DoorAccess(door: $0.door, reason: .blocked, grantingPlanIDs: [], window: nil) },
+            block: block)
+    }
+
+    static func decideBySubscriptions(
         memberID: UUID, subscriptions: [Subscription], layout: GymLayout, at instant: Date
     ) -> AccessDecision {
         let own = subscriptions.filter { $0.memberID == memberID }

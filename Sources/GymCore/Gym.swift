@@ -70,17 +70,53 @@ public struct Member: Identifiable, Hashable, Sendable {
     public var email: EmailAddress
     public var phone: String?
     public var notes: String?
+    /// Set while staff keep the member out of every door, whatever the subscriptions say.
+    public var block: MemberBlock?
 
-    public init(id: UUID = UUID(), firstName: String, lastName: String, email: EmailAddress, phone: String? = nil, notes: String? = nil) {
+    public init(
+        id: UUID = UUID(), firstName: String, lastName: String, email: EmailAddress, phone: String? = nil, notes: String? = nil,
+        block: MemberBlock? = nil
+    ) {
         self.id = id
         self.firstName = firstName
         self.lastName = lastName
         self.email = email
         self.phone = phone
         self.notes = notes
+        self.block = block
     }
 
     public var fullName: String { "\(firstName) \(lastName)" }
+}
+
+/// Staff stopped a member at the doors (an incident, a card reported stolen) until they lift it.
+/// Subscriptions are left as they are, so lifting the block restores exactly what they grant.
+public struct MemberBlock: Hashable, Sendable {
+    public static let maximumReasonLength = 500
+
+    /// Why, in staff's words; shown at the front desk, so it is never empty.
+    public var reason: String
+    public var blockedAt: Date
+    /// Who blocked, as the audit log names actors (`staff:<e-mail>`, `api:<token name>`).
+    public var blockedBy: String
+
+    public init(reason: String, blockedAt: Date, blockedBy: String) {
+        self.reason = reason
+        self.blockedAt = blockedAt
+        self.blockedBy = blockedBy
+    }
+
+    /// A block from what staff typed: the reason trimmed, required and at most 500 characters.
+    public static func validated(reason: String, blockedAt: Date, blockedBy: String) throws(FieldErrors) -> MemberBlock {
+        var errors = FieldErrors()
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { errors.add("reason", "is required") }
+        if trimmed.count > maximumReasonLength { errors.add("reason", "must be at most \(maximumReasonLength) characters") }
+        let actor = blockedBy.trimmingCharacters(in: .whitespacesAndNewlines)
+        if actor.isEmpty { errors.add("blocked_by", "is required") }
+        try errors.throwIfAnyTyped()
+        return MemberBlock(reason: trimmed, blockedAt: blockedAt, blockedBy: actor)
+    }
 }
 
 /// A member's purchase of a plan.

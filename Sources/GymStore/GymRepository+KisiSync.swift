@@ -126,22 +126,9 @@ extension GymRepository {
         trigger: String? = nil, actor: String = "sync", reason: String, requestJSON: String? = nil, at instant: Date = Date(),
         fence: LeaseFence? = nil
     ) async throws -> Int {
-        var errors = FieldErrors()
-        if action.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("action", "is required") }
-        if actor.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("actor", "is required") }
-        try errors.throwIfAny()
-        let row = KisiWriteRow()
-        row.createdAt = instant
-        row.action = action
-        row.kisiObjectType = kisiObjectType
-        row.kisiObjectID = kisiObjectID
-        row.memberID = memberID
-        row.planID = planID
-        row.trigger = trigger
-        row.actor = actor
-        row.reason = reason
-        row.requestJSON = requestJSON
-        row.status = KisiWriteStatus.pending.rawValue
+        let row = try Self.kisiWriteRow(
+            action: action, kisiObjectType: kisiObjectType, kisiObjectID: kisiObjectID, memberID: memberID, planID: planID,
+            trigger: trigger, actor: actor, reason: reason, requestJSON: requestJSON, status: .pending, at: instant)
         guard let fence else {
             try await row.create(on: database)
             return try row.requireID()
@@ -151,6 +138,31 @@ extension GymRepository {
             try await row.create(on: db)
             return try row.requireID()
         }
+    }
+
+    /// A journal row, checked; `finished_at` is set for any status but `pending`.
+    static func kisiWriteRow(
+        action: String, kisiObjectType: String? = nil, kisiObjectID: Int? = nil, memberID: UUID? = nil, planID: UUID? = nil,
+        trigger: String? = nil, actor: String, reason: String, requestJSON: String? = nil, status: KisiWriteStatus, at instant: Date
+    ) throws -> KisiWriteRow {
+        var errors = FieldErrors()
+        if action.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("action", "is required") }
+        if actor.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("actor", "is required") }
+        try errors.throwIfAny()
+        let row = KisiWriteRow()
+        row.createdAt = instant
+        row.finishedAt = status == .pending ? nil : instant
+        row.action = action
+        row.kisiObjectType = kisiObjectType
+        row.kisiObjectID = kisiObjectID
+        row.memberID = memberID
+        row.planID = planID
+        row.trigger = trigger
+        row.actor = actor
+        row.reason = reason
+        row.requestJSON = requestJSON
+        row.status = status.rawValue
+        return row
     }
 
     /// Records how a write ended. `kisiObjectType`/`kisiObjectID` fill in the object when given

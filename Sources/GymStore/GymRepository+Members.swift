@@ -41,8 +41,60 @@ extension GymRepository {
             row.apply(member)
             try await row.save(on: db)
             try await Self.record(.member, id, .updated, member: id, on: db)
-            return member
+            return try row.toDomain()
         }
+    }
+
+    /// Audit-log actions of staff blocking and unblocking members, listed beside the Kisi writes they lead to.
+    public static let blockMemberAction = "block_member"
+    public static let unblockMemberAction = "unblock_member"
+
+    /// Keeps a member out of every door, whatever their subscriptions say, and returns the member.
+    ///
+    /// One transaction writes the block, an access change (so the sync removes the member's Kisi
+    /// grants within a poll; the Kisi user stays) and an audit-log entry with `actor` and the reason.
+    /// Blocking a member who is already blocked replaces the reason and `blockedBy` but keeps
+    /// `blockedAt`, since the member has been kept out without a break; the audit log keeps every reason.
+    /// A blank or over-long reason is `FieldErrors` on `reason`; an unknown member `StoreError.notFound`.
+    public func blockMember(id: UUID, reason: String, by actor: String, at instant: Date = Date()) async throws -> Member {
+        // Whole seconds survive both databases exactly, so the block read back equals the one returned.
+        let since = Date(timeIntervalSince1970: instant.timeIntervalSince1970.rounded(.down))
+        let requested = try MemberBlock.validated(reason: reason, blockedAt: since, blockedBy: actor)
+        return try await write { db in
+            let row = try await Self.memberRow(id, on: db)
+            var block = requested
+            if let current = try row.block() { block.blockedAt = current.blockedAt }
+            row.setBlock(block)
+            try await row.save(on: db)
+            try await Self.recordBlockChange(
+                of: id, action: Self.blockMemberAction, actor: block.blockedBy, reason: "Blocked by staff: \(block.reason)", at: instant, on: db)
+            return try row.toDomain()
+        }
+    }
+
+    /// Lifts a member's block, so the subscriptions decide again; one transaction with its access
+    /// change and audit-log entry, as for ``blockMember(id:reason:by:at:)``. A member who is not
+    /// blocked is returned unchanged and nothing is written, so repeating an unblock is harmless.
+    public func unblockMember(id: UUID, by actor: String, at instant: Date = Date()) async throws -> Member {
+        try await write { db in
+            let row = try await Self.memberRow(id, on: db)
+            guard let lifted = try row.block() else { return try row.toDomain() }
+            row.setBlock(nil)
+            try await row.save(on: db)
+            try await Self.recordBlockChange(
+                of: id, action: Self.unblockMemberAction, actor: actor,
+                reason: "Block lifted (was: \(lifted.reason)); door access follows the subscriptions again", at: instant, on: db)
+            return try row.toDomain()
+        }
+    }
+
+    static func recordBlockChange(of memberID: UUID, action: String, actor: String, reason: String, at instant: Date, on db: any Database) async throws {
+        // `updated` rather than a new action: replicas still on the previous release read the change
+        // log during a rolling upgrade, and the sync needs only the member ID to re-check their grants.
+        try await record(.member, memberID, .updated, member: memberID, on: db)
+        // A decision, not a Kisi call: journalled as already done, so the sync never looks it up in Kisi.
+        try await kisiWriteRow(action: action, memberID: memberID, actor: actor, reason: reason, status: .succeeded, at: instant)
+            .create(on: db)
     }
 
     /// Deletes a member and their subscriptions. The access change tells the sync to withdraw the

@@ -7,7 +7,8 @@ import GymCore
 public enum StaffRole: String, Sendable, CaseIterable, Comparable {
     /// Sees members, sells, freezes and unfreezes subscriptions.
     case frontDesk = "front_desk"
-    /// Also cancels subscriptions, edits plans, reads the audit log, unlocks doors, approves held revocations.
+    /// Also cancels subscriptions, blocks and unblocks members, edits plans, reads the audit log, unlocks doors,
+    /// approves held revocations.
     case manager
     /// Also connects Kisi and manages staff accounts.
     case owner

@@ -88,10 +88,10 @@ extension GymRepository {
         return GymLayout(clubs: clubs, studios: studios, plans: plans)
     }
 
-    /// The access rule's decision for one member at `instant`.
+    /// The access rule's decision for one member at `instant`, a staff block included.
     public func accessDecision(memberID: UUID, at instant: Date) async throws -> AccessDecision {
-        _ = try await member(memberID)
+        let member = try await member(memberID)
         let subscriptions = try await subscriptions(memberID: memberID)
-        return AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: try await layout(), at: instant)
+        return AccessRule.decide(member: member, subscriptions: subscriptions, layout: try await layout(), at: instant)
     }
 }

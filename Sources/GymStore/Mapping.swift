@@ -52,9 +52,26 @@ extension PlanRow {
 extension MemberRow {
     func toDomain() throws -> Member {
         guard let address = EmailAddress(email) else { throw StoreError.corrupt("e-mail \(email)") }
-        return Member(id: try requireID(), firstName: firstName, lastName: lastName, email: address, phone: phone, notes: notes)
+        return Member(
+            id: try requireID(), firstName: firstName, lastName: lastName, email: address, phone: phone, notes: notes, block: try block())
     }
 
+    func block() throws -> MemberBlock? {
+        switch (blockReason, blockedAt, blockedBy) {
+        case (nil, nil, nil): return nil
+        case let (reason?, at?, by?): return MemberBlock(reason: reason, blockedAt: at, blockedBy: by)
+        default: throw StoreError.corrupt("block of member \(id?.uuidString ?? "?") is half set")
+        }
+    }
+
+    func setBlock(_ block: MemberBlock?) {
+        blockReason = block?.reason
+        blockedAt = block?.blockedAt
+        blockedBy = block?.blockedBy
+    }
+
+    /// The member's own fields; the block changes only through `setBlock`, so editing a member's
+    /// name or e-mail can never lift or set one.
     func apply(_ member: Member) {
         id = member.id
         firstName = member.firstName

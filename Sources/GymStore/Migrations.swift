@@ -16,6 +16,7 @@ enum GymMigrations {
             M006CreateKisiSync(),
             M007CreateStaffAccess(),
             M008CreateReplicaCoordination(),
+            M009AddMemberBlocks(),
             M010AddStaffDisabling(),
             M011CreateDoorEvents(),
         ])
@@ -321,6 +322,21 @@ struct M008CreateReplicaCoordination: AsyncMigration {
     }
 }
 
+/// Staff blocks on members (`block_reason`, `blocked_at`, `blocked_by`, all set or all null).
+/// One column per statement: SQLite's ALTER TABLE adds a single column at a time.
+struct M009AddMemberBlocks: AsyncMigration {
+    var name: String { "009_add_member_blocks" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("members").field("block_reason", .string).update()
+        try await database.schema("members").field("blocked_at", .datetime).update()
+        try await database.schema("members").field("blocked_by", .string).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        for column in ["blocked_by", "blocked_at", "block_reason"] {
+            try await database.schema("members").deleteField(.string(column)).update()
+        }
 /// Staff accounts can be disabled instead of deleted, so the audit trail keeps naming who did what.
 struct M010AddStaffDisabling: AsyncMigration {
     var name: String { "010_add_staff_disabling" }

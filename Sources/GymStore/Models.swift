@@ -72,6 +72,10 @@ final class MemberRow: Model, @unchecked Sendable {
     @OptionalField(key: "notes") var notes: String?
     /// Lower-cased "first last email phone", so one portable LIKE serves search on both databases.
     @Field(key: "search_text") var searchText: String
+    /// A staff block: all three set, or none (migration 009).
+    @OptionalField(key: "block_reason") var blockReason: String?
+    @OptionalField(key: "blocked_at") var blockedAt: Date?
+    @OptionalField(key: "blocked_by") var blockedBy: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
     init() {}

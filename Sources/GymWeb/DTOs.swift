@@ -195,15 +195,23 @@ struct PlanPatch: Decodable, Sendable {
 // MARK: - Members
 
 struct MemberBody: ResponseEncodable, Sendable {
+    struct BlockBody: Encodable, Sendable {
+        let reason: String
+        let blockedAt: Date
+        let blockedBy: String
+        enum CodingKeys: String, CodingKey { case reason, blockedAt = "blocked_at", blockedBy = "blocked_by" }
+    }
+
     let id: UUID
     let firstName: String
     let lastName: String
     let email: String
     let phone: String?
     let notes: String?
+    let blocked: BlockBody?
 
     enum CodingKeys: String, CodingKey {
-        case id, firstName = "first_name", lastName = "last_name", email, phone, notes
+        case id, firstName = "first_name", lastName = "last_name", email, phone, notes, blocked
     }
 
     init(_ member: Member) {
@@ -213,7 +221,12 @@ struct MemberBody: ResponseEncodable, Sendable {
         email = member.email.value
         phone = member.phone
         notes = member.notes
+        blocked = member.block.map { BlockBody(reason: $0.reason, blockedAt: $0.blockedAt, blockedBy: $0.blockedBy) }
     }
+}
+
+struct BlockRequest: Decodable {
+    let reason: String
 }
 
 struct MemberCreate: Decodable {
@@ -411,7 +424,7 @@ struct AccessBody: ResponseEncodable, Sendable {
         evaluatedAt = decision.evaluatedAt
         mayEnter = decision.mayEnter
         reason = decision.reason
-        explanation = decision.reason.explanation
+        explanation = decision.explanation
         validFrom = decision.window?.from
         validUntil = decision.window?.until
         plans = decision.plans.map {

@@ -179,6 +179,15 @@ public struct GymRoutes: Sendable {
             try await repository.deleteMember(try context.id("member"))
             return HTTPResponse.Status.noContent
         }
+        group.post(":id/block") { request, context in
+            let id = try context.id("member")
+            let body = try await request.decodeJSON(BlockRequest.self, context: context)
+            return MemberBody(try await repository.blockMember(id: id, reason: body.reason, by: context.actor))
+        }
+        // No body to read: there is nothing to say about lifting a block.
+        group.post(":id/unblock") { _, context in
+            MemberBody(try await repository.unblockMember(id: try context.id("member"), by: context.actor))
+        }
         group.get(":id/access") { request, context in
             let id = try context.id("member")
             let instant = try request.instantParameter("at") ?? now()
@@ -250,6 +259,9 @@ struct HealthBody: ResponseEncodable, Sendable {
 }
 
 extension APIContext {
+    /// Who acts, as the audit log names API clients: the token's name.
+    var actor: String { "api:" + (token?.name ?? "unknown token") }
+
     /// The `:id` path parameter. Anything that is not a UUID cannot name a row: 404, like an unknown ID.
     func id(_ entity: String) throws -> UUID {
         let raw = parameters.get("id") ?? ""

@@ -482,6 +482,37 @@ struct PlannerTests {
         #expect(sim.state.userLinks[Gym.ana.id] == user)
     }
 
+    @Test("a blocked member's grant is revoked with the block's reason, the Kisi user kept; unblocking grants it again")
+    func blockedMember() {
+        let observed = Gym.synced()
+        var bogdan = Gym.bogdan
+        bogdan.block = MemberBlock(reason: "Damaged the sauna door", blockedAt: instant("2026-02-13T08:00:00Z"), blockedBy: "staff:olga@gym.example")
+        let members = [Gym.ana, bogdan, Gym.carla, Gym.dan]
+        let desired = Gym.desired(members: members)
+        #expect(!desired.grants.contains { $0.memberID == bogdan.id })
+        #expect(desired.users.first { $0.memberID == bogdan.id }?.needsKisiUser == false)
+        #expect(desired.denials[MemberPlan(memberID: bogdan.id, planID: Gym.spin.id)] == "Bogdan Ionescu is blocked by staff: Damaged the sauna door")
+
+        let actions = plan(desired: desired, observed: observed)
+        let assignment = observed.assignments(ofMember: bogdan.id, plan: Gym.spin.id)[0]
+        #expect(actions.map(\.kind) == [.removeGrant(assignmentID: assignment.id, userID: assignment.userID, groupID: assignment.groupID, cause: .accessEnded)])
+        #expect(actions.first?.reason == "Bogdan Ionescu is blocked by staff: Damaged the sauna door")
+        #expect(actions.first?.priority == .revocation)
+        var sim = KisiSimulator(state: observed)
+        sim.apply(actions)
+        #expect(sim.errors.isEmpty)
+        let user = observed.userLinks[bogdan.id]
+        #expect(user != nil)
+        #expect(sim.state.userLinks[bogdan.id] == user)
+        #expect(sim.state.users.contains { $0.id == user })
+        #expect(sim.state.assignments(ofMember: bogdan.id, plan: Gym.spin.id).isEmpty)
+        #expect(plan(desired: desired, observed: sim.state).isEmpty, "a block is settled in one run")
+
+        let restored = plan(desired: Gym.desired(), observed: sim.state)
+        #expect(restored.kinds == ["createGrant"])
+        #expect(restored.first?.memberID == bogdan.id)
+    }
+
     @Test("a member without any access keeps an existing link but gets no new user")
     func noUserWithoutAccess() {
         let observed = Gym.synced()

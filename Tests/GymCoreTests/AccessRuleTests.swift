@@ -131,7 +131,7 @@ struct AccessRuleTests {
 
     @Test("access reasons use the API's snake_case spelling", arguments: [
         (AccessReason.active, "active"), (.frozen, "frozen"), (.cancelled, "cancelled"), (.ended, "ended"),
-        (.notStarted, "not_started"), (.pastDue, "past_due"), (.noSubscription, "no_subscription"),
+        (.notStarted, "not_started"), (.pastDue, "past_due"), (.noSubscription, "no_subscription"), (.blocked, "blocked"),
     ])
     func rawValues(reason: AccessReason, spelling: String) throws {
         #expect(reason.rawValue == spelling)

@@ -39,7 +39,7 @@ struct RepositoryTests {
         try await withFreshDatabase(kind) { database in
             try await database.migrate()
             let applied = try await database.appliedMigrations()
-            #expect(applied == ["001_create_gym_layout", "002_create_members", "003_create_subscriptions", "004_create_access_changes", "005_create_api_tokens", "006_create_kisi_sync", "007_create_staff_access", "008_create_replica_coordination", "010_add_staff_disabling", "011_create_door_events"])
+            #expect(applied == ["001_create_gym_layout", "002_create_members", "003_create_subscriptions", "004_create_access_changes", "005_create_api_tokens", "006_create_kisi_sync", "007_create_staff_access", "008_create_replica_coordination", "009_add_member_blocks", "010_add_staff_disabling", "011_create_door_events"])
         }
     }
 
@@ -224,6 +224,84 @@ struct RepositoryTests {
             await #expect(throws: StoreError.notFound(entity: "member", id: fixture.club.id)) {
                 _ = try await repository.accessDecision(memberID: fixture.club.id, at: Date())
             }
+        }
+    }
+
+    @Test("A block keeps the member out, is logged for the sync and the audit log, survives edits and lifts cleanly", arguments: DatabaseKind.available)
+    func blockAndUnblock(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let fixture = try await Fixture.make(repository)
+            _ = try await repository.createSubscription(SubscriptionDraft(
+                memberID: fixture.member.id, planID: fixture.plan.id, startDate: date("2026-01-01"), paidThrough: date("2026-12-31")))
+            let noon = ISO8601DateFormatter().date(from: "2026-02-01T10:00:00Z")!
+            #expect(try await repository.accessDecision(memberID: fixture.member.id, at: noon).reason == .active)
+            let changes = try await repository.accessChanges().count
+            let at = ISO8601DateFormatter().date(from: "2026-02-01T09:30:15Z")!.addingTimeInterval(0.123_456)
+
+            let blocked = try await repository.blockMember(id: fixture.member.id, reason: "  Damaged the sauna door\n", by: "staff:olga@gym.example", at: at)
+            let expected = MemberBlock(reason: "Damaged the sauna door", blockedAt: ISO8601DateFormatter().date(from: "2026-02-01T09:30:15Z")!, blockedBy: "staff:olga@gym.example")
+            #expect(blocked.block == expected)
+            #expect(try await repository.member(fixture.member.id) == blocked, "read back exactly as returned")
+            let decision = try await repository.accessDecision(memberID: fixture.member.id, at: noon)
+            #expect(decision.reason == .blocked)
+            #expect(decision.doors.allSatisfy { !$0.allowed && $0.reason == .blocked })
+            #expect(decision.explanation == "Blocked by staff: Damaged the sauna door.")
+            let logged = try await repository.accessChanges()
+            #expect(logged.count == changes + 1)
+            #expect(logged.last.map { [$0.subject.rawValue, $0.action.rawValue] } == ["member", "updated"])
+            #expect(logged.last?.memberID == fixture.member.id)
+            let audit = try await repository.kisiWrites(KisiWriteFilter(memberID: fixture.member.id)).items
+            #expect(audit.map(\.action) == ["block_member"])
+            #expect(audit.first?.actor == "staff:olga@gym.example")
+            #expect(audit.first?.status == .succeeded)
+            #expect(audit.first?.finishedAt != nil)
+            #expect(try await repository.unfinishedKisiWrites().isEmpty, "the sync never looks a block up in Kisi")
+
+            // Editing the member's details neither lifts nor changes the block.
+            let edited = try await repository.updateMember(fixture.member.id) { $0.notes = "Prefers mornings" }
+            #expect(edited.block == expected)
+            #expect(try await repository.member(fixture.member.id).block == expected)
+
+            // Blocking again replaces the reason and who, and keeps the start of the block.
+            let again = try await repository.blockMember(id: fixture.member.id, reason: "Card reported stolen", by: "api:desk", at: at.addingTimeInterval(3600))
+            #expect(again.block == MemberBlock(reason: "Card reported stolen", blockedAt: expected.blockedAt, blockedBy: "api:desk"))
+            #expect(try await repository.kisiWrites(KisiWriteFilter(memberID: fixture.member.id)).items.map(\.action) == ["block_member", "block_member"])
+
+            let unblocked = try await repository.unblockMember(id: fixture.member.id, by: "staff:mara@gym.example")
+            #expect(unblocked.block == nil)
+            #expect(unblocked.notes == "Prefers mornings")
+            #expect(try await repository.member(fixture.member.id).block == nil)
+            #expect(try await repository.accessDecision(memberID: fixture.member.id, at: noon).reason == .active)
+            let lifted = try await repository.kisiWrites(KisiWriteFilter(memberID: fixture.member.id)).items.first
+            #expect(lifted?.action == "unblock_member")
+            #expect(lifted?.actor == "staff:mara@gym.example")
+            #expect(lifted?.reason.contains("Card reported stolen") == true)
+
+            let counts = try await tableCounts(database)
+            #expect(try await repository.unblockMember(id: fixture.member.id, by: "staff:mara@gym.example") == unblocked)
+            #expect(try await tableCounts(database) == counts, "unblocking a member who is not blocked writes nothing")
+        }
+    }
+
+    @Test("A block needs a reason of at most 500 characters and a known member; a refused block writes nothing", arguments: DatabaseKind.available)
+    func refusedBlocks(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let fixture = try await Fixture.make(repository)
+            let before = try await tableCounts(database)
+            await expectFieldError("reason") { _ = try await repository.blockMember(id: fixture.member.id, reason: " \n ", by: "staff:olga@gym.example") }
+            await expectFieldError("reason") {
+                _ = try await repository.blockMember(id: fixture.member.id, reason: String(repeating: "x", count: 501), by: "staff:olga@gym.example")
+            }
+            await #expect(throws: StoreError.notFound(entity: "member", id: fixture.club.id)) {
+                _ = try await repository.blockMember(id: fixture.club.id, reason: "Fight in the changing room", by: "staff:olga@gym.example")
+            }
+            await #expect(throws: StoreError.notFound(entity: "member", id: fixture.club.id)) {
+                _ = try await repository.unblockMember(id: fixture.club.id, by: "staff:olga@gym.example")
+            }
+            #expect(try await tableCounts(database) == before)
+            #expect(try await repository.member(fixture.member.id) == fixture.member)
         }
     }
 

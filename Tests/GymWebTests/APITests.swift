@@ -73,6 +73,7 @@ struct APIClient: Sendable {
             "\(try await repository.members(search: nil, page).items)",
             "\(try await repository.subscriptions(memberID: nil, planID: nil, page).items)",
             "\(try await repository.accessChanges().count)",
+            "\(try await repository.kisiWrites(KisiWriteFilter(), PageRequest(limit: 1)).total)",
         ].joined(separator: "\n")
     }
 }
@@ -165,6 +166,57 @@ struct APITests {
         }
     }
 
+    @Test("Blocking closes every door at once whatever the subscriptions say, and unblocking gives them back")
+    func blockAndUnblock() async throws {
+        try await withServer { api in
+            let gym = try await api.makeGym()
+            let sold = try await api.post("/api/v1/subscriptions", #"{"member_id":"\#(gym.member)","plan_id":"\#(gym.plan)","start_date":"2026-01-01","paid_through":"2026-12-31"}"#)
+            #expect(sold.status == .created)
+            let access = "/api/v1/members/\(gym.member)/access?at=2026-06-15T10:00:00Z"
+            #expect(try await api.get(access).string("reason") == "active")
+            let changesBefore = try await api.repository.accessChanges().count
+
+            let blocked = try await api.post("/api/v1/members/\(gym.member)/block", #"{"reason":" Damaged the sauna door "}"#)
+            #expect(blocked.status == .ok)
+            let block = try #require(blocked.json["blocked"] as? [String: Any])
+            #expect(block["reason"] as? String == "Damaged the sauna door")
+            #expect(block["blocked_by"] as? String == "api:tests")
+            let since = try #require(block["blocked_at"] as? String)
+            #expect(try Date(since, strategy: .iso8601).timeIntervalSinceNow < 5)
+            #expect((try await api.get("/api/v1/members/\(gym.member)").json["blocked"] as? [String: Any])?["reason"] as? String == "Damaged the sauna door")
+            #expect(try await api.repository.accessChanges().count == changesBefore + 1, "the sync learns of the block from the change log")
+
+            let denied = try await api.get(access)
+            #expect(denied.string("reason") == "blocked")
+            #expect(denied.json["may_enter"] as? Bool == false)
+            #expect(denied.string("explanation") == "Blocked by staff: Damaged the sauna door.")
+            #expect(denied.json["valid_until"] == nil)
+            let doors = try #require(denied.json["doors"] as? [[String: Any]])
+            #expect(doors.map { $0["reason"] as? String } == ["blocked", "blocked", "blocked"])
+            #expect((denied.json["plans"] as? [[String: Any]])?.map { $0["reason"] as? String } == ["blocked"])
+
+            let audit = try await api.get("/api/v1/audit?member_id=\(gym.member)&action=block_member")
+            let entries = try #require(audit.json["items"] as? [[String: Any]])
+            #expect(entries.count == 1)
+            #expect(entries.first?["actor"] as? String == "api:tests")
+            #expect(entries.first?["status"] as? String == "succeeded")
+            #expect((entries.first?["reason"] as? String)?.contains("Damaged the sauna door") == true)
+
+            let unblocked = try await api.post("/api/v1/members/\(gym.member)/unblock", "")
+            #expect(unblocked.status == .ok)
+            #expect(unblocked.json["blocked"] == nil, "absent, never null")
+            #expect(unblocked.string("email") == "ana@example.com")
+            #expect(try await api.get(access).string("reason") == "active")
+            #expect(try await api.repository.accessChanges().count == changesBefore + 2)
+
+            let again = try await api.post("/api/v1/members/\(gym.member)/unblock", "{}")
+            #expect(again.status == .ok)
+            #expect(try await api.repository.accessChanges().count == changesBefore + 2, "unblocking a member who is not blocked writes nothing")
+            let unblockEntries = try await api.get("/api/v1/audit?member_id=\(gym.member)&action=unblock_member")
+            #expect(unblockEntries.json["total"] as? Int == 1)
+        }
+    }
+
     /// Each bad request, its expected status and error field, as (method, path template, body).
     /// `{club}`, `{plan}`, `{member}`, `{subscription}` are replaced with real IDs.
     static let badRequests: [(String, String, String, Int, String?)] = [
@@ -198,6 +250,15 @@ struct APITests {
         ("GET", "/api/v1/members?limit=0", "", 400, nil),
         ("GET", "/api/v1/members?limit=ten", "", 400, nil),
         ("GET", "/api/v1/members/{member}/access?at=yesterday", "", 400, nil),
+        ("POST", "/api/v1/members/{member}/block", #"{"reason":"#, 400, nil),
+        ("POST", "/api/v1/members/{member}/block", "", 400, nil),
+        ("POST", "/api/v1/members/{member}/block", #"{}"#, 422, "reason"),
+        ("POST", "/api/v1/members/{member}/block", #"{"reason":null}"#, 422, "reason"),
+        ("POST", "/api/v1/members/{member}/block", #"{"reason":"  \n "}"#, 422, "reason"),
+        ("POST", "/api/v1/members/{member}/block", #"{"reason":7}"#, 422, "reason"),
+        ("POST", "/api/v1/members/{club}/block", #"{"reason":"Fight in the changing room"}"#, 404, nil),
+        ("POST", "/api/v1/members/not-a-uuid/block", #"{"reason":"Fight in the changing room"}"#, 404, nil),
+        ("POST", "/api/v1/members/{club}/unblock", "", 404, nil),
     ]
 
     @Test("Bad input gets a precise error and leaves the database exactly as it was", arguments: badRequests)
