@@ -337,6 +337,9 @@ struct M009AddMemberBlocks: AsyncMigration {
         for column in ["blocked_by", "blocked_at", "block_reason"] {
             try await database.schema("members").deleteField(.string(column)).update()
         }
+    }
+}
+
 /// Staff accounts can be disabled instead of deleted, so the audit trail keeps naming who did what.
 struct M010AddStaffDisabling: AsyncMigration {
     var name: String { "010_add_staff_disabling" }
