@@ -113,19 +113,37 @@ extension AdminRoutes {
             }
             guard let client = try await storedClient() else { throw AdminError.badRequest(InvitationRefusal.notConnected.message) }
             let window = resend.grant.window
+            // Kisi allows one role per user and group, so a member who holds the grant cannot be invited
+            // again; updating that assignment with `notify` makes Kisi e-mail them instead. A member
+            // without it (removed by hand in Kisi) gets a fresh Group invite, as the sync's first one was.
+            let userID = try await repository.kisiLinks().users[id]
+            var held: KisiRoleAssignment?
+            if let userID {
+                do {
+                    held = try await client.allRoleAssignments(filter: KisiRoleAssignmentFilter(assignee: .user(id: userID))).collect()
+                        .first { $0.appliesTo == .group(id: resend.groupID) }
+                } catch {
+                    throw AdminError.badRequest("Kisi did not send the invitation. \(Self.plainWords(error))")
+                }
+            }
             let writeID = try await repository.beginKisiWrite(
-                action: "resend_invite", kisiObjectType: "invite", memberID: id, planID: resend.grant.planID, trigger: "admin UI",
-                actor: "staff:\(session.staff.email.value)",
+                action: "resend_invite", kisiObjectType: held == nil ? "invite" : "role_assignment", kisiObjectID: held?.id, memberID: id,
+                planID: resend.grant.planID, trigger: "admin UI", actor: "staff:\(session.staff.email.value)",
                 reason: "\(session.staff.name) asked Kisi to e-mail \(member.fullName) the invitation to \(resend.planName) again",
-                requestJSON: Self.json([
+                requestJSON: held.map { Self.json(["role_assignment_id": $0.id, "notify": true]) } ?? Self.json([
                     "group_id": resend.groupID, "email": member.email.value, "name": member.fullName, "role_id": groupBasicRoleID,
                     "valid_from": window.from.formatted(.iso8601), "valid_until": window.until.formatted(.iso8601), "notify": true,
                 ]))
             do {
-                let invite = try await client.createInvite(.group(
-                    id: resend.groupID, invitee: .user(email: member.email.value, name: member.fullName), roleID: groupBasicRoleID,
-                    validFrom: window.from, validUntil: window.until, notify: true))
-                try await repository.finishKisiWrite(id: writeID, status: .succeeded, kisiObjectID: invite.id)
+                if let held {
+                    try await client.updateRoleAssignment(id: held.id, KisiRoleAssignmentPatch(notify: true))
+                    try await repository.finishKisiWrite(id: writeID, status: .succeeded)
+                } else {
+                    let invite = try await client.createInvite(.group(
+                        id: resend.groupID, invitee: .user(email: member.email.value, name: member.fullName), roleID: groupBasicRoleID,
+                        validFrom: window.from, validUntil: window.until, notify: true))
+                    try await repository.finishKisiWrite(id: writeID, status: .succeeded, kisiObjectID: invite.id)
+                }
             } catch {
                 let kisi = error as? KisiError
                 let status: KisiWriteStatus = if case KisiError.outcomeUnknown = error { .unknown } else { .failed }
@@ -290,7 +308,9 @@ extension AdminRoutes {
         var grants: [[String: Any]] = []
         var denials: [String] = []
         if let sync {
-            let desired = try await sync.desiredState(at: instant)
+            // A member's grants follow from their own subscriptions alone: no need to plan the whole gym.
+            let desired = DesiredState.build(
+                layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: await sync.configuration.options)
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
                 ["plan": layout.plans[grant.planID]?.name ?? "?", "from": Self.readable(grant.window.from),
                  "until": Self.readable(grant.window.until), "ahead": grant.isAhead, "why": grant.explanation]

@@ -41,6 +41,7 @@ public enum DemoGym {
 
         var random = SeededRandom(seed: 2026)
         var subscriptions = 0
+        var activeMembers: [UUID] = []
         for index in 0..<memberCount {
             let first = firstNames[random.next(below: firstNames.count)]
             let last = lastNames[random.next(below: lastNames.count)]
@@ -52,6 +53,7 @@ public enum DemoGym {
             case .none:
                 continue
             case .active:
+                activeMembers.append(member.id)
                 let start = today.adding(days: -random.next(below: 300))
                 _ = try await repository.createSubscription(SubscriptionDraft(
                     memberID: member.id, planID: plan.id, startDate: start, paidThrough: today.adding(days: 1 + random.next(below: 30))))
@@ -97,6 +99,10 @@ public enum DemoGym {
                 subscriptions += 1
             }
             subscriptions += 1
+        }
+        // One paying member the front desk stopped at the door: the block outranks the subscription.
+        if activeMembers.count >= 3 {
+            _ = try await repository.blockMember(id: activeMembers[2], reason: "Lent their card to a non-member", by: "staff:owner@demo-gym.example")
         }
         // Retire the student plan for new sales; its members keep their access.
         _ = try await repository.updatePlan(plans[4].id) { $0.isArchived = true }

@@ -296,6 +296,44 @@ class AdminUI(unittest.TestCase):
         WebDriverWait(self.driver, 30).until(lambda d: " opened" in d.find_element(By.ID, "activity-feed").text)
         self.shot("activity")
 
+    def test_7_block_now_closes_the_doors_in_kisi(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        member_id = self.create_member("Bogdan", "Blocked")
+        self.sell_current_subscription()
+        lock_id = self.driver.find_element(By.CSS_SELECTOR, "tr.door[data-allowed='yes']").get_attribute("data-lock-id")
+        user_id = self.kisi_user_id(member_id)
+        self.wait_for_oracle(user_id, lock_id, True)
+
+        self.driver.execute_script("document.getElementById('block').open = true;")
+        self.driver.find_element(By.ID, "block-reason").send_keys("Lent the card to a friend")
+        self.driver.find_element(By.ID, "block-now").click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: d.find_elements(By.ID, "blocked-banner"))
+        self.assertIn("Lent the card to a friend", self.driver.find_element(By.ID, "blocked-banner").text)
+        self.assertEqual(self.may_enter(), "no")
+        self.wait_for_oracle(user_id, lock_id, False, timeout=15)
+        self.shot("member-blocked")
+
+        self.driver.find_element(By.ID, "unblock").click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: not d.find_elements(By.ID, "blocked-banner"))
+        self.assertEqual(self.may_enter(), "yes")
+        self.wait_for_oracle(user_id, lock_id, True)
+
+    def test_8_kisi_users_account_and_door_pages_render(self):
+        self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        for page, name in (("/admin/kisi/adoption", "kisi-users"), ("/admin/account", "account"), ("/admin/clubs", "clubs-mapping"),
+                           ("/admin", "dashboard-check-ins")):
+            self.open(page)
+            self.assertNotIn("Server problem", self.driver.page_source)
+            self.shot(name)
+        self.driver.set_window_size(390, 844)
+        for page in ("kisi/adoption", "clubs", "settings"):
+            self.open("/admin/" + page)
+            width = self.driver.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(width, 400, "the %s page fits a phone's width" % page)
+        self.shot("settings-phone")
+
     def test_9_disconnect_with_revocation_after_a_preview(self):
         self.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
         member_id = self.create_member("Diana", "Disconnect")
