@@ -107,4 +107,51 @@ public enum KisiConnection {
             ConnectionFollowingSync(engines: engines, repository: repository, fence: fence, logger: logger)
         }
     }
+
+    /// One full reconcile, as the holder of the sync lease: a running server leading the sync would
+    /// otherwise write to Kisi at the same time. Every journal entry carries this lease's fence, and
+    /// the lease is renewed while the run lasts and released after it.
+    public static func reconcileOnceUnderLease(engine: SyncEngine, repository: GymRepository) async throws -> SyncReport {
+        let name = SyncLeadership.defaultLeaseName
+        let holder = "boogyman sync --once on \(SyncLeadership.replicaID())"
+        let ttl: Duration = .seconds(60)
+        guard let lease = try await repository.acquireLease(name: name, holder: holder, ttl: ttl) else {
+            let leader = try await repository.lease(name: name)?.holder ?? "another process"
+            throw LeaseRefusal(message: """
+                the Kisi sync is led by \(leader), which keeps Kisi in step already; \
+                see its plan with `boogyman sync --dry-run`, or stop it before running --once
+                """)
+        }
+        let fenced = SyncEngine(
+            client: engine.client, repository: repository, ledger: GymStoreSyncLedger(repository: repository, fence: lease.fence),
+            configuration: await engine.configuration)
+        let report: SyncReport
+        do {
+            report = try await withThrowingTaskGroup(of: SyncReport?.self) { group in
+                group.addTask { try await fenced.reconcileAll(trigger: "boogyman sync --once") }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(10))
+                        guard try await repository.renewLease(name: name, holder: holder, token: lease.token, ttl: ttl) != nil else { return nil }
+                    }
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let report = first else {
+                    throw LeaseRefusal(message: "the sync lease was taken over during the run; the other holder finishes the work")
+                }
+                return report
+            }
+        } catch {
+            try? await repository.releaseLease(name: name, holder: holder, token: lease.token)
+            throw error
+        }
+        try await repository.releaseLease(name: name, holder: holder, token: lease.token)
+        return report
+    }
+
+    /// `boogyman sync --once` met a leader, or lost the lease mid-run.
+    public struct LeaseRefusal: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
 }
