@@ -104,7 +104,7 @@ public enum KisiConnection {
                 replicaID: configuration.replicaID, ttl: configuration.syncLeaseTTL, heartbeatInterval: configuration.syncHeartbeat),
             logger: logger
         ) { fence in
-            ConnectionFollowingSync(engines: engines, repository: repository, fence: fence, logger: logger)
+            ConnectionFollowingSync(engines: engines, repository: repository, fence: fence, masterKey: configuration.masterKey, logger: logger)
         }
     }
 

@@ -9,9 +9,9 @@ import ServiceLifecycle
 /// restart.
 ///
 /// Every `refreshInterval` it reads the stored settings; when they changed it builds the engine for
-/// them (or none), publishes it in `engines` for the routes and the sync, and makes sure Kisi's webhook
-/// points here. Beside it runs the sync's leadership: the replica holding the lease drives whatever
-/// engine is current (``ConnectionFollowingSync``).
+/// them (or none) and publishes it in `engines` for the routes and the sync. Beside it runs the sync's
+/// leadership: the replica holding the lease drives whatever engine is current
+/// (``ConnectionFollowingSync``), and registers Kisi's webhook for it.
 public struct KisiSupervisor: Service {
     public let engines: CurrentSyncEngine
     let repository: GymRepository
@@ -73,7 +73,7 @@ public struct KisiSupervisor: Service {
                 if !readOnce || connection != current {
                     readOnce = true
                     current = connection
-                    try await adopt(settings, masterKey: masterKey)
+                    try adopt(settings)
                 }
                 lastProblem = nil
             } catch {
@@ -87,7 +87,7 @@ public struct KisiSupervisor: Service {
         }
     }
 
-    func adopt(_ settings: KisiSettings?, masterKey: MasterKey) async throws {
+    func adopt(_ settings: KisiSettings?) throws {
         guard let settings else {
             if engines.engine != nil { logger.notice("Kisi was disconnected: door sync stopped") }
             else { logger.notice("Kisi is not connected: serving without door sync until an owner connects it") }
@@ -98,18 +98,18 @@ public struct KisiSupervisor: Service {
             settings: settings, repository: repository, logger: logger, sharedPacing: configuration.database.isShared)
         engines.replace(with: engine)
         logger.notice("Kisi connection in force", metadata: ["organization": "\(settings.organizationID.map(String.init) ?? "?")"])
-        await KisiConnection.ensureWebhook(engine: engine, repository: repository, masterKey: masterKey, logger: logger)
     }
 }
 
-/// The sync of one term of leadership: it drives the engine of the connection in force and starts
-/// over with the new one when staff reconnect, idles while Kisi is not connected, and carries out an
+/// The sync of one term of leadership: it makes sure Kisi's webhook points here, drives the engine of
+/// the connection in force and starts over with the new one when staff reconnect, idles while Kisi is not connected, and carries out an
 /// owner's "disconnect and revoke all managed access". Every engine it builds writes through a
 /// ledger carrying the term's fence.
 struct ConnectionFollowingSync: Service {
     let engines: CurrentSyncEngine
     let repository: GymRepository
     let fence: LeaseFence
+    let masterKey: MasterKey?
     let logger: Logger
 
     enum TermEvent: Sendable {
@@ -131,6 +131,9 @@ struct ConnectionFollowingSync: Service {
                 await disconnect(engine: engine, ledger: ledger)
                 continue
             }
+            // The leader alone registers Kisi's webhook for a connection: replicas adopting a new key
+            // at the same moment would otherwise each create one.
+            await KisiConnection.ensureWebhook(engine: current, repository: repository, masterKey: masterKey, logger: logger)
             let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: logger)
             let event = try await withThrowingTaskGroup(of: TermEvent.self) { group in
                 group.addTask {
