@@ -40,12 +40,8 @@ extension AdminRoutes {
                         let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
                         for event in events where !seen.contains(event.uuid) {
                             seen.insert(event.uuid)
-                            var member: (id: UUID, name: String)?
-                            if let memberID = directory.memberID(of: event) {
-                                if memberNames[memberID] == nil { memberNames[memberID] = (try? await repository.member(memberID))?.fullName }
-                                if let name = memberNames[memberID] { member = (memberID, name) }
-                            }
-                            try await writer.write(ByteBuffer(string: Self.serverSentEvent(event, directory: directory, member: member)))
+                            let line = await Self.checkIn(event, directory: directory, repository: repository, names: &memberNames)
+                            try await writer.write(ByteBuffer(string: line))
                         }
                         // Overlap the windows a little: Kisi may record an event a moment after it happened.
                         since = until.addingTimeInterval(-30)
@@ -74,8 +70,7 @@ extension AdminRoutes {
             let started = now()
             // The newest ID first, then the hour before it: an event arriving in between is shown, not skipped.
             var lastID = try await repository.lastDoorEventID()
-            var pending = try await repository.doorEvents(since: now().addingTimeInterval(-Self.activityLookback), limit: 500).reversed()
-                .map { $0 }
+            var pending = Array(try await repository.doorEvents(since: now().addingTimeInterval(-Self.activityLookback), limit: 500).reversed())
             var memberNames: [UUID: String] = [:]
             var lastKeepAlive = started
             while now().timeIntervalSince(started) < Self.activityStreamLifetime, !Task.isCancelled {
@@ -84,13 +79,8 @@ extension AdminRoutes {
                     let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
                     for stored in pending {
                         if let id = stored.id, id > lastID { lastID = id }
-                        let event = Self.kisiEvent(stored)
-                        var member: (id: UUID, name: String)?
-                        if let memberID = directory.memberID(of: event) {
-                            if memberNames[memberID] == nil { memberNames[memberID] = (try? await repository.member(memberID))?.fullName }
-                            if let name = memberNames[memberID] { member = (memberID, name) }
-                        }
-                        try await writer.write(ByteBuffer(string: Self.serverSentEvent(event, directory: directory, member: member)))
+                        let line = await Self.checkIn(Self.kisiEvent(stored), directory: directory, repository: repository, names: &memberNames)
+                        try await writer.write(ByteBuffer(string: line))
                     }
                     pending = []
                 }
@@ -103,6 +93,19 @@ extension AdminRoutes {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"], body: body)
+    }
+
+    /// One event as a check-in for the feed, naming the member when the Kisi user is one; `names`
+    /// keeps the names already read for the life of the stream.
+    static func checkIn(
+        _ event: KisiEvent, directory: DoorDirectory, repository: GymRepository, names: inout [UUID: String]
+    ) async -> String {
+        var member: (id: UUID, name: String)?
+        if let memberID = directory.memberID(of: event) {
+            if names[memberID] == nil { names[memberID] = (try? await repository.member(memberID))?.fullName }
+            if let name = names[memberID] { member = (memberID, name) }
+        }
+        return serverSentEvent(event, directory: directory, member: member)
     }
 
     /// Every unlock attempt of the window, oldest first, across all of the event set's pages. Kisi

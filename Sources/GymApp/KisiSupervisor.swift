@@ -167,7 +167,8 @@ struct ConnectionFollowingSync: Service {
     }
 
     func disconnect(engine: SyncEngine, ledger: GymStoreSyncLedger) async {
-        let request = (try? await ledger.syncState(SyncStateKeys.disconnectRequested)) ?? nil ?? "an owner"
+        let requested = try? await ledger.syncState(SyncStateKeys.disconnectRequested)
+        let request = requested.flatMap { $0 } ?? "an owner"
         var outcome: String
         do {
             let report = try await engine.revokeAllManagedAccess(trigger: "disconnecting Kisi (\(request))")
