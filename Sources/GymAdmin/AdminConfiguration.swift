@@ -1,5 +1,6 @@
 import Foundation
 import GymStore
+import GymWeb
 
 /// Settings of the admin UI, injected by the composition root.
 public struct AdminConfiguration: Sendable {
@@ -7,9 +8,10 @@ public struct AdminConfiguration: Sendable {
     public var secureCookies: Bool
     /// How long a sign-in lasts.
     public var sessionLifetime: TimeInterval
-    /// Failed sign-ins allowed per e-mail and client address within `throttleWindow`.
-    public var maximumFailedLogins: Int
-    public var throttleWindow: TimeInterval
+    /// Failed sign-ins allowed per account and address, per address and per account (see `SignInLimits`).
+    public var signInLimits: SignInLimits
+    /// Proxies whose `X-Forwarded-For` names the client; without any, the socket's peer is the client.
+    public var trustedProxies: TrustedProxies
     /// Opens the stored Kisi API key (clubs page, unlock, connection wizard).
     public var masterKey: MasterKey?
     /// How long a page waits for what it reads from Kisi (door events, places, locks) before it shows
@@ -17,13 +19,13 @@ public struct AdminConfiguration: Sendable {
     public var kisiPageDeadline: Duration
 
     public init(
-        secureCookies: Bool = false, sessionLifetime: TimeInterval = 12 * 3600, maximumFailedLogins: Int = 5,
-        throttleWindow: TimeInterval = 15 * 60, masterKey: MasterKey? = nil, kisiPageDeadline: Duration = .seconds(3)
+        secureCookies: Bool = false, sessionLifetime: TimeInterval = 12 * 3600, signInLimits: SignInLimits = SignInLimits(),
+        trustedProxies: TrustedProxies = TrustedProxies(), masterKey: MasterKey? = nil, kisiPageDeadline: Duration = .seconds(3)
     ) {
         self.secureCookies = secureCookies
         self.sessionLifetime = sessionLifetime
-        self.maximumFailedLogins = maximumFailedLogins
-        self.throttleWindow = throttleWindow
+        self.signInLimits = signInLimits
+        self.trustedProxies = trustedProxies
         self.masterKey = masterKey
         self.kisiPageDeadline = kisiPageDeadline
     }

@@ -6,7 +6,8 @@ import Hummingbird
 /// (for sign-in throttling). Derived from the JSON API's context so both share one router.
 public struct AdminContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The client's IP address as the socket saw it.
+    /// The client's IP address: the socket's peer, or what trusted proxies say it is
+    /// (`ClientAddressMiddleware`).
     public var clientAddress: String
     /// Set by `StaffSessionMiddleware` when the request carries a live session cookie.
     public var session: StaffSession?

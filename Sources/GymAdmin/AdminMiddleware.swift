@@ -1,6 +1,7 @@
 import Foundation
 import GymCore
 import GymStore
+import GymWeb
 import Hummingbird
 import Logging
 
@@ -75,5 +76,21 @@ struct AdminErrorMiddleware: RouterMiddleware {
         default:
             return (.internalServerError, "Server problem", "Something went wrong on the server. The problem was logged.")
         }
+    }
+}
+
+/// Replaces the socket's peer with the client's address when the peer is a trusted reverse proxy:
+/// behind a proxy every request comes from the proxy, and throttling by that address would make
+/// one attacker lock out everyone.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = AdminContext
+    let proxies: TrustedProxies
+
+    func handle(_ request: Request, context: AdminContext, next: (Request, AdminContext) async throws -> Response) async throws -> Response {
+        guard !proxies.ranges.isEmpty else { return try await next(request, context) }
+        var context = context
+        context.clientAddress = proxies.clientAddress(
+            peer: context.clientAddress, forwardedFor: request.headers[values: HTTPFields.Element.Name("X-Forwarded-For")!])
+        return try await next(request, context)
     }
 }

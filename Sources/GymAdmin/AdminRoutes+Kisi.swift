@@ -94,7 +94,7 @@ extension AdminRoutes {
             let (session, form) = try await postedForm(request, context, role: .owner)
             do {
                 let password = form["password"] ?? ""
-                if let problem = StaffPasswords.problem(with: password) { throw FieldErrors(field: "password", problem) }
+                if let problem = StaffPasswords.problem(with: password, email: form["email"]) { throw FieldErrors(field: "password", problem) }
                 guard let role = StaffRole(rawValue: form["role"] ?? "") else { throw FieldErrors(field: "role", "choose a role") }
                 _ = try await repository.createStaff(
                     email: form["email"] ?? "", name: form["name"] ?? "", role: role, passwordHash: StaffPasswords.hash(password))

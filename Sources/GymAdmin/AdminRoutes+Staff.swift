@@ -13,6 +13,16 @@ extension AdminRoutes {
         admin.post("settings/staff/:id/enable") { request, context in
             try await toggle(request, context, disabled: false)
         }
+        // Forgets the failed sign-ins counted against the account, e.g. once the owner has seen
+        // where they came from; the per-address limits stay, so the attacker is still slowed.
+        admin.post("settings/staff/:id/unlock") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .owner)
+            let id = try staffID(context)
+            guard let account = try await repository.staffAccounts().first(where: { $0.id == id }) else { throw AdminError.notFound }
+            try await repository.clearStaffSignInFailures(email: account.email.value)
+            context.logger.notice("staff sign-in lock lifted", metadata: ["staff_id": "\(id)", "by": "\(session.staff.id)"])
+            return Self.redirect("/admin/settings?done=staff_unlocked")
+        }
         admin.post("settings/staff/:id/role") { request, context in
             let (session, form) = try await postedForm(request, context, role: .owner)
             let id = try staffID(context)
@@ -38,7 +48,7 @@ extension AdminRoutes {
                 if credentials.map({ StaffPasswords.verify(current, hash: $0.passwordHash) }) != true {
                     errors.add("current_password", "is not your current password")
                 }
-                if let problem = StaffPasswords.problem(with: new) { errors.add("new_password", problem) }
+                if let problem = StaffPasswords.problem(with: new, email: session.staff.email.value) { errors.add("new_password", problem) }
                 if new != (form["repeat_password"] ?? "") { errors.add("repeat_password", "does not match the new password") }
                 try errors.throwIfAny()
                 try await repository.changeStaffPassword(
@@ -68,12 +78,33 @@ extension AdminRoutes {
 
     /// The staff table of the settings page; `viewer` (the signed-in owner) gets no buttons on their own row.
     func staffRows(viewer: UUID?) async throws -> [[String: Any]] {
-        try await repository.staffAccounts().map { account in
-            [
+        let instant = now()
+        var rows: [[String: Any]] = []
+        for account in try await repository.staffAccounts() {
+            var row: [String: Any] = [
                 "id": account.id.uuidString, "name": account.name, "email": account.email.value, "role": account.role.title,
                 "self": account.id == viewer, "disabled": account.isDisabled,
                 "roleOptions": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title, "selected": $0 == account.role] },
-            ] as [String: Any]
+            ]
+            if let lock = try await repository.staffSignInLock(email: account.email.value, limits: configuration.signInLimits, now: instant) {
+                row["lock"] = Self.describe(lock)
+            }
+            rows.append(row)
         }
+        return rows
+    }
+
+    /// "locked until 14:05 UTC after 7 failed sign-ins from 203.0.113.9, 198.51.100.4", so the
+    /// owner can tell a forgetful colleague from an attack.
+    static func describe(_ lock: StaffSignInLock) -> String {
+        let shown = lock.addresses.prefix(5).joined(separator: ", ")
+        let more = lock.addresses.count > 5 ? " and \(lock.addresses.count - 5) more" : ""
+        let from = lock.addresses.isEmpty ? "" : " from \(shown)\(more)"
+        let until = lock.until.formatted(Date.VerbatimFormatStyle(
+            format: "\(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)", timeZone: .gmt, calendar: Calendar(identifier: .gregorian)))
+        let failures = "\(lock.failures) failed sign-in\(lock.failures == 1 ? "" : "s")"
+        return lock.everywhere
+            ? "locked until \(until) UTC after \(failures)\(from)"
+            : "sign-ins from \(shown)\(more) refused until \(until) UTC after \(failures)"
     }
 }

@@ -38,6 +38,7 @@ public struct AdminRoutes: Sendable {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
         let admin = router.group("admin", context: AdminContext.self)
             .add(middleware: AdminErrorMiddleware(views: views))
+            .add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
             .add(middleware: StaffSessionMiddleware(repository: repository, now: now))
         admin.get("assets/:name") { _, context in try asset(context.parameters.get("name") ?? "") }
         addSessionRoutes(to: admin)
@@ -126,6 +127,8 @@ public struct AdminRoutes: Sendable {
         "staff_role": "Role changed. It applies from the staff member's next page.",
         "staff_disabled": "Account disabled and signed out everywhere.",
         "staff_enabled": "Account enabled: it can sign in again.",
+        "staff_unlocked": "Failed sign-ins forgotten: the account can sign in again from every address.",
+        "token_revoked": "API token revoked: requests with it are refused from now on.",
         "password_changed": "Password changed. Your other sessions were signed out.",
         "kisi_ok": "Kisi answered: the connection works.",
         "decided": "Decision saved. The sync re-checks the members concerned within seconds and then closes the review.",
@@ -185,16 +188,19 @@ public struct AdminRoutes: Sendable {
         let password = form["password"] ?? ""
         let next = form.text("next")
         let instant = now()
-        let failures = try await repository.staffLoginFailures(
-            email: email, clientAddress: context.clientAddress, since: instant.addingTimeInterval(-configuration.throttleWindow))
-        if failures.count >= configuration.maximumFailedLogins {
-            let retryAt = (failures.oldest ?? instant).addingTimeInterval(configuration.throttleWindow)
-            let minutes = max(1, Int((retryAt.timeIntervalSince(instant) / 60).rounded(.up)))
-            context.logger.notice("sign-in throttled", metadata: ["client": "\(context.clientAddress)"])
+        let limits = configuration.signInLimits
+        let client = context.clientAddress
+        // Counted before the password is checked, so parallel guesses cannot all slip under the limit.
+        if case .refused(let scope, let until) = try await repository.admitStaffSignIn(email: email, clientAddress: client, limits: limits, now: instant) {
+            let minutes = max(1, Int((until.timeIntervalSince(instant) / 60).rounded(.up)))
+            context.logger.notice("sign-in throttled", metadata: ["client": "\(client)", "scope": "\(scope.rawValue)"])
+            let reason = switch scope {
+            case .accountAndAddress: "Too many failed sign-ins for this e-mail from your address."
+            case .address: "Too many failed sign-ins from your address."
+            case .account: "Too many failed sign-ins for this e-mail. An owner can see where they came from and lift the lock."
+            }
             var response = try loginPage(
-                next: next, email: email,
-                error: "Too many failed sign-ins for this e-mail from your address. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
-                status: .tooManyRequests)
+                next: next, email: email, error: "\(reason) Try again in \(minutes) minute\(minutes == 1 ? "" : "s").", status: .tooManyRequests)
             response.headers[.retryAfter] = String(minutes * 60)
             return response
         }
@@ -202,18 +208,16 @@ public struct AdminRoutes: Sendable {
         // Always run bcrypt, so an unknown e-mail answers as slowly as a wrong password.
         let matches = StaffPasswords.verify(password, hash: credentials?.passwordHash ?? StaffPasswords.decoyHash)
         guard let credentials, matches else {
-            try await repository.recordStaffLoginFailure(email: email, clientAddress: context.clientAddress, at: instant)
-            // Keeps the table small: failures outside the window never matter again.
-            try await repository.deleteStaffLoginFailures(before: instant.addingTimeInterval(-configuration.throttleWindow))
-            context.logger.info("sign-in failed", metadata: ["client": "\(context.clientAddress)"])
+            try await repository.finishStaffSignIn(email: email, clientAddress: client, succeeded: false, limits: limits, now: instant)
+            context.logger.info("sign-in failed", metadata: ["client": "\(client)"])
             return try loginPage(next: next, email: email, error: "The e-mail or password is wrong.", status: .unauthorized)
         }
+        try await repository.finishStaffSignIn(email: email, clientAddress: client, succeeded: true, limits: limits, now: instant)
         guard !credentials.account.isDisabled else {
             // Said only after the right password, so it reveals nothing to someone guessing.
             context.logger.info("sign-in refused: account disabled", metadata: ["staff_id": "\(credentials.account.id)"])
             return try loginPage(next: next, email: email, error: "This account is disabled. Ask an owner to enable it.", status: .forbidden)
         }
-        try await repository.clearStaffLoginFailures(email: email, clientAddress: context.clientAddress)
         try await repository.deleteExpiredStaffSessions(now: instant)
         let (_, secret) = try await repository.createStaffSession(staffID: credentials.account.id, lifetime: configuration.sessionLifetime, now: instant)
         context.logger.info("staff signed in", metadata: ["staff_id": "\(credentials.account.id)"])

@@ -8,10 +8,27 @@ public enum StaffPasswords {
     /// Cost 10 (OWASP's minimum) keeps a sign-in under a second on the two-core machines gyms run.
     public static let cost: UInt8 = 10
     public static let minimumLength = 10
+    /// bcrypt reads only the first 72 bytes; anything longer would be cut without a word, so a
+    /// passphrase that differs only after byte 72 would unlock the account too.
+    public static let maximumBytes = 72
 
     /// Problems with a new password, for the form or the command line; `nil` when it is acceptable.
-    public static func problem(with password: String) -> String? {
-        password.count < minimumLength ? "must be at least \(minimumLength) characters" : nil
+    /// `email` is the account's sign-in name, which must not double as its password.
+    public static func problem(with password: String, email: String? = nil) -> String? {
+        if password.count < minimumLength { return "must be at least \(minimumLength) characters" }
+        if password.utf8.count > maximumBytes {
+            return "must be at most \(maximumBytes) bytes (bcrypt ignores the rest); this one has \(password.utf8.count)"
+        }
+        if let email {
+            let address = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let localPart = address.split(separator: "@", maxSplits: 1).first.map(String.init) ?? address
+            let lowered = password.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            if !address.isEmpty, lowered == address || lowered == localPart {
+                return "must not be the e-mail address or its part before the @"
+            }
+        }
+        if CommonPasswords.contains(password) { return "is one of the most common passwords; choose one nobody would guess" }
+        return nil
     }
 
     public static func hash(_ password: String) -> String {

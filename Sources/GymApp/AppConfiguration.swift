@@ -1,6 +1,7 @@
 import AccessSync
 import Foundation
 import GymStore
+import GymWeb
 import Logging
 
 /// Everything `boogyman serve` needs, from flags first, then environment, then defaults.
@@ -23,11 +24,14 @@ public struct AppConfiguration: Sendable {
     public var syncHeartbeat: Duration
     /// Marks the admin UI's cookies `Secure`; turn on when BooGYMan is reached over HTTPS.
     public var secureCookies: Bool
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`BOOGYMAN_TRUSTED_PROXIES`, comma-separated
+    /// addresses and CIDR blocks); empty means the socket's peer is the client.
+    public var trustedProxies: TrustedProxies
 
     public init(
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
         masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
-        syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false
+        syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false, trustedProxies: TrustedProxies = TrustedProxies()
     ) {
         self.host = host
         self.port = port
@@ -38,6 +42,7 @@ public struct AppConfiguration: Sendable {
         self.syncLeaseTTL = syncLeaseTTL
         self.syncHeartbeat = syncHeartbeat
         self.secureCookies = secureCookies
+        self.trustedProxies = trustedProxies
     }
 
     /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
@@ -85,6 +90,12 @@ public struct AppConfiguration: Sendable {
         guard ["", "0", "1", "true", "false", "yes", "no"].contains(secureText) else {
             throw ConfigurationError("BOOGYMAN_SECURE_COOKIES must be true or false, got \"\(secureText)\"")
         }
+        let trustedProxies: TrustedProxies
+        do {
+            trustedProxies = try TrustedProxies(parsing: environment["BOOGYMAN_TRUSTED_PROXIES"] ?? "")
+        } catch {
+            throw ConfigurationError("BOOGYMAN_TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas: \(error)")
+        }
         return AppConfiguration(
             host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
             port: resolvedPort,
@@ -94,7 +105,8 @@ public struct AppConfiguration: Sendable {
             replicaID: SyncLeadership.replicaID(environment: environment),
             syncLeaseTTL: ttl,
             syncHeartbeat: heartbeat,
-            secureCookies: ["1", "true", "yes"].contains(secureText))
+            secureCookies: ["1", "true", "yes"].contains(secureText),
+            trustedProxies: trustedProxies)
     }
 }
 

@@ -45,7 +45,8 @@ public enum GymServer {
         ).router()
         AdminRoutes(
             repository: database.repository, engines: engines,
-            configuration: AdminConfiguration(secureCookies: configuration.secureCookies, masterKey: configuration.masterKey)
+            configuration: AdminConfiguration(
+                secureCookies: configuration.secureCookies, trustedProxies: configuration.trustedProxies, masterKey: configuration.masterKey)
         ).register(on: router)
         var services: [any Service] = extraServices
         if followsStoredKisiConnection {

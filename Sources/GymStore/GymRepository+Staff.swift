@@ -184,42 +184,6 @@ extension GymRepository {
         try await StaffSessionRow.query(on: database).filter(\.$expiresAt <= now).delete()
     }
 
-    // MARK: Sign-in throttling
-
-    /// Records a failed sign-in for an e-mail (as typed, normalized) from a client address.
-    public func recordStaffLoginFailure(email: String, clientAddress: String, at instant: Date = Date()) async throws {
-        let row = StaffLoginFailureRow()
-        row.emailKey = Self.loginKey(email)
-        row.clientAddress = clientAddress
-        row.failedAt = instant
-        try await row.create(on: database)
-    }
-
-    /// Failed sign-ins for this e-mail from this address since `since`, and the oldest of them
-    /// (from which the caller works out when the next attempt is allowed).
-    public func staffLoginFailures(email: String, clientAddress: String, since: Date) async throws -> (count: Int, oldest: Date?) {
-        let query = StaffLoginFailureRow.query(on: database)
-            .filter(\.$emailKey == Self.loginKey(email)).filter(\.$clientAddress == clientAddress).filter(\.$failedAt > since)
-        let count = try await query.copy().count()
-        let oldest = try await query.sort(\.$failedAt).first()?.failedAt
-        return (count, oldest)
-    }
-
-    /// Removes failures recorded before `instant`; older ones no longer count towards any limit.
-    public func deleteStaffLoginFailures(before instant: Date) async throws {
-        try await StaffLoginFailureRow.query(on: database).filter(\.$failedAt < instant).delete()
-    }
-
-    /// Forgets the failures for this e-mail and address after a successful sign-in.
-    public func clearStaffLoginFailures(email: String, clientAddress: String) async throws {
-        try await StaffLoginFailureRow.query(on: database)
-            .filter(\.$emailKey == Self.loginKey(email)).filter(\.$clientAddress == clientAddress).delete()
-    }
-
-    static func loginKey(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
-
     static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
@@ -255,14 +219,5 @@ final class StaffSessionRow: Model, @unchecked Sendable {
     @Field(key: "token_hash") var tokenHash: String
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "expires_at") var expiresAt: Date
-    init() {}
-}
-
-final class StaffLoginFailureRow: Model, @unchecked Sendable {
-    static let schema = "staff_login_failures"
-    @ID(custom: .id, generatedBy: .database) var id: Int?
-    @Field(key: "email_key") var emailKey: String
-    @Field(key: "client_address") var clientAddress: String
-    @Field(key: "failed_at") var failedAt: Date
     init() {}
 }

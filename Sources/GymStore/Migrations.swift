@@ -19,6 +19,8 @@ enum GymMigrations {
             M009AddMemberBlocks(),
             M010AddStaffDisabling(),
             M011CreateDoorEvents(),
+            M012CreateSignInCountersAndWebhookDeliveries(),
+            M013CreateIdempotencyKeys(),
         ])
         return migrations
     }

@@ -73,4 +73,6 @@ public struct APIToken: Sendable, Equatable {
     public var name: String
     public var createdAt: Date?
     public var lastUsedAt: Date?
+    /// When it was revoked; revoked tokens authenticate nothing and are listed only on request.
+    public var revokedAt: Date? = nil
 }

@@ -91,7 +91,7 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             guard let staffRole = StaffRole(rawValue: role) else { throw ValidationError("--role must be owner, manager or front_desk") }
             let secret = try password ?? Self.readPassword()
-            if let problem = StaffPasswords.problem(with: secret) { throw ValidationError("the password \(problem)") }
+            if let problem = StaffPasswords.problem(with: secret, email: email) { throw ValidationError("the password \(problem)") }
             let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
             let account: StaffAccount
             do {

@@ -51,29 +51,6 @@ struct StaffStoreTests {
         }
     }
 
-    @Test("Failed sign-ins are counted per e-mail and client address within the window and cleared on success", arguments: DatabaseKind.available)
-    func loginFailuresAreCounted(kind: DatabaseKind) async throws {
-        try await withFreshDatabase(kind) { database in
-            let repository = database.repository
-            let now = Date(timeIntervalSince1970: 1_800_000_000)
-            for minute in 0..<3 {
-                try await repository.recordStaffLoginFailure(email: "Desk@gym.example", clientAddress: "10.0.0.1", at: now.addingTimeInterval(Double(minute) * 60))
-            }
-            try await repository.recordStaffLoginFailure(email: "desk@gym.example", clientAddress: "10.0.0.2", at: now)
-            let counted = try await repository.staffLoginFailures(email: "desk@GYM.example", clientAddress: "10.0.0.1", since: now.addingTimeInterval(-1))
-            #expect(counted.count == 3)
-            #expect(counted.oldest == now)
-            let later = try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: now.addingTimeInterval(30))
-            #expect(later.count == 2)
-            try await repository.deleteStaffLoginFailures(before: now.addingTimeInterval(30))
-            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: .distantPast).count == 2)
-            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.2", since: .distantPast).count == 0)
-            try await repository.recordStaffLoginFailure(email: "desk@gym.example", clientAddress: "10.0.0.2", at: now)
-            try await repository.clearStaffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1")
-            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.1", since: .distantPast).count == 0)
-            #expect(try await repository.staffLoginFailures(email: "desk@gym.example", clientAddress: "10.0.0.2", since: .distantPast).count == 1)
-        }
-    }
 }
 
 @Suite("Staff account management")
