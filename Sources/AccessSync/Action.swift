@@ -82,12 +82,14 @@ public enum RemovalCause: String, Hashable, Sendable, CaseIterable {
     case duplicate
     /// A role other than `group_basic` for an entitled member; replaced by a `group_basic` grant.
     case wrongRole = "wrong_role"
+    /// The assignment's `valid_until` has passed: it opens nothing any more, so removing it is cleanup.
+    case expired
 
     /// True when the person loses door access through this removal (what the brake counts).
     public var losesAccess: Bool {
         switch self {
         case .accessEnded, .memberDeleted, .notLinked, .planRemoved: true
-        case .duplicate, .wrongRole: false
+        case .duplicate, .wrongRole, .expired: false
         }
     }
 }
@@ -97,6 +99,9 @@ public enum GroupDeletionCause: String, Hashable, Sendable {
     case planRemoved = "plan_removed"
     /// The plan needs a group of another scope; the replacement was created and filled earlier in the run.
     case scopeChanged = "scope_changed"
+    /// A marked copy of a plan's group that is not the linked one: left behind by a scope change or a
+    /// create whose run stopped before it finished. The plan's grants live in the linked group.
+    case superseded
 }
 
 /// One step of a sync run. The executor maps each kind onto one Kisi call or one local write.

@@ -55,6 +55,9 @@ private struct PlanRun {
     var emittedReviews: Set<ReviewKey> = []
     /// Unlinked groups carrying a plan's marker, held for review (see `planAll`).
     var heldMarkedGroups: [(groupID: Int, planID: UUID)] = []
+    /// Unlinked groups carrying the marker of a plan whose linked group is in place: copies left by a
+    /// scope change or a create whose run stopped half-way. BooGYMan made them, so it deletes them.
+    var supersededGroups: [(groupID: Int, planID: UUID)] = []
     let openReviews: Set<ReviewKey>
     /// Kisi user ID → a deleted member linked to it (smallest member ID when several).
     let deletedMemberOfUser: [Int: UUID]
@@ -91,27 +94,43 @@ private struct PlanRun {
         where desiredGroupsByPlan[planID] == nil {
             retireGroup(group, planID: planID)
         }
-        // A marked group held for review (e.g. the old group of a scope change whose run died before
-        // deleting it) still opens its doors. The group itself is left to staff, but its assignments
-        // are not: access that ended goes; and when the plan's linked group is in place (it carries
-        // the plan's grants), every assignment goes, since this group's doors are not the plan's.
+        // A superseded copy holding a Kisi user staff must decide about waits for them, like any
+        // unlinked marked group.
+        for (groupID, planID) in supersededGroups {
+            guard let group = groupsByID[groupID],
+                  (assignmentsByGroup[groupID] ?? []).contains(where: { protectedUserIDs.contains($0.userID) }) else { continue }
+            hold(.unlinkedMarkedGroup, subject: String(groupID),
+                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of plan \(planName(planID)) and holds a Kisi user staff must decide about; staff should delete it",
+                 plan: planID)
+            heldMarkedGroups.append((groupID, planID))
+        }
+        let heldIDs = Set(heldMarkedGroups.map(\.groupID))
+        supersededGroups.removeAll { heldIDs.contains($0.groupID) }
+        // A marked group held for review still opens its doors. The group itself is left to staff,
+        // but access that ended goes.
         for (groupID, planID) in heldMarkedGroups {
             let grants = grantsByPlan[planID] ?? [:]
-            let replaced = managed[planID] != nil
             for assignment in (assignmentsByGroup[groupID] ?? []).sorted(by: { $0.id < $1.id }) {
                 let userID = assignment.userID
                 if protectedUserIDs.contains(userID) { continue }
-                if let memberID = userToMember[userID], grants[memberID] != nil {
-                    guard replaced, let linked = managed[planID] else { continue }
-                    emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: .duplicate),
-                         "\(memberName(memberID)) also holds a role in Kisi group #\(groupID), an unlinked copy of the group of plan \(planName(planID)); the grant lives in #\(linked.id)",
-                         member: memberID, plan: planID)
-                    continue
-                }
-                let (cause, why, memberID) = removal(userID: userID, planID: planID, planName: planName(planID))
-                emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: cause), why,
-                     member: memberID, plan: planID)
+                if let memberID = userToMember[userID], grants[memberID] != nil { continue }
+                emitRemoval(assignment, planID: planID, planName: planName(planID))
             }
+        }
+        // A superseded copy goes as a whole once the plan's grants are in the linked group (deleting a
+        // group is cleanup, after this run's grants): access that ended goes first, like any revocation.
+        for (groupID, planID) in supersededGroups {
+            guard let group = groupsByID[groupID], let linked = managed[planID] else { continue }
+            let grants = grantsByPlan[planID] ?? [:]
+            let assignments = (assignmentsByGroup[groupID] ?? []).sorted(by: { $0.id < $1.id })
+            for assignment in assignments {
+                if let memberID = userToMember[assignment.userID], grants[memberID] != nil { continue }
+                if protectedUserIDs.contains(assignment.userID) { continue }
+                emitRemoval(assignment, planID: planID, planName: planName(planID))
+            }
+            emit(.deleteGroup(groupID: groupID, cause: .superseded),
+                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of plan \(planName(planID)); the plan's grants live in #\(linked.id)",
+                 plan: planID)
         }
         for key in openReviews.subtracting(emittedReviews).sorted() {
             let review = observed.heldReviews.first { $0.key == key }
@@ -180,6 +199,12 @@ private struct PlanRun {
         }
         for (planID, groups) in marked.sorted(by: { $0.key < $1.key }) {
             let groups = groups.sorted { $0.id < $1.id }
+            // The plan's linked group is in place: every other marked group of it is a leftover copy.
+            // One whose assignments include a user staff must decide about waits for them.
+            if managed[planID] != nil {
+                supersededGroups += groups.map { ($0.id, planID) }
+                continue
+            }
             let wanted = desiredGroupsByPlan[planID] != nil && managed[planID] == nil && !blockedPlans.contains(planID)
             if wanted && groups.count == 1 {
                 managed[planID] = groups[0]
@@ -314,10 +339,8 @@ private struct PlanRun {
                     }
                     continue
                 }
-                let (cause, why, memberID) = removal(userID: userID, planID: planID, planName: group.name)
                 for assignment in list {
-                    emit(.removeGrant(assignmentID: assignment.id, userID: userID, groupID: groupID, cause: cause), why,
-                         member: memberID, plan: planID)
+                    emitRemoval(assignment, planID: planID, planName: group.name)
                 }
             }
         }
@@ -328,6 +351,20 @@ private struct PlanRun {
             emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
                  grant.explanation, member: memberID, plan: planID)
         }
+    }
+
+    /// Removes an assignment whose holder has no grant in this plan; an assignment whose validity
+    /// already ended opens nothing, so its removal is cleanup (not counted by the brake).
+    mutating func emitRemoval(_ assignment: ObservedRoleAssignment, planID: UUID, planName: String, cause override: RemovalCause? = nil, why overrideWhy: String? = nil) {
+        var (cause, why, memberID) = removal(userID: assignment.userID, planID: planID, planName: planName)
+        if let override { cause = override }
+        if let overrideWhy { why = overrideWhy }
+        if cause.losesAccess, let until = assignment.validUntil, until <= desired.evaluatedAt {
+            cause = .expired
+            why += " (the grant had already expired on \(spell(until)))"
+        }
+        emit(.removeGrant(assignmentID: assignment.id, userID: assignment.userID, groupID: assignment.groupID, cause: cause), why,
+             member: memberID, plan: planID)
     }
 
     func removal(userID: Int, planID: UUID, planName: String) -> (RemovalCause, String, UUID?) {
@@ -359,8 +396,7 @@ private struct PlanRun {
         for assignment in (assignmentsByGroup[group.id] ?? []).sorted(by: { $0.id < $1.id }) {
             let memberID = userToMember[assignment.userID]
             let who = memberID.map(memberName) ?? userLabel(assignment.userID)
-            emit(.removeGrant(assignmentID: assignment.id, userID: assignment.userID, groupID: group.id, cause: .planRemoved),
-                 "\(who) loses access: \(why)", member: memberID, plan: planID)
+            emitRemoval(assignment, planID: planID, planName: planName(planID), cause: .planRemoved, why: "\(who) loses access: \(why)")
         }
         emit(.deleteGroup(groupID: group.id, cause: .planRemoved),
              "Kisi group \"\(group.name)\" (#\(group.id)) deleted: \(why)", plan: planID)

@@ -147,6 +147,12 @@ struct SyncExecutor {
                 }
             }
             do {
+                if case let .deleteGroup(_, cause) = action.kind, cause != .planRemoved, let planID = action.planID,
+                   result.failures.contains(where: { $0.planID == planID }) {
+                    // The replacement group's grants did not all go through: the old group keeps its
+                    // doors open until they have (the failure makes the plan owed; it is retried).
+                    throw SyncExecutionError.notApplied("left for now: some grants of the plan's new group failed in this run")
+                }
                 try await execute(action)
                 result.executed[action.kind.actionName, default: 0] += 1
             } catch let paused as SyncPaused {
@@ -218,7 +224,18 @@ struct SyncExecutor {
         case let .createGroup(planID, name, description, placeID):
             let intent = intent(action, "group", nil, ["name": name, "description": description, "place_id": placeID ?? NSNull()])
             let client = self.client
-            let id = try await create(action, intent, duplicateLookup: false, lookup: { try await look.findMarkedGroup(planID) }) {
+            // Creating a plan's group is idempotent by its marker: a create planned before another run
+            // made the group (work set aside, then resumed) links that group instead of making a second.
+            let lookup: @Sendable () async throws -> Int? = { try await look.findMarkedGroup(planID, placeID: placeID) }
+            if let existing = try await lookup() {
+                try await ledger.setGroupLink(planID: planID, groupID: existing)
+                links.groups[planID] = existing
+                result.recovered += 1
+                result.groupsChanged = true
+                logger.info("Kisi group of the plan already exists; linked", metadata: ["plan": "\(planID)", "kisi.id": "\(existing)"])
+                return
+            }
+            let id = try await create(action, intent, duplicateLookup: false, lookup: lookup) {
                 try await client.createGroup(KisiGroupCreate(name: name, description: description, placeID: placeID)).id
             }
             try await ledger.setGroupLink(planID: planID, groupID: id)
@@ -476,11 +493,13 @@ struct KisiLookup: Sendable {
     let meter: KisiCallMeter
     let links: KisiLinks
 
-    func findMarkedGroup(_ planID: UUID) async throws -> Int? {
+    /// The plan's marked group of the wanted scope (`placeID` nil: organization-wide), if Kisi has one.
+    /// A marked group of another scope is the group being replaced, never a match.
+    func findMarkedGroup(_ planID: UUID, placeID: Int?) async throws -> Int? {
         var candidates: [Int] = []
         for try await page in client.allGroups().pages {
             meter.read()
-            candidates += page.items.filter { ManagedGroupMarker.planID(in: $0.description) == planID }.map(\.id)
+            candidates += page.items.filter { ManagedGroupMarker.planID(in: $0.description) == planID && $0.placeID == placeID }.map(\.id)
         }
         return candidates.min()
     }

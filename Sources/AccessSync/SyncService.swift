@@ -21,8 +21,12 @@ import ServiceLifecycle
 /// new changes (a freeze reaches Kisi in seconds, not after a 1,000-member import's grants), and then
 /// the set-aside work resumes, minus what the newer runs re-planned.
 ///
-/// Changes are marked processed only when the run was not paused (401/403), so nothing is lost
-/// while Kisi rejects the key. Work in progress is not interrupted by a graceful shutdown; only the
+/// Failed work is owed, not forgotten: every action that fails (a 5xx, a timeout, a lost response
+/// whose look-up failed) puts its member or plan in the durable ``SyncRetryState``, and a run that
+/// fails as a whole (a read Kisi did not answer) owes itself; owed work is looked up and retried by
+/// itself with backoff and jitter (1 s → 60 s, revocations first) until it goes through, and shows as
+/// "retrying" in the status. Changes are marked processed only when the run was not paused
+/// (401/403), so nothing is lost while Kisi rejects the key. Work in progress is not interrupted by a graceful shutdown; only the
 /// waits are. Every Kisi call carries the client's request deadline.
 public struct SyncService: Service {
     public let engine: SyncEngine
@@ -40,15 +44,25 @@ public struct SyncService: Service {
     public var yieldCheckInterval: Duration
     /// Latency samples of the last hour; published to the ledger after every run that carried changes.
     public let propagation: PropagationTracker
+    /// Backoff of owed work (see ``SyncRetryPolicy``).
+    public let retryPolicy: SyncRetryPolicy
+    /// Kisi's webhook may report changes many times a second (a burst of hand edits, or a replayed
+    /// delivery): full reconciles it causes start at most this often; reports in between coalesce.
+    public var kisiEventMinimumInterval: Duration
+    let retries: SyncRetryBook
     public let logger: Logger
 
     public init(
         engine: SyncEngine, repository: GymRepository, ledger: any SyncLedger, pollInterval: Duration = .milliseconds(200),
         fullReconcileInterval: Duration = .seconds(600), pausedRetryInterval: Duration = .seconds(30),
         maxMembersPerChangeRun: Int = 25, yieldCheckInterval: Duration = .milliseconds(250),
-        propagation: PropagationTracker = PropagationTracker(), logger: Logger = Logger(label: "boogyman.access-sync")
+        propagation: PropagationTracker = PropagationTracker(), retryPolicy: SyncRetryPolicy = SyncRetryPolicy(),
+        kisiEventMinimumInterval: Duration = .seconds(5), logger: Logger = Logger(label: "boogyman.access-sync")
     ) {
         self.propagation = propagation
+        self.retryPolicy = retryPolicy
+        self.kisiEventMinimumInterval = kisiEventMinimumInterval
+        self.retries = SyncRetryBook(ledger: ledger, policy: retryPolicy)
         self.yieldCheckInterval = yieldCheckInterval
         self.engine = engine
         self.repository = repository
@@ -63,6 +77,7 @@ public struct SyncService: Service {
     public func run() async throws {
         let clock = ContinuousClock()
         var lastFull = clock.now
+        var lastKisiEventRun: ContinuousClock.Instant?
         var pausedSince: ContinuousClock.Instant?
         var approvalTried: String?
         var lastGauges = clock.now
@@ -95,10 +110,13 @@ public struct SyncService: Service {
                 if await fullReconcile(trigger: "periodic full reconcile") == .paused { pausedSince = clock.now }
                 continue
             }
-            // Kisi told us (webhook) of a change it could not pin on one member or plan: look at everything.
-            if let report = try? await ledger.syncState(SyncStateKeys.kisiChangeReported) {
+            // Kisi told us (webhook) of a change it could not pin on one member or plan: look at
+            // everything, but not more often than `kisiEventMinimumInterval` (reports coalesce).
+            if lastKisiEventRun.map({ clock.now - $0 >= kisiEventMinimumInterval }) ?? true,
+               let report = try? await ledger.syncState(SyncStateKeys.kisiChangeReported) {
                 try? await ledger.setSyncState(SyncStateKeys.kisiChangeReported, nil)
                 lastFull = clock.now
+                lastKisiEventRun = clock.now
                 if await fullReconcile(trigger: "Kisi event: \(report)") == .paused { pausedSince = clock.now }
                 continue
             }
@@ -111,8 +129,16 @@ public struct SyncService: Service {
                 if await fullReconcile(trigger: "revocations approved by staff") == .paused { pausedSince = clock.now }
                 continue
             }
+            // The change queue backs off while its runs fail as a whole (Kisi not answering reads).
+            if let owed = try? await retries.state.changes, owed.nextAttemptAt > Date() { continue }
             do {
-                switch try await processChanges() {
+                let step = try await processChanges()
+                try await retries.update { state, _, _ in
+                    var state = state
+                    state.changes = nil
+                    return state
+                }
+                switch step {
                 case .fullReconcileNeeded:
                     lastFull = clock.now
                     dayBoundary = await nextDayBoundary()  // a club (and its time zone) may have changed
@@ -122,14 +148,80 @@ public struct SyncService: Service {
                     if await engine.hasDeferredWork {
                         let report = try await engine.resumeDeferred(
                             trigger: "work set aside for newer changes", yield: yieldToChanges(after: try await lastProcessedChangeID()))
+                        if let report { try await noteOutcome(report, scope: .resumed) }
                         if report?.isPaused == true { pausedSince = clock.now }
+                    } else if step == .none {
+                        // Nothing newer waits: work that failed earlier, once its backoff has passed.
+                        switch try await retryOwedWork() {
+                        case .paused: pausedSince = clock.now
+                        case .fullReconcileNeeded: lastFull = clock.now
+                        case .none, .changes: break
+                        }
                     }
                 }
             } catch is CancellationError {
                 break
             } catch {
-                logger.error("Kisi sync: processing access changes failed", metadata: ["error": "\(error)"])
+                logger.error("Kisi sync: processing access changes failed; retrying with backoff", metadata: ["error": "\(error)"])
+                try? await retries.update { state, policy, random in
+                    var state = state
+                    state.changes = SyncRetryBookkeeping.recordRunFailure(
+                        state.changes, error: "\(error)", now: Date(), policy: policy, random: random)
+                    return state
+                }
             }
+        }
+    }
+
+    /// Retries the owed work whose backoff has passed: a full reconcile when one is owed (or when
+    /// too many members are due for one change-driven run), else one run over the due members and plans.
+    @discardableResult
+    func retryOwedWork(now: Date = Date()) async throws -> Step {
+        let owed = try await retries.state
+        guard !owed.isEmpty else { return .none }
+        let due = SyncRetryBookkeeping.due(owed, now: now)
+        if due.full || due.members.count > maxMembersPerChangeRun {
+            let attempt = (owed.full?.attempts ?? owed.maxAttempts) + 1
+            return await fullReconcile(trigger: "retrying failed work (attempt \(attempt))")
+        }
+        guard !due.members.isEmpty || !due.plans.isEmpty else { return .none }
+        let attempt = (due.members.compactMap { owed.members[$0.uuidString]?.attempts } + due.plans.compactMap { owed.plans[$0.uuidString]?.attempts })
+            .max().map { $0 + 1 } ?? 1
+        let report: SyncReport
+        do {
+            report = try await engine.reconcile(
+                memberIDs: Set(due.members), planIDs: Set(due.plans),
+                trigger: "retrying failed work of \(due.members.count) members, \(due.plans.count) plans (attempt \(attempt))")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The retry itself failed (say, its reads): every due subject waits its next, longer turn.
+            let failures = due.members.map { SyncFailure(action: "retry", memberID: $0, planID: nil, reason: "owed work", error: "\(error)") }
+                + due.plans.map { SyncFailure(action: "retry", memberID: nil, planID: $0, reason: "owed work", error: "\(error)") }
+            logger.warning("Kisi sync: retrying owed work failed", metadata: ["error": "\(error)"])
+            try await retries.update { state, policy, random in
+                SyncRetryBookkeeping.record(state, failures: failures, scope: .resumed, now: Date(), policy: policy, random: random)
+            }
+            return .none
+        }
+        guard !report.isPaused else { return .paused }
+        try await noteOutcome(report, scope: .scoped(members: Set(due.members), plans: Set(due.plans)))
+        return .changes
+    }
+
+    /// Puts what failed in `report` on the owed list, and takes off what the run settled.
+    func noteOutcome(_ report: SyncReport, scope: SyncRetryBookkeeping.Scope) async throws {
+        guard !report.isPaused else { return }  // a pause owes everything already; it is retried as a whole
+        let now = Date()
+        try await retries.update { state, policy, random in
+            SyncRetryBookkeeping.record(state, failures: report.failures, scope: scope, now: now, policy: policy, random: random)
+        }
+        if !report.failures.isEmpty {
+            let owed = try await retries.state
+            logger.notice("Kisi sync: failed work is owed and will be retried", metadata: [
+                "failures": "\(report.failures.count)", "owed.members": "\(owed.members.count)", "owed.plans": "\(owed.plans.count)",
+                "next": "\(owed.nextAttemptAt.map { $0.formatted(.iso8601) } ?? "-")",
+            ])
         }
     }
 
@@ -164,6 +256,8 @@ public struct SyncService: Service {
         }
         let report = try await engine.reconcile(memberIDs: members, planIDs: plans, trigger: "changes #\(first)–#\(newest)")
         guard !report.isPaused else { return .paused }
+        // What failed is owed (retried with backoff) before the changes count as processed.
+        try await noteOutcome(report, scope: .scoped(members: members, plans: plans))
         try await markProcessed(through: newest)
         await recordPropagation(of: changes)
         return .changes
@@ -196,12 +290,18 @@ public struct SyncService: Service {
             if let covered { newest = covered } else { newest = try await lastProcessedChangeID() }
             let report = try await engine.reconcileAll(trigger: trigger, yield: yieldToChanges(after: newest))
             if report.isPaused { return .paused }
+            try await noteOutcome(report, scope: .full)
             if let covered { try await markProcessed(through: covered) }
             return .fullReconcileNeeded
         } catch is CancellationError {
             return .none
         } catch {
-            logger.error("Kisi sync: full reconcile failed", metadata: ["error": "\(error)"])
+            logger.error("Kisi sync: full reconcile failed; retrying with backoff", metadata: ["error": "\(error)"])
+            try? await retries.update { state, policy, random in
+                var state = state
+                state.full = SyncRetryBookkeeping.recordRunFailure(state.full, error: "\(error)", now: Date(), policy: policy, random: random)
+                return state
+            }
             return .none
         }
     }

@@ -286,6 +286,22 @@ public struct AdminRoutes: Sendable {
         }
         data["checkIns"] = await checkInsToday(layout: layout)
         data["deferred"] = Int(try await repository.syncState(SyncStateKey.deferredActions) ?? "") ?? 0
+        // Work that failed and is retried by itself with backoff: staff see that it is in hand.
+        let retry = SyncRetryState.decode(try await repository.syncState(SyncStateKey.retryJSON))
+        if let next = retry.nextAttemptAt {
+            let parts = [
+                retry.members.isEmpty ? nil : "Kisi work for \(retry.members.count) member\(retry.members.count == 1 ? "" : "s")",
+                retry.plans.isEmpty ? nil : "\(retry.plans.count) plan group\(retry.plans.count == 1 ? "" : "s")",
+                retry.full == nil ? nil : "a full reconcile",
+                retry.changes == nil ? nil : "reading the latest changes",
+            ].compactMap { $0 }
+            let seconds = max(0, Int(next.timeIntervalSinceNow.rounded(.up)))
+            data["retrying"] = [
+                "what": parts.joined(separator: ", "),
+                "attempts": max(retry.maxAttempts, 1), "next": seconds == 0 ? "now" : "in \(seconds) s",
+                "lastError": retry.lastError ?? "failed",
+            ] as [String: Any]
+        }
         if let leader = try await repository.leaseStatus(name: SyncLeadership.defaultLeaseName) {
             data["leader"] = ["replica": leader.lease.holder, "live": leader.live]
         }

@@ -97,7 +97,13 @@ extension GymRepository {
             if let other = try await KisiLinkRow.query(on: db)
                 .filter(\.$kind == kind).filter(\.$kisiID == kisiID).filter(\.$localID != localID).first()
             {
-                throw StoreError.conflict("\(what.kisi) \(kisiID) is already linked to \(what.local) \(other.localID)")
+                // A deleted member's link is kept so that the sync can take their door access away;
+                // when someone re-joins with that e-mail, the Kisi user becomes theirs.
+                let formerMember = kind == KisiLinkRow.memberKind ? try await MemberRow.find(other.localID, on: db) == nil : false
+                guard formerMember else {
+                    throw StoreError.conflict("\(what.kisi) \(kisiID) is already linked to \(what.local) \(other.localID)")
+                }
+                try await other.delete(on: db)
             }
             let row = try await KisiLinkRow.query(on: db).filter(\.$kind == kind).filter(\.$localID == localID).first() ?? {
                 let row = KisiLinkRow()

@@ -221,6 +221,77 @@ public enum SyncStateKey {
     public static let propagationJSON = "propagation_json"
     /// How many actions the leading sync has set aside (see `SyncYield`), as decimal text.
     public static let deferredActions = "deferred_actions"
+    /// JSON ``SyncRetryState``: the work that failed and is owed, with when it is tried next.
+    public static let retryJSON = "retry_json"
+}
+
+/// Work the sync owes Kisi because a write or a run failed (5xx, timeout, lost response, a read that
+/// did not answer): each member, plan or whole run is retried by itself with backoff until it goes
+/// through. Kept in `sync_state` so that it survives a restart, a new leader inherits it, and every
+/// replica's status page shows "retrying".
+public struct SyncRetryState: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        /// Failed attempts so far (the first failure counts as one).
+        public var attempts: Int
+        public var firstFailedAt: Date
+        public var nextAttemptAt: Date
+        public var lastError: String
+        /// A revocation is among the failed work: it is retried before everything else.
+        public var revocation: Bool
+
+        public init(attempts: Int, firstFailedAt: Date, nextAttemptAt: Date, lastError: String, revocation: Bool) {
+            self.attempts = attempts
+            self.firstFailedAt = firstFailedAt
+            self.nextAttemptAt = nextAttemptAt
+            self.lastError = lastError
+            self.revocation = revocation
+        }
+    }
+
+    /// Members whose actions failed, by member ID (UUID text: JSON objects need string keys).
+    public var members: [String: Entry]
+    /// Plans whose group actions failed, by plan ID.
+    public var plans: [String: Entry]
+    /// A full reconcile is owed: a run failed as a whole, or a failure concerned no one member or plan.
+    public var full: Entry?
+    /// Access changes could not be processed (a read failed); they stay queued and are retried with backoff.
+    public var changes: Entry?
+
+    public init(members: [String: Entry] = [:], plans: [String: Entry] = [:], full: Entry? = nil, changes: Entry? = nil) {
+        self.members = members
+        self.plans = plans
+        self.full = full
+        self.changes = changes
+    }
+
+    public var isEmpty: Bool { members.isEmpty && plans.isEmpty && full == nil && changes == nil }
+
+    var allEntries: [Entry] { Array(members.values) + Array(plans.values) + [full, changes].compactMap { $0 } }
+
+    /// The earliest planned retry, if any work is owed.
+    public var nextAttemptAt: Date? { allEntries.map(\.nextAttemptAt).min() }
+    /// The most attempts any owed work has taken.
+    public var maxAttempts: Int { allEntries.map(\.attempts).max() ?? 0 }
+    /// The error of the most recently failed attempt.
+    public var lastError: String? { allEntries.max { $0.nextAttemptAt < $1.nextAttemptAt }?.lastError }
+    /// When the oldest owed work first failed.
+    public var oldestFailureAt: Date? { allEntries.map(\.firstFailedAt).min() }
+
+    public static func decode(_ text: String?) -> SyncRetryState {
+        guard let text, let data = text.data(using: .utf8) else { return SyncRetryState() }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return (try? decoder.decode(SyncRetryState.self, from: data)) ?? SyncRetryState()
+    }
+
+    public func encoded() -> String? {
+        guard !isEmpty else { return nil }
+        // Milliseconds: backoff waits start at half a second, which ISO 8601 text would round away.
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 /// Propagation latency over a recent window: from an access change's commit to the end of the sync run

@@ -55,17 +55,29 @@ extension GymRoutes {
                 replicaID: status.lease.holder, fencingToken: status.lease.token, live: status.live, heartbeatAt: status.lease.heartbeatAt,
                 expiresAt: status.lease.expiresAt)
         }
+        let retry = SyncRetryState.decode(try await repository.syncState(SyncStateKey.retryJSON))
+        let pausedReason = try await repository.syncState(SyncStateKey.pausedReason)
+        let queueDepth = try await repository.unprocessedAccessChangeCount()
+        let deferredActions = try await repository.syncState(SyncStateKey.deferredActions).flatMap { Int($0) } ?? 0
+        let state: String =
+            if sync == nil { "not_connected" }
+            else if pausedReason != nil { "paused" }
+            else if !retry.isEmpty { "retrying" }
+            else if queueDepth > 0 || deferredActions > 0 { "syncing" }
+            else { "in_step" }
         return SyncStatusBody(
+            state: state,
+            retrying: SyncRetryingBody(retry),
             replicaID: replicaID,
             leader: leader,
             connected: sync != nil,
-            pausedReason: try await repository.syncState(SyncStateKey.pausedReason),
-            queueDepth: try await repository.unprocessedAccessChangeCount(),
+            pausedReason: pausedReason,
+            queueDepth: queueDepth,
             lastFullReconcileAt: lastFull,
             heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
             openReviews: try await repository.openHeldReviews().count,
             writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
-            deferredActions: try await repository.syncState(SyncStateKey.deferredActions).flatMap { Int($0) } ?? 0,
+            deferredActions: deferredActions,
             propagation: propagation.map(PropagationBody.init),
             errorsByMember: errorsByMember.values.sorted { ($0.lastAt, $0.memberID) > ($1.lastAt, $1.memberID) })
     }
@@ -118,7 +130,38 @@ struct SyncLeaderBody: Encodable, Sendable {
     }
 }
 
+/// Owed work, while there is any (see ``SyncRetryState``).
+struct SyncRetryingBody: Encodable, Sendable {
+    let members: Int
+    let plans: Int
+    let fullReconcile: Bool
+    let changes: Bool
+    let attempts: Int
+    let nextAttemptAt: String
+    let since: String
+    let lastError: String
+
+    init?(_ state: SyncRetryState) {
+        guard let next = state.nextAttemptAt, let since = state.oldestFailureAt else { return nil }
+        members = state.members.count
+        plans = state.plans.count
+        fullReconcile = state.full != nil
+        changes = state.changes != nil
+        attempts = max(state.maxAttempts, 1)
+        nextAttemptAt = next.formatted(.iso8601)
+        self.since = since.formatted(.iso8601)
+        lastError = state.lastError ?? "failed"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case members, plans, fullReconcile = "full_reconcile", changes, attempts, nextAttemptAt = "next_attempt_at", since
+        case lastError = "last_error"
+    }
+}
+
 struct SyncStatusBody: ResponseEncodable, Sendable {
+    let state: String
+    let retrying: SyncRetryingBody?
     let replicaID: String
     let leader: SyncLeaderBody?
     let connected: Bool
@@ -133,7 +176,7 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let errorsByMember: [MemberErrorsBody]
 
     enum CodingKeys: String, CodingKey {
-        case replicaID = "replica_id", leader
+        case state, retrying, replicaID = "replica_id", leader
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
         case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
         case openReviews = "open_reviews", writesLastHour = "writes_last_hour", deferredActions = "deferred_actions"
