@@ -24,13 +24,23 @@ extension AdminRoutes {
     func addAdoptionRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("kisi/adoption") { request, context in
             let session = try require(request, context, role: .manager)
-            let offset = max(0, Int(request.uri.queryParameters.get("offset") ?? "") ?? 0)
+            let offset = try Self.pageOffset(request)
             return try page("adoption", request, context, session: session, active: "adoption", try await adoptionData(adoptedOffset: offset))
         }
         admin.post("kisi/adoption/:review") { request, context in
             let (session, form) = try await postedForm(request, context, role: .manager)
             return try await decide(request, context, session: session, form: form)
         }
+    }
+
+    /// The `offset` query parameter of a paged admin list: absent means 0; anything but a whole number
+    /// from 0 to ``PageRequest/maximumOffset`` is a 400, so "next page" arithmetic cannot overflow.
+    static func pageOffset(_ request: Request) throws -> Int {
+        guard let raw = request.uri.queryParameters.get("offset"), !raw.isEmpty else { return 0 }
+        guard let offset = Int(raw), (0...PageRequest.maximumOffset).contains(offset) else {
+            throw AdminError.badRequest("The offset must be a whole number from 0 to \(PageRequest.maximumOffset).")
+        }
+        return offset
     }
 
     // MARK: Reviews and their options

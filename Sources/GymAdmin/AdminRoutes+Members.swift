@@ -255,6 +255,9 @@ extension AdminRoutes {
     }
 
     func memberRows(search: String) async throws -> [[String: Any]] {
+        if search.unicodeScalars.count > TextLimits.query {
+            throw AdminError.badRequest("The search may be at most \(TextLimits.query) characters long.")
+        }
         let members = try await repository.members(search: search, PageRequest(limit: 50)).items
         let layout = try await repository.layout()
         let instant = now()

@@ -174,11 +174,15 @@ extension AdminRoutes {
         }
         let utc = TimeZone(identifier: "UTC")!
         if let text = values["from"], !text.isEmpty {
-            guard let day = LocalDate(text) else { throw AdminError.badRequest("From must be a date like 2026-12-31.") }
+            guard let day = LocalDate(text), day.isSupported else {
+                throw AdminError.badRequest("From must be a date like 2026-12-31, in the years \(LocalDate.supportedYears.lowerBound) to \(LocalDate.supportedYears.upperBound).")
+            }
             filter.from = day.startOfDay(in: utc)
         }
         if let text = values["until"], !text.isEmpty {
-            guard let day = LocalDate(text) else { throw AdminError.badRequest("Until must be a date like 2026-12-31.") }
+            guard let day = LocalDate(text), day.isSupported else {
+                throw AdminError.badRequest("Until must be a date like 2026-12-31, in the years \(LocalDate.supportedYears.lowerBound) to \(LocalDate.supportedYears.upperBound).")
+            }
             filter.until = day.adding(days: 1).startOfDay(in: utc)
         }
         return (filter, values)

@@ -10,7 +10,13 @@ struct FormData: Sendable {
 
     static func read(_ request: Request) async throws -> FormData {
         var request = request
-        let buffer = try await request.collectBody(upTo: maximumBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maximumBytes)
+        } catch is NIOTooManyBytesError {
+            // The client's mistake (or a probe), not the server's: 413 with a message, not a logged 500.
+            throw HTTPError(.contentTooLarge, message: "The form is larger than the \(maximumBytes / 1024) KB this server accepts. Shorten the text and send it again.")
+        }
         return FormData(encoded: String(buffer: buffer))
     }
 

@@ -111,7 +111,8 @@ public struct MemberBlock: Hashable, Sendable {
         var errors = FieldErrors()
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { errors.add("reason", "is required") }
-        if trimmed.count > maximumReasonLength { errors.add("reason", "must be at most \(maximumReasonLength) characters") }
+        if trimmed.unicodeScalars.count > maximumReasonLength { errors.add("reason", "must be at most \(maximumReasonLength) characters") }
+        if Validate.containsControlCharacters(reason, multiline: true) { errors.add("reason", Validate.controlCharacterMessage) }
         let actor = blockedBy.trimmingCharacters(in: .whitespacesAndNewlines)
         if actor.isEmpty { errors.add("blocked_by", "is required") }
         try errors.throwIfAnyTyped()

@@ -97,6 +97,7 @@ extension GymRepository {
     /// One page of the members whose Kisi user was adopted rather than created (see ``kisiUserLinkCounts()``),
     /// sorted by name.
     public func adoptedKisiUsers(_ page: PageRequest = PageRequest()) async throws -> Page<AdoptedKisiUser> {
+        let page = page.clamped
         let sql = try sqlDatabase
         let rows = try await sql.raw("""
             SELECT m.id AS member_id, m.first_name, m.last_name, m.email, l.kisi_id

@@ -1,14 +1,20 @@
 import FluentKit
+import FluentSQL
 import Foundation
 import GymCore
+import SQLKit
 
 extension GymRepository {
     /// Members sorted by name; `search` matches any part of name, e-mail or phone, case-insensitively.
     public func members(search: String? = nil, _ page: PageRequest = PageRequest()) async throws -> Page<Member> {
         let query = MemberRow.query(on: database).sort(\.$lastName).sort(\.$firstName).sort(\.$id)
         if let needle = search?.trimmingCharacters(in: .whitespaces).lowercased(), !needle.isEmpty {
-            for word in needle.split(separator: " ") {
-                query.filter(\.$searchText ~~ String(word))
+            // Callers refuse longer searches; this only keeps a careless one from building a query
+            // with thousands of conditions.
+            for word in needle.prefix(TextLimits.query).split(separator: " ") {
+                // `~~` would hand `%` and `_` to LIKE as wildcards (`q=%` matched everyone); escape them
+                // and say which escape character is meant, as SQLite has no default one.
+                query.filter(.sql(embed: "\(ident: "search_text") LIKE \(bind: Self.likePattern(containing: String(word))) ESCAPE '\\'"))
             }
         }
         return try await Self.page(query, page) { try $0.toDomain() }
@@ -173,4 +179,17 @@ public struct MemberImportResult: Sendable {
     public var imported: [Member]
     /// Validation problems keyed by the draft's zero-based position.
     public var problems: [Int: FieldErrors]
+}
+
+extension GymRepository {
+    /// A LIKE pattern matching `text` anywhere, with LIKE's own characters taken literally
+    /// (to be used with `ESCAPE '\'`).
+    static func likePattern(containing text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "\\" || character == "%" || character == "_" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return "%" + escaped + "%"
+    }
 }

@@ -82,7 +82,8 @@ extension GymRepository {
     /// Ends a freeze early so access resumes on `resumeOn`. Picks `freezeID`, or else the freeze in
     /// force on `resumeOn`, or else the next one to come. A freeze not yet begun is removed whole.
     public func unfreeze(_ id: UUID, freezeID: UUID? = nil, resumeOn: LocalDate) async throws -> Subscription {
-        try await modify(id, action: .unfrozen) { current in
+        try resumeOn.checkSupported(field: "resume_on")
+        return try await modify(id, action: .unfrozen) { current in
             var subscription = current
             let chosen: Int?
             if let freezeID {
@@ -109,7 +110,7 @@ extension GymRepository {
     /// Cancels from `effectiveDate` (the first day without access).
     public func cancel(_ id: UUID, effectiveDate: LocalDate, reason: String? = nil) async throws -> Subscription {
         try await modify(id, action: .cancelled) { current in
-            current.cancelled(Cancellation(effectiveDate: effectiveDate, reason: reason))
+            try current.cancelling(effectiveDate: effectiveDate, reason: reason)
         }
     }
 

@@ -40,8 +40,9 @@ public struct GymRepository: Sendable {
     static func page<M: Model, T: Sendable>(
         _ query: QueryBuilder<M>, _ request: PageRequest, map: (M) throws -> T
     ) async throws -> Page<T> {
+        let request = request.clamped
         let total = try await query.copy().count()
-        let rows = try await query.range(request.offset..<(request.offset + request.limit)).all()
+        let rows = try await query.offset(request.offset).limit(request.limit).all()
         return Page(items: try rows.map(map), total: total, limit: request.limit, offset: request.offset)
     }
 }

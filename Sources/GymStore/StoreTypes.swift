@@ -22,13 +22,20 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Offset pagination as the API exposes it.
 public struct PageRequest: Sendable, Equatable {
     public static let maximumLimit = 500
+    /// Far beyond any real list, and small enough that `offset + limit` (what the pages' "next"
+    /// links and the database compute) cannot overflow, whatever a client asks for.
+    public static let maximumOffset = Int(Int32.max)
     public var limit: Int
     public var offset: Int
 
     public init(limit: Int = 50, offset: Int = 0) {
         self.limit = min(max(limit, 1), PageRequest.maximumLimit)
-        self.offset = max(offset, 0)
+        self.offset = min(max(offset, 0), PageRequest.maximumOffset)
     }
+
+    /// The same request with both numbers forced into range; the fields are settable, so a page
+    /// query cannot rely on the initializer having clamped them.
+    public var clamped: PageRequest { PageRequest(limit: limit, offset: offset) }
 }
 
 public struct Page<Item: Sendable>: Sendable {

@@ -130,9 +130,9 @@ extension Request {
     static func describe(_ type: Any.Type) -> String {
         switch type {
         case is String.Type, is String?.Type: "a string"
-        case is Int.Type, is Int?.Type: "an integer"
+        case is Int.Type, is Int?.Type, is JSONInteger.Type: "an integer"
         case is Bool.Type, is Bool?.Type: "true or false"
-        case is [Int].Type: "an array of integers"
+        case is [Int].Type, is [JSONInteger].Type: "an array of integers"
         case is [UUID].Type: "an array of IDs"
         default: "of type \(type)"
         }

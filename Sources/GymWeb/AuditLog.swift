@@ -128,7 +128,7 @@ extension Request {
     /// The audit log's filters: `member_id`, `plan_id`, `action`, `status`, `from`, `until`.
     func kisiWriteFilter() throws -> KisiWriteFilter {
         var filter = KisiWriteFilter(memberID: try uuidParameter("member_id"), planID: try uuidParameter("plan_id"))
-        if let action = formParameter("action"), !action.isEmpty { filter.action = action }
+        if let action = try textParameter("action"), !action.isEmpty { filter.action = action }
         if let raw = uri.queryParameters.get("status") {
             guard let status = KisiWriteStatus(rawValue: raw) else {
                 throw APIError.badParameter("status", "must be one of " + KisiWriteStatus.allCases.map(\.rawValue).joined(separator: ", "))

@@ -61,6 +61,14 @@ struct ClubCreate: Decodable {
         case name, timeZone = "time_zone", kisiPlaceID = "kisi_place_id", kisiLockIDs = "kisi_lock_ids"
     }
 
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        timeZone = try container.decode(String.self, forKey: .timeZone)
+        kisiPlaceID = try container.decodeInteger(forKey: .kisiPlaceID)
+        kisiLockIDs = try container.decodeIntegers(forKey: .kisiLockIDs)
+    }
+
     var draft: ClubDraft {
         ClubDraft(name: name, timeZoneIdentifier: timeZone, kisiPlaceID: kisiPlaceID, kisiLockIDs: kisiLockIDs ?? [])
     }
@@ -76,8 +84,8 @@ struct ClubPatch: Decodable, Sendable {
         let container = try decoder.container(keyedBy: ClubBody.CodingKeys.self)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone)
-        kisiPlaceID = try container.patch(Int.self, forKey: .kisiPlaceID)
-        kisiLockIDs = try container.decodeIfPresent([Int].self, forKey: .kisiLockIDs)
+        kisiPlaceID = try container.patchInteger(forKey: .kisiPlaceID)
+        kisiLockIDs = try container.decodeIntegers(forKey: .kisiLockIDs)
     }
 
     func apply(to draft: inout ClubDraft) {
@@ -114,6 +122,13 @@ struct StudioCreate: Decodable {
     let kisiLockIDs: [Int]?
     enum CodingKeys: String, CodingKey { case clubID = "club_id", name, kisiLockIDs = "kisi_lock_ids" }
 
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        clubID = try container.decode(UUID.self, forKey: .clubID)
+        name = try container.decode(String.self, forKey: .name)
+        kisiLockIDs = try container.decodeIntegers(forKey: .kisiLockIDs)
+    }
+
     var draft: StudioDraft { StudioDraft(clubID: clubID, name: name, kisiLockIDs: kisiLockIDs ?? []) }
 }
 
@@ -122,6 +137,13 @@ struct StudioPatch: Decodable, Sendable {
     let name: String?
     let kisiLockIDs: [Int]?
     enum CodingKeys: String, CodingKey { case clubID = "club_id", name, kisiLockIDs = "kisi_lock_ids" }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        clubID = try container.decodeIfPresent(UUID.self, forKey: .clubID)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        kisiLockIDs = try container.decodeIntegers(forKey: .kisiLockIDs)
+    }
 
     func apply(to draft: inout StudioDraft) {
         if let clubID { draft.clubID = clubID }
@@ -168,6 +190,15 @@ struct PlanCreate: Decodable {
         case name, clubIDs = "club_ids", studioIDs = "studio_ids", pastDueGraceDays = "past_due_grace_days", archived
     }
 
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        clubIDs = try container.decodeIfPresent([UUID].self, forKey: .clubIDs)
+        studioIDs = try container.decodeIfPresent([UUID].self, forKey: .studioIDs)
+        pastDueGraceDays = try container.decodeInteger(forKey: .pastDueGraceDays)
+        archived = try container.decodeIfPresent(Bool.self, forKey: .archived)
+    }
+
     var draft: PlanDraft {
         PlanDraft(name: name, clubIDs: clubIDs ?? [], studioIDs: studioIDs ?? [], pastDueGraceDays: pastDueGraceDays ?? 0, isArchived: archived ?? false)
     }
@@ -181,6 +212,15 @@ struct PlanPatch: Decodable, Sendable {
     let archived: Bool?
     enum CodingKeys: String, CodingKey {
         case name, clubIDs = "club_ids", studioIDs = "studio_ids", pastDueGraceDays = "past_due_grace_days", archived
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        clubIDs = try container.decodeIfPresent([UUID].self, forKey: .clubIDs)
+        studioIDs = try container.decodeIfPresent([UUID].self, forKey: .studioIDs)
+        pastDueGraceDays = try container.decodeInteger(forKey: .pastDueGraceDays)
+        archived = try container.decodeIfPresent(Bool.self, forKey: .archived)
     }
 
     func apply(to draft: inout PlanDraft) {

@@ -40,6 +40,8 @@ public struct GymRoutes: Sendable {
 
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
+        // Outermost, so every answer carries the headers: API, admin pages, errors and 404s alike.
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.get("healthz") { _, _ in HealthBody(status: "ok") }
@@ -160,7 +162,7 @@ public struct GymRoutes: Sendable {
 
     func addMemberRoutes(to group: RouterGroup<APIContext>) {
         group.get { request, _ in
-            let search = request.formParameter("q")
+            let search = try request.textParameter("q")
             return ListResponse(try await repository.members(search: search, try request.pageRequest()), MemberBody.init)
         }
         group.post { request, context in
@@ -274,13 +276,20 @@ extension APIContext {
 
 extension Request {
     func pageRequest() throws -> PageRequest {
-        let limit = try intParameter("limit") ?? 50
-        let offset = try intParameter("offset") ?? 0
-        guard (1...PageRequest.maximumLimit).contains(limit) else {
-            throw APIError.badParameter("limit", "must be between 1 and \(PageRequest.maximumLimit)")
-        }
-        guard offset >= 0 else { throw APIError.badParameter("offset", "must be zero or more") }
+        let limit = try intParameter("limit", in: 1...PageRequest.maximumLimit) ?? 50
+        let offset = try intParameter("offset", in: 0...PageRequest.maximumOffset) ?? 0
         return PageRequest(limit: limit, offset: offset)
+    }
+
+    /// A free-text query parameter (`formParameter`), refused with 400 when longer than
+    /// ``TextLimits/query`` or when it holds control characters.
+    func textParameter(_ name: String) throws -> String? {
+        guard let value = formParameter(name) else { return nil }
+        if value.unicodeScalars.count > TextLimits.query {
+            throw APIError.badParameter(name, "must be at most \(TextLimits.query) characters")
+        }
+        if Validate.containsControlCharacters(value) { throw APIError.badParameter(name, "must not contain control characters") }
+        return value
     }
 
     /// A free-text query parameter decoded the way HTML forms, `URLSearchParams` and most HTTP
@@ -297,9 +306,13 @@ extension Request {
         return nil
     }
 
-    func intParameter(_ name: String) throws -> Int? {
+    /// An integer query parameter within `range`. Checked here, before any arithmetic: an offset
+    /// near `Int.max` once overflowed `offset + limit` and stopped the whole process.
+    func intParameter(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let raw = uri.queryParameters.get(name) else { return nil }
-        guard let value = Int(raw) else { throw APIError.badParameter(name, "must be an integer") }
+        guard let value = Int(raw), range.contains(value) else {
+            throw APIError.badParameter(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
         return value
     }
 
@@ -319,8 +332,10 @@ extension Request {
 
     func instantParameter(_ name: String) throws -> Date? {
         guard let raw = uri.queryParameters.get(name) else { return nil }
-        guard let value = try? Date(raw, strategy: .iso8601) else {
-            throw APIError.badParameter(name, "must be an ISO 8601 instant such as 2026-12-31T22:00:00Z")
+        guard let value = LocalDate.instant(iso8601: raw) else {
+            let years = LocalDate.supportedYears
+            throw APIError.badParameter(
+                name, "must be an ISO 8601 instant on a real date in the years \(years.lowerBound) to \(years.upperBound), such as 2026-12-31T22:00:00Z")
         }
         return value
     }
