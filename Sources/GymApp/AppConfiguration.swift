@@ -121,4 +121,12 @@ extension DatabaseLocation {
         if case .postgres = self { return true }
         return false
     }
+
+    /// True when other processes can open this database (every kind but in-memory SQLite): their Kisi
+    /// requests are paced together through it (`boogyman kisi connect` then `serve` on one SQLite
+    /// file share the key's five requests a second, as replicas on PostgreSQL do).
+    public var pacesKisiTogether: Bool {
+        if case .sqliteInMemory = self { return false }
+        return true
+    }
 }

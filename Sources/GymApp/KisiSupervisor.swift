@@ -95,7 +95,7 @@ public struct KisiSupervisor: Service {
             return
         }
         let engine = try KisiConnection.engine(
-            settings: settings, repository: repository, logger: logger, sharedPacing: configuration.database.isShared)
+            settings: settings, repository: repository, logger: logger, sharedPacing: configuration.database.pacesKisiTogether)
         engines.replace(with: engine)
         logger.notice("Kisi connection in force", metadata: ["organization": "\(settings.organizationID.map(String.init) ?? "?")"])
     }
