@@ -266,14 +266,18 @@ struct Kisi: AsyncParsableCommand {
                 throw ValidationError("--user-creation must be managed or invitations")
             }
             guard let url = URL(string: baseURL) else { throw ValidationError("--base-url is not a URL") }
-            let client = KisiClient(configuration: .init(apiKey: KisiAPIKey(apiKey), baseURL: url, integrationIdentifier: "BooGYMan"))
+            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
+            // Paced with a running server's sync through the database: the key's limit is shared.
+            let pacer = configuration.database.pacesKisiTogether ? DatabaseKisiPacer(repository: database.repository, apiKey: apiKey) : nil
+            let client = KisiClient(configuration: .init(
+                apiKey: KisiAPIKey(apiKey), baseURL: url, integrationIdentifier: "BooGYMan", sharedPacer: pacer))
             let organization: KisiOrganization
             do {
                 organization = try await client.organization()
             } catch {
+                await database.shutdown()
                 throw ValidationError("Kisi did not accept the key: \(error)")
             }
-            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
             do {
                 try await database.repository.saveKisiSettings(
                     KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURL, instanceURL: instanceURL, userCreationMode: mode),
@@ -324,7 +328,7 @@ struct Sync: AsyncParsableCommand {
             guard configuration.masterKey != nil else { throw KisiConnection.Problem.noMasterKey }
             guard let engine = try await KisiConnection.engine(
                 repository: database.repository, masterKey: configuration.masterKey, logger: logger,
-                sharedPacing: configuration.database.isShared)
+                sharedPacing: configuration.database.pacesKisiTogether)
             else {
                 throw KisiConnection.Problem.notConnected
             }
