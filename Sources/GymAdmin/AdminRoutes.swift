@@ -51,7 +51,6 @@ public struct AdminRoutes: Sendable {
         addClubRoutes(to: admin)
         addActivityRoutes(to: admin)
         addStaffRoutes(to: admin)
-        addTokenRoutes(to: admin)
         addAdoptionRoutes(to: admin)
     }
 
