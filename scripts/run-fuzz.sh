@@ -4,9 +4,10 @@
 #   scripts/run-fuzz.sh [path/to/boogyman [fuzz-api.py options]]
 #                       (default binary .build/debug/boogyman)
 #
-# Creates a throw-away SQLite database and API token, serves it on a free local port, runs
-# scripts/fuzz-api.py against it, checks the process survived and stops it again. PyYAML lives in the venv
-# at ${OPENAPI_VENV:-.venv}, created from scripts/requirements-openapi.txt when missing.
+# Creates a throw-away SQLite database (a PostgreSQL one with FUZZ_POSTGRES_URL) and API token,
+# serves it on a free local port, runs scripts/fuzz-api.py against it, checks the process survived
+# and stops it again. PyYAML lives in the venv at ${OPENAPI_VENV:-.venv}, created from
+# scripts/requirements-openapi.txt when missing (shared with scripts/run-openapi-check.sh).
 # Exits with the check's status.
 set -euo pipefail
 
@@ -32,11 +33,32 @@ fi
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/boogyman-fuzz.XXXXXX")"
 database="$workdir/fuzz.sqlite"
 server_pid=""
+postgres_admin_url=""
+postgres_name=""
+
+# With FUZZ_POSTGRES_URL (a PostgreSQL URL whose user may CREATE DATABASE), the server runs on a
+# fresh PostgreSQL database instead: PostgreSQL refuses NUL in text and treats LIKE differently
+# from SQLite, so both stores get the same bad input.
+if [[ -n "${FUZZ_POSTGRES_URL:-}" ]]; then
+    psql="$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)"
+    if [[ -z "$psql" ]]; then
+        echo "error: FUZZ_POSTGRES_URL is set but psql is not installed" >&2
+        exit 2
+    fi
+    postgres_admin_url="$FUZZ_POSTGRES_URL"
+    postgres_name="boogyman_fuzz_$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
+    "$psql" "$postgres_admin_url" -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $postgres_name" >/dev/null
+    database="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
+        "$postgres_admin_url" "$postgres_name")"
+fi
 
 cleanup() {
     if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
+    fi
+    if [[ -n "$postgres_name" ]]; then
+        "$psql" "$postgres_admin_url" -q -c "DROP DATABASE IF EXISTS $postgres_name WITH (FORCE)" >/dev/null 2>&1 || true
     fi
     rm -rf "$workdir"
 }

@@ -60,6 +60,9 @@ public enum GymServer {
         services.insert(DatabaseLifetime(database: database), at: 0)
         return Application(
             router: router,
+            // The router's middleware adds the security headers to what it answers; this adds them to
+            // what the server answers by itself (a request it cannot parse).
+            server: .http1(additionalChannelHandlers: [SecurityHeadersChannelHandler()]),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "BooGYMan"),
             services: services,
             onServerRunning: onServerRunning,

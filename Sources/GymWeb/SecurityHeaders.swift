@@ -1,5 +1,17 @@
 import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
 import Hummingbird
+
+public enum SecurityHeaders {
+    /// Each header with the value it gets unless the response already chose one.
+    public static let fields: [(HTTPField.Name, String)] = [
+        (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
+        (HTTPField.Name("Referrer-Policy")!, "same-origin"),
+        (HTTPField.Name("X-Frame-Options")!, "DENY"),
+        (.contentSecurityPolicy, "frame-ancestors 'none'"),
+    ]
+}
 
 /// Adds the headers that tell browsers not to guess content types, not to leak our URLs (which
 /// carry member IDs) to other sites, and not to show any of our answers inside another site's frame.
@@ -8,15 +20,6 @@ import Hummingbird
 /// error responses and unmatched paths (the router's middleware also wraps its 404 responder).
 /// A response that already sets one of these headers keeps its own value.
 public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    public static var headers: [(HTTPField.Name, String)] {
-        [
-            (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
-            (HTTPField.Name("Referrer-Policy")!, "same-origin"),
-            (HTTPField.Name("X-Frame-Options")!, "DENY"),
-            (.contentSecurityPolicy, "frame-ancestors 'none'"),
-        ]
-    }
-
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -28,9 +31,31 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             // framework's own ones, such as a too-large body, would).
             response = try error.response(from: request, context: context)
         }
-        for (name, value) in Self.headers where response.headers[name] == nil {
+        for (name, value) in SecurityHeaders.fields where response.headers[name] == nil {
             response.headers[name] = value
         }
         return response
+    }
+}
+
+/// The same headers for the answers the HTTP server writes itself, before any router sees the
+/// request: a request line or header block too large or malformed to parse is answered 400 by the
+/// server's connection handler. Installed in the channel pipeline (`.http1(additionalChannelHandlers:)`),
+/// it sees every response head on its way out.
+public final class SecurityHeadersChannelHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    public init() {}
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head(var head) = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        for (name, value) in SecurityHeaders.fields where head.headerFields[name] == nil {
+            head.headerFields[name] = value
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: promise)
     }
 }
