@@ -70,6 +70,7 @@ public struct GymRoutes: Sendable {
         if let kisiWebhookSecret { addKisiWebhookRoute(to: router, secret: kisiWebhookSecret) }
 
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(repository: repository))
+            .add(middleware: IdempotencyMiddleware(repository: repository, now: now))
         addClubRoutes(to: api.group("clubs"))
         addStudioRoutes(to: api.group("studios"))
         addPlanRoutes(to: api.group("plans"))
