@@ -136,9 +136,12 @@ extension AdminRoutes {
     }
 
     func settingsData(viewer: UUID? = nil) async throws -> [String: Any] {
+        let tokens = try await tokenRows()
         var data: [String: Any] = [
             "hasMasterKey": configuration.masterKey != nil,
             "staffAccounts": try await staffRows(viewer: viewer),
+            "apiTokens": tokens,
+            "hasAPITokens": !tokens.isEmpty,
             "roles": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title] },
             "syncRunning": sync != nil,
         ]

@@ -51,6 +51,7 @@ public struct AdminRoutes: Sendable {
         addClubRoutes(to: admin)
         addActivityRoutes(to: admin)
         addStaffRoutes(to: admin)
+        addTokenRoutes(to: admin)
         addAdoptionRoutes(to: admin)
     }
 

@@ -10,8 +10,18 @@ import Hummingbird
 /// BooGYMan gave it); anything unsigned or mis-signed is refused and changes nothing. An event about
 /// something BooGYMan manages becomes an entry in the change log (that member or plan is re-checked
 /// within the sync's next poll), or, when it cannot be pinned on one, a request for a full reconcile.
+///
+/// A signature proves who wrote a delivery, not when: a captured delivery stays validly signed
+/// forever. So every delivery must carry Kisi's event `uuid` and `created_at`; one older than
+/// ``webhookMaximumAge`` (or dated beyond ``webhookClockSkew`` ahead) is refused, and an event ID
+/// already handled is acknowledged without being handled again. IDs are kept for
+/// ``webhookSeenIDLifetime``, longer than any delivery stays acceptable. Reconcile requests
+/// coalesce: while one waits for the sync, further reports leave it as it is.
 extension GymRoutes {
     static let webhookBodyLimit = 256 * 1024
+    static let webhookMaximumAge: TimeInterval = 5 * 60
+    static let webhookClockSkew: TimeInterval = 60
+    static let webhookSeenIDLifetime: TimeInterval = 60 * 60
 
     func addKisiWebhookRoute(to router: Router<APIContext>, secret currentSecret: @escaping @Sendable () async throws -> String?) {
         router.post("webhooks/kisi") { request, _ -> Response in
@@ -30,25 +40,67 @@ extension GymRoutes {
             } catch {
                 throw APIError(.badRequest, code: "malformed_json", message: "The webhook body is not a Kisi event.")
             }
+            let delivery = try? JSONDecoder().decode(KisiDeliveryEnvelope.self, from: body)
+            guard let eventID = delivery?.uuid, !eventID.isEmpty, eventID.count <= 200 else {
+                throw APIError(.badRequest, code: "missing_event_id", message: "The webhook event has no uuid, so a replay could not be told apart.")
+            }
+            guard let occurredAt = delivery?.createdAt.flatMap(KisiDoorEventPayload.date) else {
+                throw APIError(.badRequest, code: "missing_event_time", message: "The webhook event has no valid created_at.")
+            }
+            let instant = now()
+            guard occurredAt >= instant.addingTimeInterval(-Self.webhookMaximumAge),
+                  occurredAt <= instant.addingTimeInterval(Self.webhookClockSkew)
+            else {
+                throw APIError(.badRequest, code: "stale_event", message: "The webhook event was created at \(occurredAt.formatted(.iso8601)), too far from now to be a fresh delivery.")
+            }
             let repository = self.repository
-            if event.type == "lock.unlock", let door = try? JSONDecoder().decode(KisiDoorEventPayload.self, from: body), let record = door.doorEvent {
-                // Kept for the door activity feed and check-ins; an opening changes nobody's access.
-                try await repository.recordDoorEvent(record)
+            guard try await repository.recordKisiWebhookDelivery(
+                eventUUID: eventID, type: String(event.type.prefix(100)), keep: Self.webhookSeenIDLifetime, now: instant)
+            else {
+                // Handled already: acknowledged, so Kisi stops redelivering, and nothing is done twice.
                 return Response(status: .noContent)
             }
-            let links = try await repository.kisiLinks()
-            let selfUserID = try await repository.syncState(SyncStateKeys.kisiSelfUserID).flatMap { Int($0) }
-            let triage = try await KisiEventTriage.triage(event, selfUserID: selfUserID, links: links) { assignmentID in
-                try await repository.memberOfKisiObject(type: "role_assignment", id: assignmentID)
-            }
-            switch triage {
-            case .ignore: break
-            case .member(let memberID): try await repository.recordKisiEvent(memberID: memberID)
-            case .plan(let planID): try await repository.recordKisiEvent(planID: planID)
-            case .everything(let why): try await repository.setSyncState(SyncStateKeys.kisiChangeReported, why)
+            do {
+                try await handle(event, body: body, repository: repository)
+            } catch {
+                // Not handled after all: Kisi's redelivery must not be taken for a replay.
+                try? await repository.forgetKisiWebhookDelivery(eventUUID: eventID)
+                throw error
             }
             return Response(status: .noContent)
         }
+    }
+
+    func handle(_ event: KisiWebhookEvent, body: Data, repository: GymRepository) async throws {
+        if event.type == "lock.unlock", let door = try? JSONDecoder().decode(KisiDoorEventPayload.self, from: body), let record = door.doorEvent {
+            // Kept for the door activity feed and check-ins; an opening changes nobody's access.
+            try await repository.recordDoorEvent(record)
+            return
+        }
+        let links = try await repository.kisiLinks()
+        let selfUserID = try await repository.syncState(SyncStateKeys.kisiSelfUserID).flatMap { Int($0) }
+        let triage = try await KisiEventTriage.triage(event, selfUserID: selfUserID, links: links) { assignmentID in
+            try await repository.memberOfKisiObject(type: "role_assignment", id: assignmentID)
+        }
+        switch triage {
+        case .ignore: break
+        case .member(let memberID): try await repository.recordKisiEvent(memberID: memberID)
+        case .plan(let planID): try await repository.recordKisiEvent(planID: planID)
+        case .everything(let why):
+            // A report already waiting is left alone: however many events arrive before the sync
+            // looks, they ask for one full reconcile between them.
+            _ = try await repository.setSyncStateIfAbsent(SyncStateKeys.kisiChangeReported, why, now: now())
+        }
+    }
+}
+
+/// What every delivery must carry for replay protection: Kisi's event ID and creation time.
+struct KisiDeliveryEnvelope: Decodable {
+    var uuid: String?
+    var createdAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, createdAt = "created_at"
     }
 }
 

@@ -54,7 +54,7 @@ struct Migrate: AsyncParsableCommand {
 }
 
 struct Token: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API token and print it once.")
@@ -69,6 +69,65 @@ struct Token: AsyncParsableCommand {
             await database.shutdown()
             print(secret)
             FileHandle.standardError.write(Data("Created API token \"\(token.name)\" (\(token.id)). It is shown only now; store it safely.\n".utf8))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List API tokens: ID, name, creation and last use (never the secrets).")
+
+        @OptionGroup var options: DatabaseOptions
+        @Flag(help: "Also list revoked tokens.") var includeRevoked = false
+
+        func run() async throws {
+            let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
+            let tokens: [APIToken]
+            do {
+                tokens = try await database.repository.apiTokens(includingRevoked: includeRevoked)
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            print(Self.table(tokens))
+        }
+
+        static func table(_ tokens: [APIToken]) -> String {
+            guard !tokens.isEmpty else { return "No API tokens." }
+            func when(_ date: Date?) -> String {
+                date.map { $0.formatted(.iso8601).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC") } ?? "-"
+            }
+            var rows = [["ID", "NAME", "CREATED", "LAST USED", "REVOKED"]]
+            rows += tokens.map { [$0.id.uuidString, $0.name, when($0.createdAt), $0.lastUsedAt == nil ? "never" : when($0.lastUsedAt), when($0.revokedAt)] }
+            let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            return rows.map { row in
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "\n")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an API token by its ID or name; requests with it are refused from then on.",
+            discussion: "A name shared by several live tokens is refused: revoke those by ID (see `boogyman token list`).")
+
+        @OptionGroup var options: DatabaseOptions
+        @Argument(help: "The token's ID or exact name.") var token: String
+
+        func run() async throws {
+            let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
+            let revoked: APIToken
+            do {
+                revoked = try await database.repository.revokeAPIToken(idOrName: token)
+            } catch let error as StoreError {
+                await database.shutdown()
+                throw ValidationError("\(error)")
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            print("Revoked API token \"\(revoked.name)\" (\(revoked.id)).")
         }
     }
 }

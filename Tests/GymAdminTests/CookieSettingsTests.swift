@@ -43,3 +43,20 @@ struct CookieSettingsTests {
         await database.shutdown()
     }
 }
+
+@Suite("Admin UI: trusted proxies setting")
+struct TrustedProxiesSettingTests {
+    @Test("BOOGYMAN_TRUSTED_PROXIES lists addresses and CIDR blocks; a bad entry stops the start with its name")
+    func trustedProxiesSetting() throws {
+        #expect(try AppConfiguration.resolve(environment: [:]).trustedProxies.ranges.isEmpty)
+        let proxies = try AppConfiguration.resolve(environment: ["BOOGYMAN_TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::1"]).trustedProxies
+        #expect(proxies.trusts("10.20.30.40"))
+        #expect(proxies.trusts("2001:db8::1"))
+        #expect(!proxies.trusts("192.0.2.1"))
+        #expect {
+            try AppConfiguration.resolve(environment: ["BOOGYMAN_TRUSTED_PROXIES": "10.0.0.0/8, my-proxy"])
+        } throws: { error in
+            "\(error)".contains("my-proxy")
+        }
+    }
+}

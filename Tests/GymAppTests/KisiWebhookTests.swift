@@ -100,7 +100,7 @@ struct KisiWebhookTests {
                 #expect(doorEvents.map(\.lockID) == [5011, 5001])
                 #expect(doorEvents.map(\.success) == [false, true])
                 #expect(doorEvents[0].message?.contains("denied") == true)
-                let redelivered = #"{"uuid":"\#(doorEvents[1].kisiUUID)","type":"lock.unlock","actor_type":"User","actor_id":\#(userID),"object_type":"Lock","object_id":5001,"success":true}"#
+                let redelivered = #"{"uuid":"\#(doorEvents[1].kisiUUID)","type":"lock.unlock","actor_type":"User","actor_id":\#(userID),"object_type":"Lock","object_id":5001,"success":true,"created_at":"\#(Date().formatted(.iso8601))"}"#
                 #expect(try await post("http://127.0.0.1:\(port)/webhooks/kisi", redelivered, signature: KisiWebhookSignature.sign(
                     body: Data(redelivered.utf8), secret: secret)) == 204)
                 #expect(try await repository.doorEvents(since: Date().addingTimeInterval(-600), kisiUserID: userID).count == 2)
