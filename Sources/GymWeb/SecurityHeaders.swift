@@ -1,7 +1,7 @@
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import NIOHTTPTypes
-import Hummingbird
 
 public enum SecurityHeaders {
     /// Each header with the value it gets unless the response already chose one.

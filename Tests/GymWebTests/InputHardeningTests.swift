@@ -1,9 +1,12 @@
 import Foundation
 import GymCore
 import GymStore
+import GymWeb
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOEmbedded
+import NIOHTTPTypes
 import Testing
 
 @Suite("HTTP API: hostile input")
@@ -182,5 +185,28 @@ struct InputHardeningTests {
                 #expect(reply.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true, "\(reply.status)")
             }
         }
+    }
+}
+
+@Suite("HTTP server: security headers below the router")
+struct SecurityHeadersChannelTests {
+    @Test("A response the server writes by itself gets the headers; ones a response chose are kept")
+    func channelHandlerAddsHeaders() throws {
+        let channel = EmbeddedChannel(handler: SecurityHeadersChannelHandler())
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])))
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok, headerFields: [HTTPField.Name("X-Frame-Options")!: "SAMEORIGIN"])))
+        guard case .head(let refused) = try channel.readOutbound(as: HTTPResponsePart.self),
+              case .head(let chosen) = try channel.readOutbound(as: HTTPResponsePart.self)
+        else {
+            Issue.record("expected two response heads")
+            return
+        }
+        #expect(refused.headerFields[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        #expect(refused.headerFields[HTTPField.Name("Referrer-Policy")!] == "same-origin")
+        #expect(refused.headerFields[HTTPField.Name("X-Frame-Options")!] == "DENY")
+        #expect(refused.headerFields[.connection] == "close")
+        #expect(chosen.headerFields[HTTPField.Name("X-Frame-Options")!] == "SAMEORIGIN")
+        #expect(chosen.headerFields[.contentSecurityPolicy] == "frame-ancestors 'none'")
+        _ = try channel.finish()
     }
 }
