@@ -110,6 +110,25 @@ public enum SyncRetryBookkeeping {
         return entry
     }
 
+    /// Every owed entry becomes due at `now` (Kisi answered again: waiting out long backoffs would only
+    /// keep doors shut). Attempt counts are kept, so renewed failures back off from where they were.
+    public static func expedite(_ state: SyncRetryState, now: Date) -> SyncRetryState {
+        var state = state
+        state.members = state.members.mapValues { entry in
+            var entry = entry
+            entry.nextAttemptAt = min(entry.nextAttemptAt, now)
+            return entry
+        }
+        state.plans = state.plans.mapValues { entry in
+            var entry = entry
+            entry.nextAttemptAt = min(entry.nextAttemptAt, now)
+            return entry
+        }
+        if let full = state.full { state.full?.nextAttemptAt = min(full.nextAttemptAt, now) }
+        if let changes = state.changes { state.changes?.nextAttemptAt = min(changes.nextAttemptAt, now) }
+        return state
+    }
+
     /// The owed work to retry at `now`: members and plans whose time has come, revocations first, and
     /// whether a full reconcile is due.
     public static func due(_ state: SyncRetryState, now: Date) -> (members: [UUID], plans: [UUID], full: Bool) {
@@ -132,6 +151,15 @@ actor SyncRetryBook {
     let policy: SyncRetryPolicy
     private var loaded: SyncRetryState?
     private var generator = SystemRandomNumberGenerator()
+    /// When Kisi was last asked whether it answers again (see ``SyncService/recoveryProbeInterval``).
+    private var lastProbeAt: Date?
+
+    /// True (and the probe counted as made) when the last probe is at least `interval` old.
+    func claimProbe(now: Date, interval: Duration) -> Bool {
+        if let last = lastProbeAt, now.timeIntervalSince(last) < SyncRetryPolicy.seconds(interval) { return false }
+        lastProbeAt = now
+        return true
+    }
 
     init(ledger: any SyncLedger, policy: SyncRetryPolicy) {
         self.ledger = ledger

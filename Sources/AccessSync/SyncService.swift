@@ -46,6 +46,10 @@ public struct SyncService: Service {
     public let propagation: PropagationTracker
     /// Backoff of owed work (see ``SyncRetryPolicy``).
     public let retryPolicy: SyncRetryPolicy
+    /// While owed work waits out a long backoff, Kisi is asked one cheap question (`GET /organization`)
+    /// this often; once it answers, every owed item is retried at once, so doors open within seconds of
+    /// Kisi's recovery rather than at the end of a backoff of up to a minute.
+    public var recoveryProbeInterval: Duration
     /// Kisi's webhook may report changes many times a second (a burst of hand edits, or a replayed
     /// delivery): full reconciles it causes start at most this often; reports in between coalesce.
     public var kisiEventMinimumInterval: Duration
@@ -57,8 +61,10 @@ public struct SyncService: Service {
         fullReconcileInterval: Duration = .seconds(600), pausedRetryInterval: Duration = .seconds(30),
         maxMembersPerChangeRun: Int = 25, yieldCheckInterval: Duration = .milliseconds(250),
         propagation: PropagationTracker = PropagationTracker(), retryPolicy: SyncRetryPolicy = SyncRetryPolicy(),
-        kisiEventMinimumInterval: Duration = .seconds(5), logger: Logger = Logger(label: "boogyman.access-sync")
+        kisiEventMinimumInterval: Duration = .seconds(5), recoveryProbeInterval: Duration = .seconds(5),
+        logger: Logger = Logger(label: "boogyman.access-sync")
     ) {
+        self.recoveryProbeInterval = recoveryProbeInterval
         self.propagation = propagation
         self.retryPolicy = retryPolicy
         self.kisiEventMinimumInterval = kisiEventMinimumInterval
@@ -130,7 +136,11 @@ public struct SyncService: Service {
                 continue
             }
             // The change queue backs off while its runs fail as a whole (Kisi not answering reads).
-            if let owed = try? await retries.state.changes, owed.nextAttemptAt > Date() { continue }
+            if let owed = try? await retries.state.changes, owed.nextAttemptAt > Date() {
+                // Meanwhile Kisi may have recovered: its probe makes everything owed due at once.
+                _ = try? await retryOwedWork()
+                continue
+            }
             do {
                 let step = try await processChanges()
                 try await retries.update { state, _, _ in
@@ -177,9 +187,16 @@ public struct SyncService: Service {
     /// too many members are due for one change-driven run), else one run over the due members and plans.
     @discardableResult
     func retryOwedWork(now: Date = Date()) async throws -> Step {
-        let owed = try await retries.state
+        var owed = try await retries.state
         guard !owed.isEmpty else { return .none }
-        let due = SyncRetryBookkeeping.due(owed, now: now)
+        var due = SyncRetryBookkeeping.due(owed, now: now)
+        if due.members.isEmpty, due.plans.isEmpty, !due.full {
+            guard await retries.claimProbe(now: now, interval: recoveryProbeInterval), await kisiAnswers() else { return .none }
+            try await retries.update { state, _, _ in SyncRetryBookkeeping.expedite(state, now: now) }
+            owed = try await retries.state
+            due = SyncRetryBookkeeping.due(owed, now: now)
+            logger.info("Kisi answers again: retrying owed work now")
+        }
         if due.full || due.members.count > maxMembersPerChangeRun {
             let attempt = (owed.full?.attempts ?? owed.maxAttempts) + 1
             return await fullReconcile(trigger: "retrying failed work (attempt \(attempt))")
@@ -207,6 +224,16 @@ public struct SyncService: Service {
         guard !report.isPaused else { return .paused }
         try await noteOutcome(report, scope: .scoped(members: Set(due.members), plans: Set(due.plans)))
         return .changes
+    }
+
+    /// One cheap read with the client's deadline: does Kisi answer?
+    func kisiAnswers() async -> Bool {
+        do {
+            _ = try await engine.client.organization()
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// Puts what failed in `report` on the owed list, and takes off what the run settled.

@@ -519,3 +519,123 @@ struct SyncRevocationUnderImport: AsyncParsableCommand {
         }
     }
 }
+
+// MARK: - sync-fault-recovery
+
+/// Kisi misbehaving for a while: 5xx, dropped connections and lost responses injected into the sandbox
+/// while subscriptions are sold, then Kisi recovers. Measures, with the real `SyncService` and Kisi's
+/// real limit (5/s), how long after recovery every sold member's door is open — the failed work must be
+/// retried by itself (owed work with backoff), not left for the 10-minute periodic reconcile — and
+/// checks that no Kisi user or grant was duplicated on the way.
+struct SyncFaultRecovery: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync-fault-recovery",
+        abstract: "Subscriptions sold while Kisi fails (5xx, drops, lost responses) → time from Kisi's recovery to every door open."
+    )
+
+    @Option(help: "Members in the gym with access before the faults.")
+    var members: Int = 200
+    @Option(help: "Subscriptions sold during the faults, one every --sell-every-ms.")
+    var sold: Int = 8
+    @Option(help: "Milliseconds between two sales.")
+    var sellEveryMs: Int = 1500
+    @Option(help: "How long the faults last, in seconds.")
+    var faultSeconds: Int = 60
+    @Option(help: "Share of requests answered 503.")
+    var errorRate: Double = 0.2
+    @Option(help: "Share of connections dropped without an answer.")
+    var dropRate: Double = 0.05
+    @Option(help: "Share of writes applied whose response is lost.")
+    var lostResponseRate: Double = 0.1
+    @Option(help: "Sandbox and client limit, requests per second.")
+    var limit: Int = 5
+
+    func run() async throws {
+        let faults = FaultSettings(errorRate: errorRate, dropRate: dropRate, lostResponseRate: lostResponseRate)
+        print("sync-fault-recovery: \(members) members with access, \(sold) sold during \(faultSeconds) s of faults "
+            + "(503 \(errorRate), drop \(dropRate), lost \(lostResponseRate)), sandbox + client limit \(limit)/s, started \(stamp())")
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(requestsPerSecond: limit, logger: benchLogger))
+        let (members, soldCount) = (self.members, self.sold)
+        try await withBenchStore { repository, gym in
+            let all = try await gym.importMembers(repository, count: members + soldCount, tag: "faults")
+            for (index, member) in all.prefix(members).enumerated() { try await gym.sell(repository, to: member, index: index) }
+            try await sandbox.withRunningServer { port in
+                let client = benchClient(port: port, requestsPerSecond: limit)
+                let ledger = GymStoreSyncLedger(repository: repository)
+                let engine = SyncEngine(client: client, repository: repository, ledger: ledger, configuration: .init(logger: benchLogger))
+                let clock = ContinuousClock()
+                let initial = try await engine.reconcileAll(trigger: "bench initial sync")
+                print("  initial sync: \(initial)")
+                let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: benchLogger)
+                let running = Task { try await service.run() }
+                defer { running.cancel() }
+                try await Task.sleep(for: .seconds(3))  // the start-up full reconcile finds nothing to do
+
+                await sandbox.setFaults(faults)
+                let faultStart = clock.now
+                let buyers = Array(all.suffix(soldCount))
+                var soldAt: [UUID: ContinuousClock.Instant] = [:]
+                var openAt: [UUID: ContinuousClock.Instant] = [:]
+                // Watches the doors of the members sold so far (the sandbox's control routes are never faulted).
+                func watch(until end: ContinuousClock.Instant) async throws {
+                    repeat {
+                        let links = try await repository.kisiLinks()
+                        for (memberID, _) in soldAt where openAt[memberID] == nil {
+                            if let userID = links.users[memberID], try await oracleAllows(port: port, userID: userID, lockID: 5001) {
+                                openAt[memberID] = clock.now
+                            }
+                        }
+                        try await Task.sleep(for: .milliseconds(100))
+                    } while clock.now < end
+                }
+                for (offset, member) in buyers.enumerated() {
+                    try await gym.sell(repository, to: member, index: offset)
+                    soldAt[member.id] = clock.now
+                    try await watch(until: clock.now + .milliseconds(sellEveryMs))
+                }
+                try await watch(until: faultStart + .seconds(faultSeconds))
+                let openDuringFaults = openAt.count
+                await sandbox.setFaults(FaultSettings())
+                let recovered = clock.now
+                let owedAtRecovery = SyncRetryState.decode(try await ledger.syncState(SyncStateKey.retryJSON))
+                print("  faults over after \(fmt(seconds(clock.now - faultStart), 1)) s: \(openDuringFaults)/\(soldCount) doors already open, "
+                    + "owed: \(owedAtRecovery.members.count) members, \(owedAtRecovery.plans.count) plans, full \(owedAtRecovery.full != nil), "
+                    + "changes \(owedAtRecovery.changes != nil), queue \(try await repository.unprocessedAccessChangeCount())")
+                while openAt.count < soldCount {
+                    if clock.now - recovered > .seconds(300) { throw ValidationError("\(soldCount - openAt.count) members still without a door 300 s after recovery") }
+                    try await watch(until: clock.now)
+                }
+                let saleToDoor = buyers.map { seconds(openAt[$0.id]! - soldAt[$0.id]!) }.sorted()
+                for (member, latency) in zip(buyers, buyers.map { seconds(openAt[$0.id]! - soldAt[$0.id]!) }) {
+                    print("  \(member.email.value): door open \(fmt(latency, 1)) s after the sale")
+                }
+                let lastOpen = buyers.map { openAt[$0.id]! }.max()!
+                let convergenceAfterRecovery = max(0, seconds(lastOpen - recovered))
+                let convergence = convergenceAfterRecovery
+                running.cancel()
+                _ = try? await running.value
+
+                // No duplicates: one Kisi user per e-mail, one assignment per user and group.
+                let state = try await KisiPacing.control(port: port, method: .GET, path: "state?organization_id=1")
+                let organization = ((state["organizations"] as? [Any])?.first as? [String: Any]) ?? [:]
+                let users = ((organization["users"] as? [Any]) ?? []).compactMap { $0 as? [String: Any] }
+                let emails = Dictionary(users.map { (($0["email"] as? String ?? "").lowercased(), 1) }, uniquingKeysWith: +)
+                let assignments = ((organization["role_assignments"] as? [Any]) ?? []).compactMap { $0 as? [String: Any] }
+                let pairs = Dictionary(assignments.compactMap { a -> (String, Int)? in
+                    guard (a["applies_to_type"] as? String) == "Group" else { return nil }
+                    return ("\(a["user_id"] ?? "")/\(a["applies_to_id"] ?? "")", 1)
+                }, uniquingKeysWith: +)
+                let duplicateUsers = emails.values.filter { $0 > 1 }.count
+                let duplicateGrants = pairs.values.filter { $0 > 1 }.count
+                print("")
+                print("Fault recovery: \(soldCount) subscriptions sold during \(faultSeconds) s of Kisi faults")
+                print("  doors open when Kisi recovered: \(openDuringFaults)/\(soldCount)")
+                print("  sale → door open under faults: p50 \(fmt(percentile(saleToDoor, 0.5), 1)) s, max \(fmt(saleToDoor.last ?? 0, 1)) s")
+                print("  every door open after recovery: \(fmt(convergence, 1)) s")
+                print("  duplicate Kisi users: \(duplicateUsers), duplicate grants: \(duplicateGrants)")
+                print(convergence <= 30 && duplicateUsers == 0 && duplicateGrants == 0
+                    ? "PASS: converged ≤ 30 s after recovery, no duplicates" : "MISS")
+            }
+        }
+    }
+}

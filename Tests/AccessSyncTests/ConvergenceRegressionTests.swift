@@ -216,6 +216,39 @@ struct ConvergenceRegressionTests {
         }
     }
 
+    @Test("owed work waiting out a long backoff is retried as soon as a probe finds Kisi answering again", arguments: LedgerKind.allCases)
+    func probeExpeditesOwedWork(ledgerKind: LedgerKind) async throws {
+        let faults = CreateFaults()
+        try await withEngineEnvironment(ledgerKind, hooks: CreateFaults.hooks(faults)) { env in
+            let service = SyncService(
+                engine: env.engine, repository: env.repository, ledger: env.ledger,
+                retryPolicy: SyncRetryPolicy(initial: .seconds(30), maximum: .seconds(60)), recoveryProbeInterval: .milliseconds(100))
+            _ = await service.fullReconcile(trigger: "start")
+            await faults.arm(true)
+            let sold = try await Self.sell(env, count: 2, tag: "probe")
+            #expect(try await service.processChanges() == .changes)
+            let owed = SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON))
+            #expect(owed.members.count == 2)
+            #expect(try #require(owed.nextAttemptAt) > Date().addingTimeInterval(10), "the first wait is 15–30 s")
+
+            // Kisi down: the probe fails and nothing is retried early.
+            await env.sandbox.setFaults(FaultSettings(errorRate: 1))
+            #expect(try await service.retryOwedWork() == .none)
+            await env.sandbox.setFaults(FaultSettings())
+            #expect(SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON)) == owed)
+
+            // Kisi answers again: within one probe interval everything owed goes through.
+            await faults.arm(false)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try await service.retryOwedWork() == .changes)
+            #expect(try await env.ledger.syncState(SyncStateKey.retryJSON) == nil)
+            for member in sold {
+                let userID = try #require(try await env.ledger.links().users[member.id])
+                #expect(try await env.oracle(userID: userID, lockID: 5001))
+            }
+        }
+    }
+
     @Test("the running service heals 503s, drops and lost responses by itself within seconds of Kisi's recovery")
     func runningServiceHealsFaults() async throws {
         try await withEngineEnvironment(.gymStore) { env in
