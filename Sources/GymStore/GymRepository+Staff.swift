@@ -62,6 +62,11 @@ extension GymRepository {
         if address == nil { errors.add("email", "is not a valid e-mail address") }
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmedName.isEmpty { errors.add("name", "is required") }
+        // The same rules as members' names: the name is shown on every admin page and in the audit log.
+        if trimmedName.unicodeScalars.count > TextLimits.name { errors.add("name", "must be at most \(TextLimits.name) characters") }
+        if Validate.containsControlCharacters(trimmedName) || Validate.containsControlCharacters(name, multiline: true) {
+            errors.add("name", "must not contain control characters")
+        }
         if passwordHash.isEmpty { errors.add("password", "is required") }
         try errors.throwIfAny()
         guard let address else { throw errors }

@@ -26,6 +26,21 @@ struct InputHardeningStoreTests {
         }
     }
 
+    @Test("A staff account's name refuses control characters and more than 200 characters", arguments: DatabaseKind.available)
+    func staffNames(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            for name in ["Olga\u{0}Owner", "Olga\u{1B}[2J", "\u{85}", String(repeating: "o", count: 201)] {
+                await expectFieldError("name") {
+                    _ = try await repository.createStaff(email: "olga@gym.example", name: name, role: .owner, passwordHash: "hash")
+                }
+            }
+            #expect(try await repository.staffAccounts().isEmpty)
+            _ = try await repository.createStaff(email: "olga@gym.example", name: " Olga Owner\n", role: .owner, passwordHash: "hash")
+            #expect(try await repository.staffAccounts().map(\.name) == ["Olga Owner"])
+        }
+    }
+
     @Test("A page request far past the end, even with its fields set beyond range, answers nothing instead of overflowing", arguments: DatabaseKind.available)
     func pagingNeverOverflows(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
