@@ -469,6 +469,8 @@ class Fuzzer:
             problems.append("no frame denial (X-Frame-Options: DENY or CSP frame-ancestors 'none')")
         if status >= 500:
             return problems + [f"answered {status}: {data[:300]!r}"]
+        if len(data) > 64 * 1024:
+            problems.append(f"an error of {len(data)} bytes: a bad value must not be echoed back in full")
         if status < 400:
             return problems + [f"accepted a bad request with {status}: {data[:200]!r}"]
         if protocol_refusal_ok and status == 400 and not data and headers.get("connection", "").lower() == "close":
@@ -551,9 +553,11 @@ class Fuzzer:
                 continue
             names = {p["name"] for p in operation["parameters"] if p.get("in") == "query"}
             target = self.fill(template) + ("?limit=500" if "limit" in names else "")
-            status, _, data = self.send("GET", target)
+            status, headers, data = self.send("GET", target)
             if status != 200:
                 raise Failure(f"snapshot: GET {target} answered {status}: {data[:200]!r}")
+            missing = [name for name, ok in SECURITY_HEADERS.items() if not ok(headers.get(name, ""))]
+            self.record(not missing, f"GET {target}: security headers missing: {missing}")
             digests[target] = hashlib.sha256(data).hexdigest()
         return digests
 

@@ -120,8 +120,9 @@ extension LocalDate: Codable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let date = LocalDate(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected a calendar date as YYYY-MM-DD, got \"\(text)\"")
+            // A short value is quoted back to help; a long one (a megabyte, say) is not.
+            let got = text.unicodeScalars.count <= 32 ? ", got \"\(text)\"" : ""
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a calendar date as YYYY-MM-DD" + got)
         }
         self = date
     }

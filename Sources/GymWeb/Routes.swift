@@ -269,7 +269,9 @@ extension APIContext {
     func id(_ entity: String) throws -> UUID {
         let raw = parameters.get("id") ?? ""
         guard let id = UUID(uuidString: raw) else {
-            throw APIError(.notFound, code: "not_found", message: "There is no \(entity) with ID \(raw).")
+            // Quoted back only while short: the path may be as long as the server accepts.
+            let named = raw.unicodeScalars.count <= 64 ? " with ID \(raw)" : " with that ID"
+            throw APIError(.notFound, code: "not_found", message: "There is no \(entity)\(named).")
         }
         return id
     }

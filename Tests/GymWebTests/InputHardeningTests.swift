@@ -146,6 +146,24 @@ struct InputHardeningTests {
         }
     }
 
+    @Test("A huge bad value is refused without being echoed back in full")
+    func noEcho() async throws {
+        try await withServer { api in
+            let gym = try await api.makeGym()
+            let huge = String(repeating: "9", count: 1_000_000)
+            let replies = [
+                try await api.post("/api/v1/subscriptions", #"{"member_id":"\#(gym.member)","plan_id":"\#(gym.plan)","start_date":"\#(huge)","paid_through":"2026-01-31"}"#),
+                try await api.post("/api/v1/clubs", #"{"name":"C","time_zone":"\#(huge)"}"#),
+                try await api.post("/api/v1/members", #"{"first_name":"A","last_name":"B","email":"\#(huge)@example.com"}"#),
+                try await api.get("/api/v1/members/" + String(repeating: "x", count: 10_000)),
+            ]
+            for reply in replies {
+                #expect(reply.status == .unprocessableContent || reply.status == .notFound)
+                #expect(reply.body.count < 2_000, "\(reply.status): \(reply.body.count) bytes")
+            }
+        }
+    }
+
     @Test("Search takes % and _ literally and refuses over-long or control-character queries")
     func searchEscapesWildcards() async throws {
         try await withServer { api in
