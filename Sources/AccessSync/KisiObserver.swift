@@ -48,21 +48,28 @@ public final class KisiCallMeter: @unchecked Sendable {
     func write(_ n: Int = 1) { lock.withLock { writeCount += n } }
 }
 
-/// Reads Kisi in bulk into an ``ObservedState``.
+/// Reads what BooGYMan manages in Kisi into an ``ObservedState``: never the whole organization when the
+/// organization is bigger than the gym, and never a list Kisi cannot page through (offsets stop at 20,000).
 ///
-/// Cost for a full observation, every list at the endpoint's maximum page size:
+/// Cost of a full observation, every list at the endpoint's maximum page size (G managed groups, L linked
+/// users, U members who need a Kisi user and have none yet, T users and A role assignments in the
+/// organization, M assignments in managed groups):
 /// - groups: `GET /groups` (250 per page) — 1 call for any real gym;
 /// - group locks: `GET /group_locks?group_id=` for each group that is linked to a plan or carries a
 ///   BooGYMan marker — one call per plan (doors per group ≪ 250); foreign groups are never read;
-/// - users: **all** users, `GET /users` at 100 per page. For a gym of 2,000 members that is 20 calls
-///   (+1 for staff). The alternative — linked users by `ids` (also ≤ 100 per page, so ≥ 20 calls)
-///   plus one `GET /users?email=` per unlinked member — is never cheaper, so all users are read;
-/// - role assignments: **all** of the organization, `GET /role_assignments` at 250 per page, kept when
-///   they are Group/User assignments of a linked or marked group. 2,000 members ≈ 2,000 grants ≈ 9
-///   calls; listing per managed group (`applies_to`) costs Σ⌈nᵢ/250⌉ ≥ ⌈N/250⌉, i.e. never fewer
-///   unless foreign assignments outnumber the gym's own.
+/// - users: one page of `GET /users` tells T. Listing them all costs ⌈T/100⌉; reading the managed ones
+///   costs ⌈L/100⌉ (`ids`, 100 per call) + U (`email`, one call each, for members not linked yet). The
+///   cheaper one is taken, and listing only while T stays under Kisi's offset ceiling. A 2,000-member
+///   gym alone in its organization lists (21 calls; its first sync would otherwise look up 2,000
+///   e-mails); the same gym in a 150,000-user organization reads 20 + U calls, whatever T;
+/// - role assignments: one page of `GET /role_assignments` tells A. Listing all costs ⌈A/250⌉; listing
+///   per managed group (`applies_to`) costs Σ⌈Mᵢ/250⌉ ≤ ⌈M/250⌉ + G. Per group is taken when A is past
+///   the ceiling or when ⌈A/250⌉ exceeds the estimate ⌈L/250⌉ + G, so foreign assignments are read in
+///   bulk only while they are few. (A single plan holding more than 20,250 grants cannot be listed;
+///   Kisi's error says so, and such a gym needs partitioned reads — not built yet.)
 ///
-/// So a 2,000-member, 5-plan gym is observed in about 1 + 5 + 21 + 9 = 36 reads.
+/// So a 2,000-member, 5-plan gym alone in its organization is observed in about 1 + 5 + 1 + 20 + 1 + 8 =
+/// 36 reads, and in a 150,000-user organization with 300,000 foreign assignments in about 1 + 5 + 1 + 20 + 1 + 13 = 41.
 public struct KisiObserver: Sendable {
     public let client: KisiClient
     public let meter: KisiCallMeter
@@ -72,20 +79,91 @@ public struct KisiObserver: Sendable {
         self.meter = meter
     }
 
+    /// A member who needs a Kisi user: the planner links them by e-mail when they have none.
+    public struct UserCandidate: Sendable, Hashable {
+        public var memberID: UUID
+        public var email: String
+        public init(memberID: UUID, email: String) {
+            self.memberID = memberID
+            self.email = email
+        }
+    }
+
     /// Everything the planner needs, plus the stored links and open reviews given.
-    public func observeAll(links: KisiLinks, reviews: [HeldReview]) async throws -> ObservedState {
+    ///
+    /// - Parameter candidates: members who need a Kisi user (their e-mails are looked up when they are
+    ///   not linked to an existing user); nil lists every user of the organization.
+    public func observeAll(links: KisiLinks, reviews: [HeldReview], candidates: [UserCandidate]? = nil) async throws -> ObservedState {
         let groups = try await readGroups()
         let relevant = Self.relevantGroupIDs(groups: groups, links: links)
         var groupLocks: [ObservedGroupLock] = []
         for groupID in relevant.sorted() {
             groupLocks += try await readGroupLocks(groupID: groupID)
         }
-        let users = try await collect(client.allUsers()).map(Self.observed)
-        let assignments = try await collect(client.allRoleAssignments()).compactMap(Self.observed)
-            .filter { relevant.contains($0.groupID) }
+        let users = try await readManagedUsers(links: links, candidates: candidates)
+        let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: Set(links.users.values).count)
         return ObservedState(
             groups: groups, groupLocks: groupLocks, users: users, roleAssignments: assignments,
             groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+    }
+
+    /// How the users are read (see the type's cost notes).
+    enum UserReading: Equatable { case listAll, targeted }
+
+    static func userReading(organizationUsers total: Int?, linked: Int, unlinkedCandidates: Int?) -> UserReading {
+        guard let unlinked = unlinkedCandidates else { return .listAll }
+        guard let total else { return .targeted }
+        if total > kisiMaximumOffset + 100 { return .targeted }
+        let listing = (total + 99) / 100
+        let targeted = (linked + 99) / 100 + unlinked
+        return listing <= targeted ? .listAll : .targeted
+    }
+
+    static func assignmentsPerGroup(organizationAssignments total: Int?, groups: Int, linkedUsers: Int) -> Bool {
+        guard let total else { return true }
+        if total > kisiMaximumOffset + 250 { return true }
+        return (total + 249) / 250 > (linkedUsers + 249) / 250 + groups
+    }
+
+    /// The linked users by ID and the unlinked candidates by e-mail, or every user when listing them
+    /// costs no more.
+    func readManagedUsers(links: KisiLinks, candidates: [UserCandidate]?) async throws -> [ObservedUser] {
+        meter.read()
+        let first = try await client.users(offset: 0, limit: 100)
+        let linkedIDs = Set(links.users.values)
+        let unlinked = candidates?.filter { links.users[$0.memberID] == nil }
+        let reading = Self.userReading(organizationUsers: first.total, linked: linkedIDs.count, unlinkedCandidates: unlinked?.count)
+        guard reading == .targeted, let candidates else {
+            if !first.hasMore { return first.items.map(Self.observed) }
+            return try await collect(client.allUsers()).map(Self.observed)
+        }
+        var users = try await readUsers(ids: Array(linkedIDs))
+        let found = Set(users.map(\.id))
+        var seen = Set(users.map(\.normalizedEmail))
+        // Members with no link, or whose linked user is gone: their e-mail may name a Kisi user to adopt.
+        for candidate in candidates where links.users[candidate.memberID].map({ !found.contains($0) }) ?? true {
+            let email = candidate.email.lowercased()
+            guard seen.insert(email).inserted else { continue }
+            if let user = try await readUser(email: candidate.email) { users.append(user) }
+        }
+        return users
+    }
+
+    /// Group/User assignments of the relevant groups: listed per group, or from the organization's
+    /// whole list while that is small enough to be cheaper.
+    func readManagedAssignments(relevant: Set<Int>, linkedUsers: Int) async throws -> [ObservedRoleAssignment] {
+        guard !relevant.isEmpty else { return [] }
+        meter.read()
+        let first = try await client.roleAssignments(offset: 0, limit: 250)
+        if !Self.assignmentsPerGroup(organizationAssignments: first.total, groups: relevant.count, linkedUsers: linkedUsers) {
+            let all = first.hasMore ? try await collect(client.allRoleAssignments()) : first.items
+            return all.compactMap(Self.observed).filter { relevant.contains($0.groupID) }
+        }
+        var assignments: [ObservedRoleAssignment] = []
+        for groupID in relevant.sorted() {
+            assignments += try await readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID)))
+        }
+        return assignments
     }
 
     public func readGroups() async throws -> [ObservedGroup] {

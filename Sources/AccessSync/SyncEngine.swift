@@ -176,6 +176,12 @@ public actor SyncEngine {
         return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
     }
 
+    /// Members who need a Kisi user (they hold or will hold a grant): the observer looks up by e-mail
+    /// those not linked yet, instead of listing the whole organization.
+    static func userCandidates(_ desired: DesiredState) -> [KisiObserver.UserCandidate] {
+        desired.users.filter(\.needsKisiUser).map { KisiObserver.UserCandidate(memberID: $0.memberID, email: $0.email.value) }
+    }
+
     // MARK: Dry run
 
     /// The actions a full reconcile would take now, with reasons. Reads Kisi and the gym; writes nothing.
@@ -184,8 +190,9 @@ public actor SyncEngine {
         defer { release() }
         let meter = KisiCallMeter()
         let observer = KisiObserver(client: client, meter: meter)
-        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews())
         let desired = try await desiredState(at: configuration.now())
+        let observed = try await observer.observeAll(
+            links: try await ledger.links(), reviews: try await ledger.openReviews(), candidates: Self.userCandidates(desired))
         return plan(desired: desired, observed: observed)
     }
 
@@ -225,7 +232,7 @@ public actor SyncEngine {
     /// The planner's own answer for a gym where nobody has a grant, cut to the grant removals.
     private func planRevokingAll(meter: KisiCallMeter) async throws -> [SyncAction] {
         let observer = KisiObserver(client: client, meter: meter)
-        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews())
+        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews(), candidates: [])
         var desired = try await desiredState(at: configuration.now())
         desired.grants = []
         return plan(desired: desired, observed: observed).filter { action in
@@ -252,9 +259,10 @@ public actor SyncEngine {
         defer { logger.info("\(report)") }
         do {
             let links = try await ledger.links()
-            let observed = try await observer.observeAll(links: links, reviews: try await ledger.openReviews())
-            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
             let desired = try await desiredState(at: configuration.now())
+            let observed = try await observer.observeAll(
+                links: links, reviews: try await ledger.openReviews(), candidates: Self.userCandidates(desired))
+            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
             let actions = plan(desired: desired, observed: observed)
             try await execute(
                 actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: meter, report: &report,
@@ -351,7 +359,9 @@ public actor SyncEngine {
             let desiredUsers = Dictionary(desiredAll.users.map { ($0.memberID, $0) }, uniquingKeysWith: { first, _ in first })
             var users: [Int: ObservedUser] = [:]
             if !planIDs.isEmpty {
-                for user in try await observer.readAllUsers() { users[user.id] = user }
+                for user in try await observer.readManagedUsers(links: links, candidates: Self.userCandidates(desiredAll)) {
+                    users[user.id] = user
+                }
             } else {
                 for user in try await observer.readUsers(ids: memberUserIDs) { users[user.id] = user }
                 let granted = Set(desiredAll.grants.filter { memberIDs.contains($0.memberID) }.map(\.memberID))

@@ -357,4 +357,43 @@ struct ConvergenceRegressionTests {
             try await env.expectOracleAgrees()
         }
     }
+
+    @Test("a gym inside a Kisi organization of 25,001 users syncs, converges and never writes to a foreign user", arguments: [LedgerKind.gymStore])
+    func bigOrganization(ledgerKind: LedgerKind) async throws {
+        var seed = SandboxSeed.demoSeed()
+        for n in 0..<25_001 { seed.organizations[0].users.append(.init(name: "Tenant \(n)", email: "tenant\(n)@building.example")) }
+        // One tenant has a gym member's e-mail: they are adopted, not duplicated.
+        seed.organizations[0].users.append(.init(name: "Member Three", email: "member3@engine-test.example"))
+        try await withEngineEnvironment(ledgerKind, seed: seed) { env in
+            func foreignUsers() async throws -> [String: Data] {
+                var byID: [String: Data] = [:]
+                for user in ((try await env.state()["users"] as? [Any]) ?? []).compactMap({ $0 as? [String: Any] })
+                where (user["email"] as? String)?.hasSuffix("@building.example") == true {
+                    byID["\(user["id"] ?? "")"] = try JSONSerialization.data(withJSONObject: user, options: [.sortedKeys])
+                }
+                return byID
+            }
+            let before = try await foreignUsers()
+            #expect(before.count == 25_001)
+            let first = try await env.engine.reconcileAll()
+            #expect(first.failures.isEmpty, "\(first.failures)")
+            #expect(first.executed["createUser"] == 8, "members 0–8 but the adopted member 3")
+            #expect(first.executed["linkUser"] == 1)
+            #expect(first.kisiReads < 60, "reads what the gym manages, not 250 pages of tenants: \(first.kisiReads)")
+            try await env.expectOracleAgrees()
+            let second = try await env.engine.reconcileAll()
+            #expect(second.planned == 0)
+            #expect(try await env.engine.dryRun().isEmpty)
+            #expect(try await foreignUsers() == before)
+            #expect(try await env.users(withEmail: "member3@engine-test.example").count == 1)
+            // A plan change (its group and members re-read) works at this size too.
+            let layout = try await env.repository.layout()
+            _ = try await env.repository.updatePlan(env.gym.oldTown.id) { $0.clubIDs = Array(layout.clubs.keys) }
+            let planRun = try await env.engine.reconcile(memberIDs: [], planIDs: [env.gym.oldTown.id])
+            #expect(planRun.failures.isEmpty, "\(planRun.failures)")
+            _ = try await env.engine.reconcileAll()
+            #expect(try await env.engine.dryRun().isEmpty)
+            try await env.expectOracleAgrees()
+        }
+    }
 }

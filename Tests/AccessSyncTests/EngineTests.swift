@@ -170,6 +170,7 @@ func withEngineEnvironment(
     brake: RevocationBrake = RevocationBrake(),
     options: SyncOptions = SyncOptions(),
     hooks: @escaping @Sendable (KisiSandbox) -> SyncHooks = { _ in SyncHooks() },
+    seed: SandboxSeed = .demoSeed(),
     _ body: @escaping @Sendable (EngineEnvironment) async throws -> Void
 ) async throws {
     let logger = {
@@ -181,7 +182,7 @@ func withEngineEnvironment(
     try await database.migrate()
     let repository = database.repository
     let gym = try await EngineGym.seed(repository)
-    let sandbox = try KisiSandbox(configuration: SandboxConfiguration(requestsPerSecond: 0, logger: logger))
+    let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: seed, requestsPerSecond: 0, logger: logger))
     do {
         try await sandbox.withRunningServer { port in
             let client = engineClient(port: port)
