@@ -255,8 +255,8 @@ extension AdminRoutes {
     }
 
     func memberRows(search: String) async throws -> [[String: Any]] {
-        if search.unicodeScalars.count > TextLimits.query {
-            throw AdminError.badRequest("The search may be at most \(TextLimits.query) characters long.")
+        if search.unicodeScalars.count > TextLimits.query || Validate.containsControlCharacters(search) {
+            throw AdminError.badRequest("The search may hold at most \(TextLimits.query) characters and no control characters.")
         }
         let members = try await repository.members(search: search, PageRequest(limit: 50)).items
         let layout = try await repository.layout()

@@ -167,7 +167,13 @@ extension AdminRoutes {
             guard let id = UUID(uuidString: text) else { throw AdminError.badRequest("The member filter must be a member ID.") }
             filter.memberID = id
         }
-        if let action = values["action"], !action.isEmpty { filter.action = action }
+        if let action = values["action"], !action.isEmpty {
+            // PostgreSQL refuses NUL in a query's text: check here rather than fail in the database.
+            guard action.unicodeScalars.count <= TextLimits.query, !Validate.containsControlCharacters(action) else {
+                throw AdminError.badRequest("The action filter may hold at most \(TextLimits.query) characters and no control characters.")
+            }
+            filter.action = action
+        }
         if let text = values["status"], !text.isEmpty {
             guard let status = KisiWriteStatus(rawValue: text) else { throw AdminError.badRequest("Unknown status \(text).") }
             filter.status = status

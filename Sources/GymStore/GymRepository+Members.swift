@@ -11,7 +11,9 @@ extension GymRepository {
         if let needle = search?.trimmingCharacters(in: .whitespaces).lowercased(), !needle.isEmpty {
             // Callers refuse longer searches; this only keeps a careless one from building a query
             // with thousands of conditions.
-            for word in needle.prefix(TextLimits.query).split(separator: " ") {
+            // No stored name holds a control character, and PostgreSQL would refuse a NUL outright.
+            let words = String(needle.prefix(TextLimits.query).unicodeScalars.filter { !Validate.containsControlCharacters(String($0)) })
+            for word in words.split(separator: " ") {
                 // `~~` would hand `%` and `_` to LIKE as wildcards (`q=%` matched everyone); escape them
                 // and say which escape character is meant, as SQLite has no default one.
                 query.filter(.sql(embed: "\(ident: "search_text") LIKE \(bind: Self.likePattern(containing: String(word))) ESCAPE '\\'"))

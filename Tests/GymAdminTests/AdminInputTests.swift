@@ -57,13 +57,16 @@ struct AdminInputTests {
         }
     }
 
-    @Test("The audit log's date filters refuse years outside 1900–2200")
+    @Test("The audit log's filters refuse years outside 1900–2200 and control characters; so does member search")
     func auditDateBounds() async throws {
         try await withAdminServer { browser in
             try await browser.signIn(AdminBrowser.ownerEmail)
             #expect(try await browser.get("/admin/audit?from=9999-12-31").status == .badRequest)
             #expect(try await browser.get("/admin/audit?until=0001-01-01").status == .badRequest)
             #expect(try await browser.get("/admin/audit?from=2026-01-01").status == .ok)
+            #expect(try await browser.get("/admin/audit?action=create%00Grant").status == .badRequest)
+            #expect(try await browser.get("/admin/members?q=ana%00").status == .badRequest)
+            #expect(try await browser.get("/admin/members/rows?q=" + String(repeating: "a", count: 201)).status == .badRequest)
         }
     }
 }

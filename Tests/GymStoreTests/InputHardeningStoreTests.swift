@@ -23,6 +23,7 @@ struct InputHardeningStoreTests {
             #expect(try await found("\\s") == ["Cy"])     // not an escaped "s", which Ana's e-mail also holds
             #expect(try await found("\\x").isEmpty)
             #expect(try await found("ana") == ["Ana"])
+            #expect(try await found("an\u{0}a") == ["Ana"])  // PostgreSQL would refuse the NUL
         }
     }
 
