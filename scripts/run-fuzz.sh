@@ -65,6 +65,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [[ -n "$postgres_name" ]]; then store="PostgreSQL database $postgres_name"; else store="SQLite file $database"; fi
+echo "run-fuzz: serving $store" >&2
 "$binary" migrate --database "$database" >"$workdir/migrate.log" 2>&1 || {
     cat "$workdir/migrate.log" >&2
     exit 1
