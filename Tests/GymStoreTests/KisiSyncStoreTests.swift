@@ -139,7 +139,9 @@ struct KisiSyncStoreTests {
     func links(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
             let repository = database.repository
-            let (planA, planB, memberA, memberB) = (UUID(), UUID(), UUID(), UUID())
+            let (planA, planB) = (UUID(), UUID())
+            let memberA = try await repository.createMember(MemberDraft(firstName: "Ana", lastName: "Links", email: "ana@links.example")).id
+            let memberB = try await repository.createMember(MemberDraft(firstName: "Bo", lastName: "Links", email: "bo@links.example")).id
             #expect(try await repository.kisiLinks() == KisiLinks())
             try await repository.setKisiGroupLink(planID: planA, groupID: 100)
             try await repository.setKisiGroupLink(planID: planB, groupID: 101)
@@ -159,6 +161,14 @@ struct KisiSyncStoreTests {
             try await repository.setKisiUserLink(memberID: UUID(), userID: nil) // nothing to remove
             #expect(try await repository.kisiLinks() == KisiLinks(groups: [planA: 102, planB: 100], users: [memberA: 100]))
             #expect(try await tableCounts(database)["kisi_links"] == 3)
+
+            // A deleted member's link stays (the sync still takes their access away) until someone
+            // re-joins with that Kisi user: then it is theirs.
+            try await repository.deleteMember(memberA)
+            #expect(try await repository.kisiLinks().users[memberA] == 100)
+            let returning = try await repository.createMember(MemberDraft(firstName: "Ana", lastName: "Back", email: "ana@links.example")).id
+            try await repository.setKisiUserLink(memberID: returning, userID: 100)
+            #expect(try await repository.kisiLinks().users == [returning: 100])
         }
     }
 
