@@ -294,7 +294,7 @@ public struct AdminRoutes: Sendable {
                 retry.members.isEmpty ? nil : "Kisi work for \(retry.members.count) member\(retry.members.count == 1 ? "" : "s")",
                 retry.plans.isEmpty ? nil : "\(retry.plans.count) plan group\(retry.plans.count == 1 ? "" : "s")",
                 retry.full == nil ? nil : "a full reconcile",
-                retry.changes == nil ? nil : "reading the latest changes",
+                retry.changes == nil ? nil : "sending the latest changes to Kisi",
             ].compactMap { $0 }
             let seconds = max(0, Int(next.timeIntervalSinceNow.rounded(.up)))
             data["retrying"] = [
