@@ -364,14 +364,18 @@ struct ModelHarness {
     // MARK: The run
 
     func go(_ world: inout ModelWorld, steps: Int) async throws {
-        // The gym: Old Town (5001, 5002; studio Spinning 5003), Floreasca (5011; studio Pool 5012).
+        // The gym: Old Town (5001, 5002; studio Spinning 5003), Floreasca (5011; studio Pool 5012) and
+        // Cluj (5021), in three time zones, so club-local midnights fall at different instants and
+        // access windows open and close at each of them.
         let oldTown = try await repository.createClub(ClubDraft(
             name: "Old Town", timeZoneIdentifier: "Europe/Bucharest", kisiPlaceID: 1001, kisiLockIDs: [5001, 5002]))
         let floreasca = try await repository.createClub(ClubDraft(
-            name: "Floreasca", timeZoneIdentifier: "Europe/Bucharest", kisiPlaceID: 1002, kisiLockIDs: [5011]))
+            name: "Floreasca", timeZoneIdentifier: "Asia/Tokyo", kisiPlaceID: 1002, kisiLockIDs: [5011]))
+        let cluj = try await repository.createClub(ClubDraft(
+            name: "Cluj", timeZoneIdentifier: "America/New_York", kisiPlaceID: 1003, kisiLockIDs: [5021]))
         let spinning = try await repository.createStudio(StudioDraft(clubID: oldTown.id, name: "Spinning", kisiLockIDs: [5003]))
         let pool = try await repository.createStudio(StudioDraft(clubID: floreasca.id, name: "Pool", kisiLockIDs: [5012]))
-        let clubIDs = [oldTown.id, floreasca.id]
+        let clubIDs = [oldTown.id, floreasca.id, cluj.id]
         let studioIDs = [spinning.id, pool.id]
         _ = try await repository.createPlan(PlanDraft(name: "Unlimited", clubIDs: clubIDs, studioIDs: studioIDs, pastDueGraceDays: 3))
         _ = try await repository.createPlan(PlanDraft(name: "Old Town basic", clubIDs: [oldTown.id]))
@@ -505,8 +509,19 @@ struct ModelHarness {
                 return "cancel sub#\(world.subscriptionOrder[sub.id] ?? -1) from \(effective)"
 
             case .clockJump:
+                if world.chance(0.3) {
+                    // To just past the next club-local midnight, and the full reconcile the service runs then.
+                    let zones = try await repository.layout().clubs.values.map(\.timeZone)
+                    guard let boundary = SyncService.nextDayBoundary(after: clock.now, zones: zones) else { return "midnight: no club" }
+                    clock.now = boundary.instant
+                    await sandbox.setClock(clock.now, frozen: true)
+                    let report = try await engine.reconcileAll(trigger: "model midnight in \(boundary.zone)")
+                    try await afterSync(&world)
+                    return "midnight in \(boundary.zone) -> \(clock.now): \(report)"
+                }
                 let days = world.int(1...30)
-                let seconds = Double(days * 86_400 + world.int(0...3) * 3_600)
+                // Any hour of the day: the jump lands on either side of each club's midnight.
+                let seconds = Double(days * 86_400 + world.int(0...23) * 3_600)
                 clock.now = clock.now.addingTimeInterval(seconds)
                 await sandbox.setClock(clock.now, frozen: true)
                 return "clock +\(days)d -> \(clock.now)"
