@@ -24,8 +24,22 @@ public struct SyncFailure: Sendable, Hashable, CustomStringConvertible {
     public var error: String
     public var kisiStatus: Int?
     public var kisiCode: String?
+    /// Kisi did not answer properly (5xx, 429, a dropped connection, a lost response, a timeout): the
+    /// same call may well go through later. A 4xx answer or a failure of BooGYMan's own is not.
+    public var transient: Bool = false
 
     public var description: String { "\(action) failed: \(error) — \(reason)" }
+}
+
+extension KisiError {
+    /// True when Kisi's trouble, not the request, made the call fail.
+    var isTransient: Bool {
+        switch self {
+        case .rateLimited, .server, .transport, .outcomeUnknown: true
+        case .unexpected(let status, _, _): status.map { $0 >= 500 } ?? true
+        case .unauthorized, .forbidden, .notFound, .conflict, .validation, .paginationCeiling: false
+        }
+    }
 }
 
 /// Why a run stopped before its end.
@@ -189,7 +203,7 @@ struct SyncExecutor {
         let kisi = error as? KisiError
         return SyncFailure(
             action: action.kind.actionName, memberID: action.memberID, planID: action.planID, reason: action.reason,
-            error: "\(error)", kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code)
+            error: "\(error)", kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code, transient: kisi?.isTransient ?? false)
     }
 
     static func suspectKey(_ action: String, _ memberID: UUID?, _ planID: UUID?) -> String {

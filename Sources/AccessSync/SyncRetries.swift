@@ -153,13 +153,24 @@ actor SyncRetryBook {
     private var generator = SystemRandomNumberGenerator()
     /// When Kisi was last asked whether it answers again (see ``SyncService/recoveryProbeInterval``).
     private var lastProbeAt: Date?
+    /// Kisi's own trouble (5xx, drops, lost responses) made work fail since it last answered a probe.
+    /// Only then does a probe's answer mean a recovery worth retrying everything for: work that failed
+    /// on a 4xx keeps its backoff. Unknown after a start, so the first answer counts.
+    private(set) var kisiInTrouble = true
 
-    /// True (and the probe counted as made) when the last probe is at least `interval` old.
+    func noteKisiTrouble() { kisiInTrouble = true }
+
+    /// True (and the probe counted as made) when Kisi was in trouble and the last probe is at least
+    /// `interval` old.
     func claimProbe(now: Date, interval: Duration) -> Bool {
+        guard kisiInTrouble else { return false }
         if let last = lastProbeAt, now.timeIntervalSince(last) < SyncRetryPolicy.seconds(interval) { return false }
         lastProbeAt = now
         return true
     }
+
+    /// Kisi answered a probe: its trouble is over until the next transient failure.
+    func noteKisiAnswered() { kisiInTrouble = false }
 
     init(ledger: any SyncLedger, policy: SyncRetryPolicy) {
         self.ledger = ledger

@@ -173,6 +173,7 @@ public struct SyncService: Service {
                 break
             } catch {
                 logger.error("Kisi sync: processing access changes failed; retrying with backoff", metadata: ["error": "\(error)"])
+                await retries.noteKisiTrouble()
                 try? await retries.update { state, policy, random in
                     var state = state
                     state.changes = SyncRetryBookkeeping.recordRunFailure(
@@ -192,6 +193,7 @@ public struct SyncService: Service {
         var due = SyncRetryBookkeeping.due(owed, now: now)
         if due.members.isEmpty, due.plans.isEmpty, !due.full {
             guard await retries.claimProbe(now: now, interval: recoveryProbeInterval), await kisiAnswers() else { return .none }
+            await retries.noteKisiAnswered()
             try await retries.update { state, _, _ in SyncRetryBookkeeping.expedite(state, now: now) }
             owed = try await retries.state
             due = SyncRetryBookkeeping.due(owed, now: now)
@@ -216,6 +218,7 @@ public struct SyncService: Service {
             let failures = due.members.map { SyncFailure(action: "retry", memberID: $0, planID: nil, reason: "owed work", error: "\(error)") }
                 + due.plans.map { SyncFailure(action: "retry", memberID: nil, planID: $0, reason: "owed work", error: "\(error)") }
             logger.warning("Kisi sync: retrying owed work failed", metadata: ["error": "\(error)"])
+            await retries.noteKisiTrouble()
             try await retries.update { state, policy, random in
                 SyncRetryBookkeeping.record(state, failures: failures, scope: .resumed, now: Date(), policy: policy, random: random)
             }
@@ -239,6 +242,7 @@ public struct SyncService: Service {
     /// Puts what failed in `report` on the owed list, and takes off what the run settled.
     func noteOutcome(_ report: SyncReport, scope: SyncRetryBookkeeping.Scope) async throws {
         guard !report.isPaused else { return }  // a pause owes everything already; it is retried as a whole
+        if report.failures.contains(where: \.transient) { await retries.noteKisiTrouble() }
         let now = Date()
         try await retries.update { state, policy, random in
             SyncRetryBookkeeping.record(state, failures: report.failures, scope: scope, now: now, policy: policy, random: random)
@@ -324,6 +328,7 @@ public struct SyncService: Service {
             return .none
         } catch {
             logger.error("Kisi sync: full reconcile failed; retrying with backoff", metadata: ["error": "\(error)"])
+            await retries.noteKisiTrouble()
             try? await retries.update { state, policy, random in
                 var state = state
                 state.full = SyncRetryBookkeeping.recordRunFailure(state.full, error: "\(error)", now: Date(), policy: policy, random: random)

@@ -121,6 +121,25 @@ struct SyncRetryBookkeepingTests {
         #expect(SyncRetryBookkeeping.record(state, failures: [], scope: .full, now: Self.t0, policy: SyncRetryPolicy(), random: { 1 }).isEmpty)
     }
 
+    @Test("only Kisi's own trouble counts as transient, and only then does a probe that Kisi answers retry everything early")
+    func probeOnlyAfterTrouble() async throws {
+        #expect(KisiError.server(status: 503, code: nil, message: nil).isTransient)
+        #expect(KisiError.outcomeUnknown(operation: "createUser", cause: "dropped").isTransient)
+        #expect(KisiError.transport(description: "reset").isTransient)
+        #expect(KisiError.rateLimited(retryAfter: nil, code: nil).isTransient)
+        #expect(!KisiError.validation(fields: ["email": ["is invalid"]], code: nil).isTransient)
+        #expect(!KisiError.notFound(code: nil, message: nil).isTransient)
+
+        let book = SyncRetryBook(ledger: InMemorySyncLedger(), policy: SyncRetryPolicy())
+        #expect(await book.claimProbe(now: Self.t0, interval: .seconds(5)), "after a start Kisi's state is unknown")
+        #expect(await !book.claimProbe(now: Self.t0.addingTimeInterval(1), interval: .seconds(5)), "one probe per interval")
+        await book.noteKisiAnswered()
+        // A 422 is no reason to think Kisi recovered later: owed work keeps its backoff.
+        #expect(await !book.claimProbe(now: Self.t0.addingTimeInterval(60), interval: .seconds(5)))
+        await book.noteKisiTrouble()
+        #expect(await book.claimProbe(now: Self.t0.addingTimeInterval(61), interval: .seconds(5)))
+    }
+
     @Test("owed work survives as JSON in the sync state")
     func roundTrip() throws {
         let state = SyncRetryBookkeeping.record(
