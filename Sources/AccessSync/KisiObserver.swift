@@ -128,14 +128,13 @@ public struct KisiObserver: Sendable {
     /// The linked users by ID and the unlinked candidates by e-mail, or every user when listing them
     /// costs no more.
     func readManagedUsers(links: KisiLinks, candidates: [UserCandidate]?) async throws -> [ObservedUser] {
-        meter.read()
-        let first = try await client.users(offset: 0, limit: 100)
+        var pages = client.allUsers().pages.makeAsyncIterator()
+        let first = try await firstPage(&pages)
         let linkedIDs = Set(links.users.values)
         let unlinked = candidates?.filter { links.users[$0.memberID] == nil }
         let reading = Self.userReading(organizationUsers: first.total, linked: linkedIDs.count, unlinkedCandidates: unlinked?.count)
         guard reading == .targeted, let candidates else {
-            if !first.hasMore { return first.items.map(Self.observed) }
-            return try await collect(client.allUsers()).map(Self.observed)
+            return try await rest(after: first, &pages).map(Self.observed)
         }
         var users = try await readUsers(ids: Array(linkedIDs))
         let found = Set(users.map(\.id))
@@ -153,11 +152,10 @@ public struct KisiObserver: Sendable {
     /// whole list while that is small enough to be cheaper.
     func readManagedAssignments(relevant: Set<Int>, linkedUsers: Int) async throws -> [ObservedRoleAssignment] {
         guard !relevant.isEmpty else { return [] }
-        meter.read()
-        let first = try await client.roleAssignments(offset: 0, limit: 250)
+        var pages = client.allRoleAssignments().pages.makeAsyncIterator()
+        let first = try await firstPage(&pages)
         if !Self.assignmentsPerGroup(organizationAssignments: first.total, groups: relevant.count, linkedUsers: linkedUsers) {
-            let all = first.hasMore ? try await collect(client.allRoleAssignments()) : first.items
-            return all.compactMap(Self.observed).filter { relevant.contains($0.groupID) }
+            return try await rest(after: first, &pages).compactMap(Self.observed).filter { relevant.contains($0.groupID) }
         }
         var assignments: [ObservedRoleAssignment] = []
         for groupID in relevant.sorted() {
@@ -209,6 +207,39 @@ public struct KisiObserver: Sendable {
     static func relevantGroupIDs(groups: [ObservedGroup], links: KisiLinks) -> Set<Int> {
         let linked = Set(links.groups.values)
         return Set(groups.filter { linked.contains($0.id) || ManagedGroupMarker.planID(in: $0.description) != nil }.map(\.id))
+    }
+
+    /// The first page of a whole-organization list, read once: its `total` decides how to read the rest.
+    struct FirstPage<Item: Sendable> {
+        var items: [Item]
+        /// nil when Kisi cannot list them all (past its offset ceiling) or gave no total.
+        var total: Int?
+        var done: Bool
+        /// Past the ceiling the sequence refuses before yielding: listing the rest would throw this.
+        var ceiling: KisiError?
+    }
+
+    func firstPage<Item: Sendable>(_ pages: inout KisiPageSequence<Item>.AsyncIterator) async throws -> FirstPage<Item> {
+        meter.read()
+        do {
+            guard let page = try await pages.next() else { return FirstPage(items: [], total: 0, done: true) }
+            return FirstPage(items: page.items, total: page.total ?? (page.hasMore ? nil : page.offset + page.items.count), done: !page.hasMore)
+        } catch let error as KisiError {
+            guard case .paginationCeiling = error else { throw error }
+            return FirstPage(items: [], total: nil, done: true, ceiling: error)
+        }
+    }
+
+    /// The first page's items and every page after it.
+    func rest<Item: Sendable>(after first: FirstPage<Item>, _ pages: inout KisiPageSequence<Item>.AsyncIterator) async throws -> [Item] {
+        if let ceiling = first.ceiling { throw ceiling }
+        var items = first.items
+        guard !first.done else { return items }
+        while let page = try await pages.next() {
+            meter.read()
+            items += page.items
+        }
+        return items
     }
 
     func collect<Item: Sendable>(_ sequence: KisiPaginatedSequence<Item>) async throws -> [Item] {

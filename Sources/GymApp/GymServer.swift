@@ -62,7 +62,7 @@ public enum GymServer {
             router: router,
             // The router's middleware adds the security headers to what it answers; this adds them to
             // what the server answers by itself (a request it cannot parse).
-            server: .http1(additionalChannelHandlers: [SecurityHeadersChannelHandler()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [SecurityHeadersChannelHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "BooGYMan"),
             services: services,
             onServerRunning: onServerRunning,

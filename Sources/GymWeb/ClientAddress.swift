@@ -34,7 +34,7 @@ public struct IPAddressRange: Sendable, Equatable, CustomStringConvertible {
         let family = network.count == 4 ? AF_INET : AF_INET6
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let text = network.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) }
-        let address = text == nil ? "?" : String(cString: buffer)
+        let address = text == nil ? "?" : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return prefixLength == network.count * 8 ? address : "\(address)/\(prefixLength)"
     }
 

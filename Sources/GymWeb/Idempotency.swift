@@ -64,7 +64,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 try? await repository.releaseIdempotentRequest(tokenID: token.id, key: key)
                 return response
             }
-            var collector = CollectingWriter()
+            let collector = CollectingWriter()
             try await response.body.write(collector.sink)
             let bytes = collector.sink.buffer
             let answer = IdempotentAnswer(
