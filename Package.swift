@@ -84,11 +84,14 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        // Keeping Kisi in step: desired state, the pure planner and the mass-revocation brake.
+        // What Kisi should look like and how to get there: desired and observed state, actions, the
+        // planner, the mass-revocation brake and Kisi event triage. Pure: it sees GymCore and nothing else.
+        .target(name: "AccessPlanning", dependencies: ["GymCore"], swiftSettings: strictSettings),
+        // Keeping Kisi in step: observer, executor, ledger, service and leadership around AccessPlanning.
         .target(
             name: "AccessSync",
             dependencies: [
-                "GymCore", "GymStore", "KisiAPI",
+                "GymCore", "GymStore", "KisiAPI", "AccessPlanning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -197,6 +200,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AccessPlanningTests", dependencies: ["GymCore", "AccessPlanning"], swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AccessSyncTests",

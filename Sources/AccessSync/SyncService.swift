@@ -339,16 +339,9 @@ public struct SyncService: Service {
     }
 
     /// The next club-local midnight after now (a few seconds past it, so the new day's date is certain).
-    func nextDayBoundary() async -> (instant: Date, zone: String)? {
+    func nextDayBoundary() async -> DayBoundary? {
         guard let layout = try? await repository.layout() else { return nil }
-        return Self.nextDayBoundary(after: Date(), zones: layout.clubs.values.map(\.timeZone))
-    }
-
-    static func nextDayBoundary(after instant: Date, zones: [TimeZone]) -> (instant: Date, zone: String)? {
-        zones.map { zone in
-            let midnight = LocalDate(containing: instant, in: zone).adding(days: 1).startOfDay(in: zone)
-            return (midnight.addingTimeInterval(5), zone.identifier)
-        }.min { $0.0 < $1.0 }
+        return SyncTriggerChoice.nextDayBoundary(after: Date(), zones: layout.clubs.values.map(\.timeZone))
     }
 
     /// A long run steps aside as soon as a change newer than `changeID` is committed: that change is

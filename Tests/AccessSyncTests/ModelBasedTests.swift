@@ -512,7 +512,7 @@ struct ModelHarness {
                 if world.chance(0.3) {
                     // To just past the next club-local midnight, and the full reconcile the service runs then.
                     let zones = try await repository.layout().clubs.values.map(\.timeZone)
-                    guard let boundary = SyncService.nextDayBoundary(after: clock.now, zones: zones) else { return "midnight: no club" }
+                    guard let boundary = SyncTriggerChoice.nextDayBoundary(after: clock.now, zones: zones) else { return "midnight: no club" }
                     clock.now = boundary.instant
                     await sandbox.setClock(clock.now, frozen: true)
                     let report = try await engine.reconcileAll(trigger: "model midnight in \(boundary.zone)")

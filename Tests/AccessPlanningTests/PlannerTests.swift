@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import GymCore
-@testable import AccessSync
+@testable import AccessPlanning
 
 @Suite("Planner scenarios")
 struct PlannerTests {

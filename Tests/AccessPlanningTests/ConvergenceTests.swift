@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import GymCore
-@testable import AccessSync
+@testable import AccessPlanning
 
 /// Random gyms, random history, random hand-made drift in Kisi: one planned sync must converge (the
 /// next plan is empty), never trip the simulator, and leave foreign objects exactly as they were.

@@ -1,13 +1,13 @@
 import Foundation
-import GymStore
 import Testing
-@testable import AccessSync
+@testable import AccessPlanning
 
 @Suite("Kisi event triage")
 struct KisiEventTriageTests {
     static let member = fixedID(1)
     static let plan = fixedID(2)
-    static let links = KisiLinks(groups: [plan: 700], users: [member: 900])
+    static let userLinks = [member: 900]
+    static let groupLinks = [plan: 700]
 
     struct Case: Sendable, CustomTestStringConvertible {
         let event: KisiWebhookEvent
@@ -36,7 +36,7 @@ struct KisiEventTriageTests {
              expected: .ignore("lock.unlock does not concern door access")),
     ])
     func triage(_ testCase: Case) async throws {
-        let outcome = await KisiEventTriage.triage(testCase.event, selfUserID: 1, links: Self.links) { assignmentID in
+        let outcome = await KisiEventTriage.triage(testCase.event, selfUserID: 1, userLinks: Self.userLinks, groupLinks: Self.groupLinks) { assignmentID in
             assignmentID == 5 ? Self.member : nil
         }
         #expect(outcome == testCase.expected)

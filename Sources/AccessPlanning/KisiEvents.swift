@@ -1,5 +1,4 @@
 import Foundation
-import GymStore
 
 /// The parts of a Kisi event (as delivered by an `event_webhook` integration) the sync cares about.
 public struct KisiWebhookEvent: Decodable, Sendable, Equatable {
@@ -34,9 +33,13 @@ public enum KisiEventTriage: Equatable, Sendable {
     /// - Parameters:
     ///   - selfUserID: the Kisi user behind BooGYMan's API key; its own writes come back as events and
     ///     need no re-check.
-    ///   - memberOfAssignment: the member a role assignment was created for, from the write journal.
+    ///   - userLinks: member ID → linked Kisi user ID.
+    ///   - groupLinks: plan ID → the plan's Kisi group ID.
+    ///   - memberOfAssignment: the member a role assignment was created for, from the write journal; asked
+    ///     only for role assignment events, so other events cost no lookup.
     public static func triage(
-        _ event: KisiWebhookEvent, selfUserID: Int?, links: KisiLinks, memberOfAssignment: (Int) async throws -> UUID?
+        _ event: KisiWebhookEvent, selfUserID: Int?, userLinks: [UUID: Int], groupLinks: [UUID: Int],
+        memberOfAssignment: (Int) async throws -> UUID?
     ) async rethrows -> KisiEventTriage {
         if let selfUserID, event.actorType == "User", event.actorID == selfUserID {
             return .ignore("BooGYMan's own change")
@@ -44,14 +47,14 @@ public enum KisiEventTriage: Equatable, Sendable {
         guard let objectID = event.objectID else { return .ignore("no object") }
         switch event.objectType {
         case "User":
-            if let memberID = links.users.first(where: { $0.value == objectID })?.key { return .member(memberID) }
+            if let memberID = userLinks.first(where: { $0.value == objectID })?.key { return .member(memberID) }
             return .ignore("Kisi user #\(objectID) is not linked to a member")
         case "RoleAssignment":
             if let memberID = try await memberOfAssignment(objectID) { return .member(memberID) }
             // Made by hand: it may sit in a managed group (drift) or anywhere else; only a full look tells.
             return .everything("\(event.type) #\(objectID) by someone else")
         case "Group":
-            if let planID = links.groups.first(where: { $0.value == objectID })?.key { return .plan(planID) }
+            if let planID = groupLinks.first(where: { $0.value == objectID })?.key { return .plan(planID) }
             return .ignore("Kisi group #\(objectID) is not managed by BooGYMan")
         case "GroupLock":
             // The event names the group lock, not its group: only a full look can tell whose doors changed.
