@@ -147,6 +147,13 @@ public actor SyncEngine {
         if waiting.isEmpty { running = false } else { waiting.removeFirst().resume() }
     }
 
+    /// Runs `work` between the engine's runs, never during one (staff commands that write what the sync manages).
+    func serialized<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await work()
+    }
+
     public init(client: KisiClient, repository: GymRepository, ledger: any SyncLedger, configuration: Configuration = Configuration()) {
         self.client = client
         self.repository = repository
@@ -182,18 +189,71 @@ public actor SyncEngine {
         desired.users.filter(\.needsKisiUser).map { KisiObserver.UserCandidate(memberID: $0.memberID, email: $0.email.value) }
     }
 
+    // MARK: One run
+
+    /// What a run body works with: its meter (shared by observer and executor) and the report it fills.
+    struct SyncRun {
+        let meter = KisiCallMeter()
+        var report: SyncReport
+        var observer: KisiObserver
+    }
+
+    /// The scaffolding every run shares: runs one at a time, meters Kisi, pauses (rather than fails)
+    /// when Kisi rejects the key, stamps reads, writes and duration on the report, and logs it.
+    ///
+    /// - Parameters:
+    ///   - logLevel: nil for runs that only look (a dry run logs nothing).
+    ///   - pausesOnRejectedKey: when false, Kisi's 401/403 are thrown to the caller like any error.
+    private func withRun(
+        trigger: String, memberScope: Set<UUID>? = nil, planScope: Set<UUID>? = nil, logLevel: Logger.Level? = .info,
+        pausesOnRejectedKey: Bool = true, _ body: (inout SyncRun) async throws -> Void
+    ) async throws -> SyncReport {
+        await acquire()
+        defer { release() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var run = SyncRun(
+            report: SyncReport(
+                trigger: trigger, startedAt: Date(), duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
+                heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0,
+                memberScope: memberScope, planScope: planScope),
+            observer: KisiObserver(client: client))
+        run.observer = KisiObserver(client: client, meter: run.meter)
+        defer {
+            if let logLevel { logger.log(level: logLevel, "\(run.report)") }
+        }
+        do {
+            try await body(&run)
+        } catch let error as KisiError where pausesOnRejectedKey {
+            guard let reason = Self.pauseReason(error) else { throw error }
+            run.report.pausedReason = reason
+            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+        }
+        run.report.kisiReads = run.meter.reads
+        run.report.kisiWrites = run.meter.writes
+        run.report.duration = clock.now - start
+        return run.report
+    }
+
+    /// Observes everything BooGYMan manages and plans the whole gym (full reconcile, dry run, revoking all).
+    private func observeAndPlanAll(_ run: inout SyncRun, grants keepGrants: Bool = true) async throws -> (actions: [SyncAction], links: KisiLinks, observed: ObservedState) {
+        let links = try await ledger.links()
+        var desired = try await desiredState(at: configuration.now())
+        let observed = try await run.observer.observeAll(
+            links: links, reviews: try await ledger.openReviews(), candidates: keepGrants ? Self.userCandidates(desired) : [])
+        if !keepGrants { desired.grants = [] }
+        return (plan(desired: desired, observed: observed), links, observed)
+    }
+
     // MARK: Dry run
 
     /// The actions a full reconcile would take now, with reasons. Reads Kisi and the gym; writes nothing.
     public func dryRun() async throws -> [SyncAction] {
-        await acquire()
-        defer { release() }
-        let meter = KisiCallMeter()
-        let observer = KisiObserver(client: client, meter: meter)
-        let desired = try await desiredState(at: configuration.now())
-        let observed = try await observer.observeAll(
-            links: try await ledger.links(), reviews: try await ledger.openReviews(), candidates: Self.userCandidates(desired))
-        return plan(desired: desired, observed: observed)
+        var actions: [SyncAction] = []
+        _ = try await withRun(trigger: "dry run", logLevel: nil, pausesOnRejectedKey: false) { run in
+            actions = try await observeAndPlanAll(&run).actions
+        }
+        return actions
     }
 
     // MARK: Revoking everything (disconnecting)
@@ -201,9 +261,11 @@ public actor SyncEngine {
     /// The removals that take away every door grant BooGYMan holds in its managed groups: what
     /// "disconnect and revoke all managed access" does. Reads Kisi; writes nothing.
     public func managedAccessRevocations() async throws -> [SyncAction] {
-        await acquire()
-        defer { release() }
-        return try await planRevokingAll(meter: KisiCallMeter())
+        var actions: [SyncAction] = []
+        _ = try await withRun(trigger: "revocation preview", logLevel: nil, pausesOnRejectedKey: false) { run in
+            actions = try await planRevokingAll(&run).actions
+        }
+        return actions
     }
 
     /// Removes every door grant in BooGYMan's managed groups, on the owner's explicit word, so the
@@ -211,78 +273,41 @@ public actor SyncEngine {
     /// do the groups — empty — so that reconnecting later finds them; groups the gym made are not
     /// touched, as in every run. Journalled like every other write.
     public func revokeAllManagedAccess(trigger: String) async throws -> SyncReport {
-        await acquire()
-        defer { release() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let meter = KisiCallMeter()
-        var report = SyncReport(
-            trigger: trigger, startedAt: Date(), duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
-            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
-        defer { logger.notice("\(report)") }
-        let actions = try await planRevokingAll(meter: meter)
-        report.planned = actions.count
-        try await runExecutor(actions, links: try await ledger.links(), full: false, meter: meter, report: &report, yield: nil)
-        report.kisiReads = meter.reads
-        report.kisiWrites = meter.writes
-        report.duration = clock.now - start
-        return report
+        try await withRun(trigger: trigger, logLevel: .notice, pausesOnRejectedKey: false) { run in
+            let (actions, links) = try await planRevokingAll(&run)
+            run.report.planned = actions.count
+            try await runExecutor(actions, links: links, full: false, meter: run.meter, report: &run.report, yield: nil)
+        }
     }
 
     /// The planner's own answer for a gym where nobody has a grant, cut to the grant removals.
-    private func planRevokingAll(meter: KisiCallMeter) async throws -> [SyncAction] {
-        let observer = KisiObserver(client: client, meter: meter)
-        let observed = try await observer.observeAll(links: try await ledger.links(), reviews: try await ledger.openReviews(), candidates: [])
-        var desired = try await desiredState(at: configuration.now())
-        desired.grants = []
-        return plan(desired: desired, observed: observed).filter { action in
+    private func planRevokingAll(_ run: inout SyncRun) async throws -> (actions: [SyncAction], links: KisiLinks) {
+        let (actions, links, _) = try await observeAndPlanAll(&run, grants: false)
+        let removals = actions.filter { action in
             if case .removeGrant = action.kind { return true }
             return false
         }
+        return (removals, links)
     }
 
     // MARK: Full reconcile
 
     public func reconcileAll(trigger: String = "full reconcile", yield: SyncYield? = nil) async throws -> SyncReport {
-        await acquire()
-        defer { release() }
-        deferred = []  // this run re-plans everything from a fresh observation
-        deferredFullReconcileStartedAt = nil
-        let clock = ContinuousClock()
-        let start = clock.now
-        let startedAt = Date()
-        let meter = KisiCallMeter()
-        let observer = KisiObserver(client: client, meter: meter)
-        var report = SyncReport(
-            trigger: trigger, startedAt: startedAt, duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
-            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
-        defer { logger.info("\(report)") }
-        do {
-            let links = try await ledger.links()
-            let desired = try await desiredState(at: configuration.now())
-            let observed = try await observer.observeAll(
-                links: links, reviews: try await ledger.openReviews(), candidates: Self.userCandidates(desired))
+        try await withRun(trigger: trigger) { run in
+            deferred = []  // this run re-plans everything from a fresh observation
+            deferredFullReconcileStartedAt = nil
+            let (actions, links, observed) = try await observeAndPlanAll(&run)
             snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
-            let actions = plan(desired: desired, observed: observed)
             try await execute(
-                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: meter, report: &report,
+                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: run.meter, report: &run.report,
                 yield: yield)
-        } catch let error as KisiError {
-            guard let reason = Self.pauseReason(error) else { throw error }
-            report.pausedReason = reason
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
-        }
-        if report.pausedReason == nil {
-            if report.deferred > 0 {
-                deferredFullReconcileStartedAt = startedAt
+            guard run.report.pausedReason == nil else { return }
+            if run.report.deferred > 0 {
+                deferredFullReconcileStartedAt = run.report.startedAt
             } else {
-                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, startedAt.formatted(.iso8601))
+                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, run.report.startedAt.formatted(.iso8601))
             }
         }
-        report.kisiReads = meter.reads
-        report.kisiWrites = meter.writes
-        report.duration = clock.now - start
-        return report
     }
 
     // MARK: Change-driven reconcile
@@ -307,19 +332,9 @@ public actor SyncEngine {
     ///   a group a kept grant needs), user changes only for members in scope, grant changes only for
     ///   changed members or plans, review resolutions only for reviews about them.
     public func reconcile(memberIDs: Set<UUID>, planIDs: Set<UUID> = [], trigger: String = "changes") async throws -> SyncReport {
-        await acquire()
-        defer { release() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let meter = KisiCallMeter()
-        let observer = KisiObserver(client: client, meter: meter)
-        var report = SyncReport(
-            trigger: trigger, startedAt: Date(), duration: .zero, planned: 0, executed: [:], recovered: 0, failures: [],
-            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0,
-            memberScope: memberIDs, planScope: planIDs)
-        defer { logger.info("\(report)") }
-        guard !memberIDs.isEmpty || !planIDs.isEmpty else { return report }
-        do {
+        try await withRun(trigger: trigger, memberScope: memberIDs, planScope: planIDs) { run in
+            guard !memberIDs.isEmpty || !planIDs.isEmpty else { return }
+            let observer = run.observer
             let links = try await ledger.links()
             let reviews = try await ledger.openReviews()
             let desiredAll = try await desiredState(at: configuration.now())
@@ -398,22 +413,15 @@ public actor SyncEngine {
             }
             try await execute(
                 actions, links: links, managedGrantCount: snap.managedGrantCount ?? observed.managedGrantCount, full: false,
-                meter: meter, report: &report)
+                meter: run.meter, report: &run.report)
             // This run re-planned these members and plans from fresh reads; what an earlier run set aside
             // for them is stale (e.g. a grant for a member frozen since).
             deferred.removeAll { action in
                 action.memberID.map(memberIDs.contains) ?? false || action.planID.map(planIDs.contains) ?? false
             }
-        } catch let error as KisiError {
-            guard let reason = Self.pauseReason(error) else { throw error }
-            report.pausedReason = reason
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
         }
-        report.kisiReads = meter.reads
-        report.kisiWrites = meter.writes
-        report.duration = clock.now - start
-        return report
     }
+
 
     /// The scoping filter of change-driven runs (see ``reconcile(memberIDs:planIDs:trigger:)``).
     static func restrict(
@@ -460,34 +468,23 @@ public actor SyncEngine {
     /// Carries out what the last long run set aside (see ``SyncYield``), minus what later change-driven
     /// runs re-planned. May yield again. Nil when nothing is set aside.
     public func resumeDeferred(trigger: String = "deferred work", yield: SyncYield? = nil) async throws -> SyncReport? {
-        await acquire()
-        defer { release() }
+        // Checked before and after taking the run: a run that finished meanwhile may have emptied the list.
         guard !deferred.isEmpty else { return nil }
-        let actions = deferred
-        deferred = []
-        let clock = ContinuousClock()
-        let start = clock.now
-        let meter = KisiCallMeter()
-        var report = SyncReport(
-            trigger: trigger, startedAt: Date(), duration: .zero, planned: actions.count, executed: [:], recovered: 0, failures: [],
-            heldRevocations: [], brakeExplanation: nil, pausedReason: nil, notRun: 0, kisiReads: 0, kisiWrites: 0)
-        defer { logger.info("\(report)") }
-        do {
+        var resumed = false
+        let report = try await withRun(trigger: trigger) { run in
+            guard !deferred.isEmpty else { return }
+            resumed = true
+            let actions = deferred
+            deferred = []
+            run.report.planned = actions.count
             // Links are read afresh: users and groups created before the yield resolve through them.
-            try await runExecutor(actions, links: try await ledger.links(), full: false, meter: meter, report: &report, yield: yield)
-        } catch let error as KisiError {
-            guard let reason = Self.pauseReason(error) else { throw error }
-            report.pausedReason = reason
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+            try await runExecutor(actions, links: try await ledger.links(), full: false, meter: run.meter, report: &run.report, yield: yield)
+            if run.report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
+                deferredFullReconcileStartedAt = nil
+                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, fullStartedAt.formatted(.iso8601))
+            }
         }
-        if report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
-            deferredFullReconcileStartedAt = nil
-            try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, fullStartedAt.formatted(.iso8601))
-        }
-        report.kisiReads = meter.reads
-        report.kisiWrites = meter.writes
-        report.duration = clock.now - start
-        return report
+        return resumed ? report : nil
     }
 
     func execute(
