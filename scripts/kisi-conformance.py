@@ -14,7 +14,8 @@ reported as "undocumented statuses exercised", each with the reason, and their b
 the document's `components.schemas.Error`.
 
 The run is repeatable: it starts with POST /_sandbox/reset, loads a small seed of its own for the
-per-user (non-administrator) scenarios, and resets the sandbox to its configured seed again at the end.
+per-user (non-administrator) and per-role (access manager, place administrator) scenarios, and resets
+the sandbox to its configured seed again at the end.
 It expects the sandbox's demo seed (`boogyman sandbox --seed demo`, the default).
 
 Usage: scripts/kisi-conformance.py --base-url http://127.0.0.1:9292 [--api-key KEY] [--admin-key KEY]
@@ -951,7 +952,8 @@ def run(c: Checker) -> None:
 def per_user(c: Checker, tag: str) -> None:
     """403s need a caller that is not an administrator: the sandbox supports per-user API keys through
     its seed (POST /_sandbox/seed), so the suite loads a small seed of its own, then resets."""
-    staff_key, plain_key, off_key, other_key = (f"kisi-conformance-{n}-{tag}" for n in ("staff", "plain", "off", "other"))
+    staff_key, plain_key, off_key, other_key, manager_key, place_key = (
+        f"kisi-conformance-{n}-{tag}" for n in ("staff", "plain", "off", "other", "manager", "place"))
     seed = {"organizations": [
         {"id": 1, "name": "Conformance Gym", "time_zone": "Europe/Bucharest",
          "users": [
@@ -961,11 +963,16 @@ def per_user(c: Checker, tag: str) -> None:
              {"id": 3, "name": "Plain User", "email": "plain@conformance.example", "api_keys": [plain_key]},
              {"id": 4, "name": "Suspended Staff", "email": "off@conformance.example", "api_keys": [off_key],
               "access_enabled": False},
+             {"id": 5, "name": "Access Manager", "email": "manager@conformance.example", "api_keys": [manager_key],
+              "organization_role": "access_manager"},
+             {"id": 6, "name": "Place Admin", "email": "place@conformance.example", "api_keys": [place_key]},
          ],
-         "places": [{"id": 1001, "name": "Main", "locks": [{"id": 5001, "name": "Entrance"}, {"id": 5002, "name": "Office"}]}],
+         "places": [{"id": 1001, "name": "Main", "locks": [{"id": 5001, "name": "Entrance"}, {"id": 5002, "name": "Office"}]},
+                    {"id": 1002, "name": "Annex", "locks": [{"id": 5003, "name": "Annex door"}]}],
          "groups": [{"id": 2001, "name": "Members", "place_id": None, "lock_ids": [5001]}],
          "role_assignments": [{"id": 3001, "user_id": 2, "group_id": 2001, "role_id": "group_basic"},
-                              {"id": 3002, "user_id": 4, "group_id": 2001, "role_id": "group_basic"}]},
+                              {"id": 3002, "user_id": 4, "group_id": 2001, "role_id": "group_basic"},
+                              {"id": 3003, "user_id": 6, "place_id": 1001, "role_id": "place_administrator"}]},
         {"id": 2, "name": "Another Organization", "users": [
             {"id": 10, "name": "Other Owner", "email": "owner@other.example", "organization_role": "owner",
              "api_keys": [other_key]}],
@@ -974,7 +981,7 @@ def per_user(c: Checker, tag: str) -> None:
     ]}
     c.admin("POST", "seed", seed)
     c.pacer.clear()
-    Checker.paced_keys = {staff_key, plain_key, off_key, other_key}
+    Checker.paced_keys = {staff_key, plain_key, off_key, other_key, manager_key, place_key}
 
     # Door rule through the API, cross-checked with the oracle control route.
     for key, who, lock, status, code in [(staff_key, 2, 5001, 200, None), (plain_key, 3, 5001, 403, "fcd8ef"),
@@ -1037,8 +1044,85 @@ def per_user(c: Checker, tag: str) -> None:
             c.call(method, template, template.replace("{id}", str(record["id"])), expect=403, key=plain_key,
                    label="non-administrator")
     c.call("GET", "/users", expect=403, key=plain_key, label="non-administrator",
-           undocumented="fetchUsers declares only 200/401; sandbox Decision 8: management lists need an administrator")
+           undocumented="fetchUsers declares only 200/401; sandbox Decision 29: listing users needs users_read")
+    c.call("GET", "/role_assignments", expect=200, key=plain_key, label="non-administrator: its own only",
+           check=lambda p, r: expect(sorted(ids_of(p)) == [], f"a user without roles saw {ids_of(p)}"))
+    c.call("GET", "/role_assignments", expect=200, key=staff_key, label="group member: its own only",
+           check=lambda p, r: expect(ids_of(p) == [3001], f"saw {ids_of(p)}"))
+
+    per_role(c, tag, manager_key, place_key)
     Checker.paced_keys = set()
+
+
+def per_role(c: Checker, tag: str, manager_key: str, place_key: str) -> None:
+    """Decisions 28-33: an organization access manager and a place administrator (place 1001 of 1001-1002)."""
+    roles = c.call("GET", "/roles", expect=200, key=place_key, label="role catalogue")
+    if roles:
+        by_id = {r["id"]: r for r in roles}
+        permission_keys = set(c.spec["paths"]["/roles"]["get"]["responses"]["200"]["content"]["application/json"]
+                              ["schema"]["items"]["properties"]["permissions"]["properties"])
+        for role in roles:
+            if set(role["permissions"]) != permission_keys:
+                c.fail(f"GET /roles: role {role['id']} lists {len(role['permissions'])} of the document's "
+                       f"{len(permission_keys)} permission keys")
+        manager = by_id.get("access_manager", {}).get("permissions", {})
+        if not (manager.get("users_write") and manager.get("groups_write") and not manager.get("integrations_write")):
+            c.fail(f"GET /roles: access_manager permissions unexpected: {by_id.get('access_manager')}")
+
+    # Organization access manager: users, groups, access rights and events, no integrations.
+    user = c.call("POST", "/users", expect=200, key=manager_key, label="access manager",
+                  body={"user": {"email": f"by-manager-{tag}@example.com"}})
+    group = c.call("POST", "/groups", expect=200, key=manager_key, label="access manager: organization group",
+                   body={"group": {"name": f"Manager group {tag}"}})
+    if user and group:
+        c.call("POST", "/role_assignments", expect=200, key=manager_key, label="access manager",
+               body={"role_assignment": {"applies_to_type": "Group", "applies_to_id": group["id"], "assignee_type": "User",
+                                         "assignee_id": user["id"], "role_id": "group_basic"}})
+    c.call("POST", "/role_assignments", expect=403, key=manager_key, label="access manager: an administrator above it",
+           body={"role_assignment": {"applies_to_type": "Organization", "applies_to_id": 1, "assignee_type": "User",
+                                     "assignee_id": 3, "role_id": "administrator"}})
+    c.call("POST", "/event_sets", expect=200, key=manager_key, label="access manager", body={"event_set": {}})
+    c.call("POST", "/integrations", expect=403, key=manager_key, label="access manager",
+           body={"integration": {"name": "x", "type": "event_webhook", "url": "http://127.0.0.1:9/x"}})
+    c.call("POST", "/locks/{id}/unlock", "/locks/5003/unlock", expect=200, key=manager_key, label="access manager", body={})
+
+    # Place administrator of Main (1001): place groups there, their doors and access rights, its events and doors.
+    c.call("GET", "/role_assignments", expect=200, key=place_key, label="place administrator: user_id=me",
+           params={"user_id": "me"}, check=lambda p, r: expect(ids_of(p) == [3003], f"saw {ids_of(p)}"))
+    place_group = c.call("POST", "/groups", expect=200, key=place_key, label="place administrator: its place",
+                         body={"group": {"name": f"Main members {tag}", "place_id": 1001}})
+    c.call("POST", "/groups", expect=403, key=place_key, label="place administrator: another place",
+           body={"group": {"name": "x", "place_id": 1002}})
+    c.call("POST", "/groups", expect=403, key=place_key, label="place administrator: organization group",
+           body={"group": {"name": "x"}})
+    c.call("GET", "/groups/{id}", "/groups/2001", expect=403, key=place_key, label="place administrator: organization group")
+    c.call("GET", "/groups", expect=200, key=place_key, label="place administrator: only its groups",
+           check=lambda p, r: expect(ids_of(p) == ([place_group["id"]] if place_group else []), f"saw {ids_of(p)}"))
+    if place_group:
+        c.call("POST", "/group_locks", expect=200, key=place_key, label="place administrator: its door",
+               body={"group_lock": {"group_id": place_group["id"], "lock_id": 5001}})
+        c.call("POST", "/group_locks", expect=403, key=place_key, label="place administrator: another place's door",
+               body={"group_lock": {"group_id": place_group["id"], "lock_id": 5003}})
+        c.call("POST", "/role_assignments", expect=200, key=place_key, label="place administrator: its group",
+               body={"role_assignment": {"applies_to_type": "Group", "applies_to_id": place_group["id"],
+                                         "assignee_type": "User", "assignee_id": 3, "role_id": "group_basic"}})
+    c.call("POST", "/group_locks", expect=403, key=place_key, label="place administrator: organization group",
+           body={"group_lock": {"group_id": 2001, "lock_id": 5002}})
+    c.call("POST", "/role_assignments", expect=403, key=place_key, label="place administrator: organization group",
+           body={"role_assignment": {"applies_to_type": "Group", "applies_to_id": 2001, "assignee_type": "User",
+                                     "assignee_id": 3, "role_id": "group_basic"}})
+    c.call("POST", "/event_sets", expect=200, key=place_key, label="place administrator: its places' events",
+           body={"event_set": {}},
+           check=lambda p, r: expect(all(e.get("place_id") == 1001 for e in p["events"]), "events of other places"))
+    c.call("POST", "/event_sets", expect=403, key=place_key, label="place administrator: another place's events",
+           body={"event_set": {"place_id": 1002}})
+    c.call("POST", "/integrations", expect=403, key=place_key, label="place administrator",
+           body={"integration": {"name": "x", "type": "event_webhook", "url": "http://127.0.0.1:9/x"}})
+    c.call("POST", "/locks/{id}/unlock", "/locks/5002/unlock", expect=200, key=place_key, label="place administrator: its door",
+           body={})
+    c.call("POST", "/locks/{id}/unlock", "/locks/5003/unlock", expect=403, key=place_key,
+           label="place administrator: another place's door", body={},
+           check=lambda p, r: expect(p["code"] == "fcd8ef", f"code {p['code']}"))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -30,6 +30,27 @@ struct ControlRoutes {
                     throw APIError.badRequest("\(error)")
                 }
                 return ok(["seeded": true])
+            case (.post, ["api_keys"]):
+                guard case .object(let o)? = body else { throw APIError.badRequest("the body must be a JSON object") }
+                func ints(_ key: String) throws(APIError) -> [Int] {
+                    guard let raw = o[key], !raw.isNull else { return [] }
+                    guard let array = raw.array, array.allSatisfy({ $0.int != nil }) else {
+                        throw APIError.badRequest("\(key) must be an array of integers")
+                    }
+                    return array.compactMap(\.int)
+                }
+                for key in ["organization_id", "user_id"] where o[key].map({ !$0.isNull && $0.int == nil }) ?? false {
+                    throw APIError.badRequest("\(key) must be an integer")
+                }
+                for key in ["email", "name", "role_id", "secret"] where o[key].map({ !$0.isNull && $0.string == nil }) ?? false {
+                    throw APIError.badRequest("\(key) must be a string")
+                }
+                let request = SandboxKeyRequest(
+                    organizationID: o["organization_id"]?.int, userID: o["user_id"]?.int, email: o["email"]?.string,
+                    name: o["name"]?.string, roleID: o["role_id"]?.string, placeIDs: try ints("place_ids"),
+                    groupIDs: try ints("group_ids"), secret: o["secret"]?.string
+                )
+                return SandboxResponder.json(.ok, try await store.createAPIKey(request).json)
             case (.get, ["clock"]):
                 return SandboxResponder.json(.ok, await store.clockInfo())
             case (.post, ["clock"]):

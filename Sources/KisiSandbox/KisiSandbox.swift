@@ -126,6 +126,18 @@ public final class KisiSandbox: Sendable {
 
     public func setFaults(_ settings: FaultSettings) async { await faults.set(settings) }
 
+    /// `POST /_sandbox/api_keys`: a new API key for a (new or existing) user holding the requested role,
+    /// e.g. `.placeAdministrator(of: [1001, 1002])` or `.accessManager()`.
+    public func createAPIKey(_ request: SandboxKeyRequest) async throws -> SandboxAPIKey {
+        do {
+            return try await store.createAPIKey(request)
+        } catch {
+            let message = error.body["error"]?.string
+                ?? error.body["errors"].map { String(decoding: $0.encoded(), as: UTF8.self) } ?? "refused"
+            throw SandboxControlError(description: message)
+        }
+    }
+
     public func setClock(_ date: Date, frozen: Bool = true) async { await store.setClock(to: date, frozen: frozen) }
 
     public func advanceClock(by seconds: Double) async { await store.advanceClock(seconds: seconds) }

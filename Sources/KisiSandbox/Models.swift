@@ -175,6 +175,8 @@ struct EventSetRecord: Codable, Sendable {
     var filters: [String: JSONValue]
     /// uuids of the matching events, newest first, frozen when the set was created (Kisi computes a set once).
     var eventUUIDs: [String]
+    /// Who made the set; optional so state saved before the field existed still loads.
+    var creatorUserId: Int? = nil
 }
 
 /// Everything the sandbox knows. Also the JSON persistence format.

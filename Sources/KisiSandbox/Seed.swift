@@ -30,7 +30,8 @@ public struct SandboxSeed: Codable, Sendable {
         public var id: Int?
         public var name: String
         public var email: String
-        /// `owner` (at most one per organization), `administrator`, or nil for a plain user.
+        /// `owner` (at most one per organization), `administrator`, `access_manager`, `observer`, or nil for a
+        /// user without an organization role.
         public var organizationRole: String?
         /// API keys (login secrets) belonging to this user.
         public var apiKeys: [String]?
@@ -80,6 +81,8 @@ public struct SandboxSeed: Codable, Sendable {
         }
     }
 
+    /// A group role (`group_id` or `group_name`; role `group_basic` unless given) or a place role (`place_id`;
+    /// role `place_administrator` unless given).
     public struct RoleAssignment: Codable, Sendable {
         public var id: Int?
         /// The user, by id or by e-mail.
@@ -88,14 +91,15 @@ public struct SandboxSeed: Codable, Sendable {
         public var groupId: Int?
         /// Group name, when the group's id was not given in the seed.
         public var groupName: String?
+        public var placeId: Int?
         public var roleId: String?
         public var validFrom: Date?
         public var validUntil: Date?
 
         public init(id: Int? = nil, userId: Int? = nil, userEmail: String? = nil, groupId: Int? = nil, groupName: String? = nil,
-                    roleId: String? = nil, validFrom: Date? = nil, validUntil: Date? = nil) {
+                    placeId: Int? = nil, roleId: String? = nil, validFrom: Date? = nil, validUntil: Date? = nil) {
             self.id = id; self.userId = userId; self.userEmail = userEmail; self.groupId = groupId; self.groupName = groupName
-            self.roleId = roleId; self.validFrom = validFrom; self.validUntil = validUntil
+            self.placeId = placeId; self.roleId = roleId; self.validFrom = validFrom; self.validUntil = validUntil
         }
     }
 
@@ -183,7 +187,7 @@ public struct SandboxSeed: Codable, Sendable {
                     guard org.ownerUserId == nil else { throw SeedError.invalid("two owners in organization \(o.id)") }
                     org.ownerUserId = id
                     fallthrough
-                case "administrator":
+                case Roles.administrator, Roles.accessManager, Roles.observer:
                     let raId = next()
                     s.roleAssignments[raId] = RoleAssignmentRecord(
                         id: raId, organizationId: o.id, userId: id, appliesToType: .organization, appliesToId: o.id,
@@ -243,13 +247,32 @@ public struct SandboxSeed: Codable, Sendable {
                 guard let userId = r.userId ?? r.userEmail.flatMap({ emails[$0.lowercased()] }), s.users[userId]?.organizationId == o.id else {
                     throw SeedError.invalid("role assignment refers to an unknown user")
                 }
-                guard let groupId = r.groupId ?? r.groupName.flatMap({ groupsByName[$0] }), s.groups[groupId]?.organizationId == o.id else {
-                    throw SeedError.invalid("role assignment refers to an unknown group")
+                let appliesTo: (AppliesToType, Int)
+                if r.groupId == nil, r.groupName == nil, let placeId = r.placeId {
+                    guard s.places[placeId]?.organizationId == o.id else {
+                        throw SeedError.invalid("role assignment refers to an unknown place")
+                    }
+                    appliesTo = (.place, placeId)
+                } else {
+                    guard let groupId = r.groupId ?? r.groupName.flatMap({ groupsByName[$0] }), s.groups[groupId]?.organizationId == o.id else {
+                        throw SeedError.invalid("role assignment refers to an unknown group")
+                    }
+                    appliesTo = (.group, groupId)
+                }
+                let roleId = r.roleId ?? (appliesTo.0 == .place ? Roles.placeAdministrator : Roles.groupBasic)
+                guard Roles.find(roleId)?.appliesTo == appliesTo.0 else {
+                    throw SeedError.invalid("role \(roleId) does not apply to a \(appliesTo.0.rawValue)")
+                }
+                guard !s.roleAssignments.values.contains(where: {
+                    $0.userId == userId && $0.appliesToType == appliesTo.0 && $0.appliesToId == appliesTo.1
+                }) else {
+                    throw SeedError.invalid("user \(userId) has two roles in one \(appliesTo.0.rawValue)")
                 }
                 let id = r.id ?? next()
                 s.roleAssignments[id] = RoleAssignmentRecord(
-                    id: id, organizationId: o.id, userId: userId, appliesToType: .group, appliesToId: groupId,
-                    roleId: r.roleId ?? "group_basic", notify: false, validFrom: r.validFrom, validUntil: r.validUntil,
+                    id: id, organizationId: o.id, userId: userId, appliesToType: appliesTo.0, appliesToId: appliesTo.1,
+                    roleId: roleId, notify: false,
+                    validFrom: appliesTo.0 == .group ? r.validFrom : nil, validUntil: appliesTo.0 == .group ? r.validUntil : nil,
                     createdById: org.ownerUserId, createdAt: now, updatedAt: now
                 )
             }

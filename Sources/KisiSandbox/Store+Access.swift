@@ -19,8 +19,8 @@ struct AccessDecision: Sendable {
 
 extension SandboxStore {
     /// A user may open a door at `at` iff access is enabled and a `group_basic` role assignment in a group holding
-    /// the door is valid at `at` (valid_from ≤ at < valid_until, nulls open-ended). Organization owners and
-    /// administrators open every door of their organization.
+    /// the door is valid at `at` (valid_from ≤ at < valid_until, nulls open-ended). Organization roles with
+    /// `locks_unlock` open every door of their organization, place roles with it every door of their place.
     func evaluateAccess(userId: Int, lockId: Int, at: Date) -> AccessDecision {
         guard let user = state.users[userId] else {
             return AccessDecision(allowed: false, reason: "user_not_found", code: AccessCode.accessDenied)
@@ -31,8 +31,8 @@ extension SandboxStore {
         if !user.accessEnabled {
             return AccessDecision(allowed: false, reason: "access_disabled", code: AccessCode.accessDisabled)
         }
-        if isOrganizationAdmin(userId: userId) {
-            return AccessDecision(allowed: true, reason: "organization_administrator", code: nil)
+        if let role = roleOpening(userId: userId, lock: lock, at: at) {
+            return AccessDecision(allowed: true, reason: role, code: nil)
         }
         let groupsWithLock = Set(state.groupLocks.values.filter { $0.lockId == lockId }.map(\.groupId))
         let candidates = state.roleAssignments.values.filter {

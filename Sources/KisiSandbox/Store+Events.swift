@@ -52,7 +52,7 @@ enum EventSets {
 
 extension SandboxStore {
     func createEventSet(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        let readablePlaces = try readableEventPlaces(r.caller.authority)
         let body = try r.wrapped("event_set")
         var v = ValidationErrors()
         let now = now()
@@ -80,12 +80,16 @@ extension SandboxStore {
         }
         let types = list("event_type"), uuids = list("event_uuid"), sequences = list("event_sequence")
         let placeFilter = filters["event_place_id"]?.int ?? filters["place_id"]?.int
+        // A place role reads its places' events only: asking for another place is refused, asking for none
+        // gives the events of its places (Decision 32).
+        if let readablePlaces, let placeFilter { try require(readablePlaces.contains(placeFilter)) }
         let matching = state.events.filter { e in
             guard e.organizationId == r.caller.organizationId, e.createdAt >= start, e.createdAt < end else { return false }
             if let types, !types.contains(e.type) { return false }
             if let uuids, !uuids.contains(e.uuid) { return false }
             if let sequences, !sequences.contains(String(e.sequence)) { return false }
             if let placeFilter, e.placeId != placeFilter { return false }
+            if let readablePlaces, !(e.placeId.map(readablePlaces.contains) ?? false) { return false }
             if let id = filters["event_actor_id"]?.int, e.actorId != id { return false }
             if let t = filters["event_actor_type"]?.string, e.actorType != t { return false }
             if let id = filters["event_authenticated_by_id"]?.int, e.authenticatedById != id { return false }
@@ -99,7 +103,7 @@ extension SandboxStore {
         let ordered = matching.sorted { ($0.createdAt, $0.sequence) > ($1.createdAt, $1.sequence) }
         let es = EventSetRecord(
             id: nextId(), organizationId: r.caller.organizationId, createdAt: now, interval: intervalString,
-            filters: filters, eventUUIDs: ordered.map(\.uuid)
+            filters: filters, eventUUIDs: ordered.map(\.uuid), creatorUserId: r.caller.userId
         )
         state.eventSets[es.id] = es
         dirty = true
@@ -107,10 +111,12 @@ extension SandboxStore {
     }
 
     func getEventSet(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        let readablePlaces = try readableEventPlaces(r.caller.authority)
         guard let es = state.eventSets[try r.id()], es.organizationId == r.caller.organizationId else {
             throw APIError.notFound("EventSet")
         }
+        // A set made for a place role holds only what its maker may read; others with place roles may not page it.
+        try require(readablePlaces == nil || es.creatorUserId == r.caller.userId)
         var limit = EventSets.defaultPageSize
         if let raw = r.query["limit"] {
             guard let l = Int(raw), l >= 1 else { throw APIError.badRequest("limit must be a positive integer") }
@@ -144,7 +150,7 @@ extension SandboxStore {
     // MARK: Integrations (event webhooks)
 
     func listIntegrations(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.organizationAllows("integrations_read"))
         let q = r.query
         let ids = Listing.ids(q)
         let enabled = Listing.boolParam(q, "enabled")
@@ -167,12 +173,12 @@ extension SandboxStore {
     }
 
     func getIntegration(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.organizationAllows("integrations_read"))
         return .ok(Serializers.integration(try integration(r), in: state))
     }
 
     func createIntegration(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.organizationAllows("integrations_write"))
         let body = try r.wrapped("integration")
         var v = ValidationErrors()
         let name = body["name"]?.string?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -206,7 +212,7 @@ extension SandboxStore {
     }
 
     func deleteIntegration(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.organizationAllows("integrations_write"))
         let i = try integration(r)
         state.integrations[i.id] = nil
         recordChange("integration.destroy", r.caller, objectType: "Integration", objectId: i.id, objectName: i.name)

@@ -1,8 +1,10 @@
 import Foundation
 
 extension SandboxStore {
+    /// Open to every key, but each caller sees only the assignments its roles let it read, its own included
+    /// (so a key can find out what it may do: Kisi's `user_id=me`).
     func listRoleAssignments(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        let authority = r.caller.authority
         let q = r.query
         let ids = Listing.ids(q)
         if let t = q["assignee_type"], !["User", "Team", "Guest"].contains(t) {
@@ -27,7 +29,7 @@ extension SandboxStore {
         let placeId = try Listing.intParam(q, "place_id")
         let scope = q["scope"]
         let items = state.roleAssignments.values.filter { ra in
-            guard ra.organizationId == r.caller.organizationId else { return false }
+            guard ra.organizationId == r.caller.organizationId, canRead(roleAssignment: ra, authority) else { return false }
             if let ids, !ids.contains(ra.id) { return false }
             if let role = q["role_id"], !role.isEmpty, ra.roleId != role { return false }
             // Only users can be assignees in the sandbox, so Team/Guest filters match nothing.
@@ -54,13 +56,14 @@ extension SandboxStore {
     }
 
     func getRoleAssignment(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
-        return .ok(Serializers.roleAssignment(try roleAssignment(r), in: state))
+        let ra = try roleAssignment(r)
+        try require(canRead(roleAssignment: ra, r.caller.authority))
+        return .ok(Serializers.roleAssignment(ra, in: state))
     }
 
     /// Accepts the current shape (`applies_to_*`/`assignee_*`) and the legacy one (`user_id` + `group_id`/`place_id`/`organization_id`).
     func createRoleAssignment(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(mayWriteSomeRoleAssignment(r.caller.authority))
         let body = try r.wrapped("role_assignment")
         var v = ValidationErrors()
         var appliesToType: AppliesToType?
@@ -133,6 +136,8 @@ extension SandboxStore {
         if appliesToType != .group, validFrom != nil || validUntil != nil {
             v.add("valid_until", "is only supported for group role assignments")
         }
+        try v.throwIfAny()
+        try require(canWriteRoleAssignment(appliesToType, appliesToId, roleId: roleId, caller.authority))
         // "A user can't have more than one role in the same place or group" (Kisi docs).
         if state.roleAssignments.values.contains(where: {
             $0.userId == userId && $0.appliesToType == appliesToType && $0.appliesToId == appliesToId
@@ -155,12 +160,14 @@ extension SandboxStore {
     /// The document's PATCH body is garbled (`notify` typed as a date-time); the sandbox accepts
     /// `role_id`, `notify` (boolean) and, for group assignments, `valid_from`/`valid_until`.
     func updateRoleAssignment(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(mayWriteSomeRoleAssignment(r.caller.authority))
         var ra = try roleAssignment(r)
+        try require(canWriteRoleAssignment(ra.appliesToType, ra.appliesToId, roleId: ra.roleId, r.caller.authority))
         let body = try r.wrapped("role_assignment")
         var v = ValidationErrors()
         if let roleId = body["role_id"]?.string {
             if let role = Roles.find(roleId), role.appliesTo == ra.appliesToType, role.id != "owner" {
+                try require(canWriteRoleAssignment(ra.appliesToType, ra.appliesToId, roleId: roleId, r.caller.authority))
                 ra.roleId = roleId
             } else {
                 v.add("role_id", "is not included in the list")
@@ -193,9 +200,10 @@ extension SandboxStore {
     }
 
     func deleteRoleAssignment(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(mayWriteSomeRoleAssignment(r.caller.authority))
         let ra = try roleAssignment(r)
         if ra.roleId == "owner" { throw APIError.validation("role_id", "the owner role can't be removed") }
+        try require(canWriteRoleAssignment(ra.appliesToType, ra.appliesToId, roleId: ra.roleId, r.caller.authority))
         state.roleAssignments[ra.id] = nil
         let u = state.users[ra.userId]
         recordChange("role_assignment.destroy", r.caller, objectType: "RoleAssignment", objectId: ra.id,
@@ -207,7 +215,7 @@ extension SandboxStore {
 
     /// Group invites: find the user by e-mail (case-insensitive) or create them, then grant the group role.
     func createInvite(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("invites_write"))
         let body = try r.wrapped("invite")
         var v = ValidationErrors()
         let type = body["invites_to_type"]?.string ?? ""
@@ -230,6 +238,7 @@ extension SandboxStore {
         try v.throwIfAny()
         guard let groupId else { throw APIError.validation(v.errors) }
         let g = try group(groupId, in: r.caller.organizationId)
+        try require(canWriteRoleAssignment(.group, g.id, roleId: roleId, r.caller.authority))
 
         // Validate the role assignment before creating anybody, so a failed invite changes nothing.
         if let existing = findUser(email: email, org: r.caller.organizationId),

@@ -16,7 +16,7 @@ extension SandboxStore {
     }
 
     func listUsers(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("users_read"))
         let q = r.query
         let ids = Listing.ids(q)
         let email = q["email"]?.lowercased()
@@ -66,12 +66,12 @@ extension SandboxStore {
     }
 
     func getUser(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("users_read"))
         return .ok(Serializers.user(try user(r.id(), in: r.caller.organizationId), in: state))
     }
 
     func createUser(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("users_write"))
         let body = try r.wrapped("user")
         let u = try insertUser(body: body, org: r.caller.organizationId)
         recordChange("user.create", r.caller, objectType: "User", objectId: u.id, objectName: u.name.isEmpty ? u.email : u.name)
@@ -146,8 +146,9 @@ extension SandboxStore {
     }
 
     func updateUser(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("users_write"))
         var u = try user(r.id(), in: r.caller.organizationId)
+        try require(canChange(user: u, r.caller.authority))
         let body = try r.wrapped("user")
         var v = ValidationErrors()
         let metadata = validateMetadata(body["metadata"], into: &v)
@@ -167,8 +168,9 @@ extension SandboxStore {
     }
 
     func deleteUser(_ r: APIRequest) throws(APIError) -> Reply {
-        try requireAdmin(r.caller)
+        try require(r.caller.authority.allowsSomewhere("users_write"))
         let u = try user(r.id(), in: r.caller.organizationId)
+        try require(canChange(user: u, r.caller.authority))
         if state.organizations[u.organizationId]?.ownerUserId == u.id {
             throw APIError.validation("user", "can't delete the organization owner")
         }

@@ -6,7 +6,8 @@ struct Caller: Sendable {
     var organizationId: Int
     var userId: Int
     var loginId: Int
-    var isAdmin: Bool
+    /// The caller's roles as of this request.
+    var authority: Authority
 }
 
 /// A parsed Kisi API request, handed from the router to the store.
@@ -124,22 +125,8 @@ actor SandboxStore {
             organizationId: user.organizationId,
             userId: user.id,
             loginId: login.id,
-            isAdmin: isOrganizationAdmin(userId: user.id)
+            authority: authority(userId: user.id, at: usedAt)
         )
-    }
-
-    /// Owners and administrators of the organization can unlock every door and manage everything.
-    func isOrganizationAdmin(userId: Int) -> Bool {
-        guard let user = state.users[userId] else { return false }
-        if state.organizations[user.organizationId]?.ownerUserId == userId { return true }
-        return state.roleAssignments.values.contains {
-            $0.userId == userId && $0.appliesToType == .organization
-                && Roles.adminRoleIds.contains($0.roleId)
-        }
-    }
-
-    func requireAdmin(_ caller: Caller) throws(APIError) {
-        if !caller.isAdmin { throw APIError.forbidden }
     }
 
     // MARK: Lookups scoped to the caller's organization (anything else is a 404, as in Kisi)

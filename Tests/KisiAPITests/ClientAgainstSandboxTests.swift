@@ -336,7 +336,7 @@ struct LiveOperationTests {
             let client = fastClient(live)
 
             let roles = try await client.roles()
-            #expect(Set(roles.map(\.id)) == ["owner", "administrator", "observer", "place_administrator", "group_basic", "group_manager"])
+            #expect(Set(roles.map(\.id)) == ["owner", "administrator", "access_manager", "observer", "place_administrator", "group_basic", "group_manager"])
             #expect(roles.first { $0.id == "group_basic" }?.appliesTo == "Group")
 
             let places = try await client.places()
