@@ -24,6 +24,10 @@ public struct GymStoreSyncLedger: SyncLedger {
         try await repository.kisiLinks()
     }
 
+    public func links(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks {
+        try await repository.kisiLinks(memberIDs: memberIDs, userIDs: userIDs)
+    }
+
     public func setGroupLink(planID: UUID, groupID: Int?) async throws {
         try await repository.setKisiGroupLink(planID: planID, groupID: groupID)
     }

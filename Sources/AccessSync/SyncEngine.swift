@@ -57,6 +57,9 @@ public struct SyncReport: Sendable, CustomStringConvertible {
     /// Kisi requests: list pages and single reads, and writes (creates, updates, deletes).
     public var kisiReads: Int
     public var kisiWrites: Int
+    /// Rows the run loaded from the gym's database to plan: layout, members, subscriptions, links and
+    /// reviews (the write journal it appends to is not counted).
+    public var storeRowsRead: Int = 0
     /// Kisi writes per member, for the actions that concern one member (group writes are not attributed).
     public var kisiWritesByMember: [UUID: Int] = [:]
     /// Members the run was restricted to; nil for a full reconcile.
@@ -168,19 +171,41 @@ public actor SyncEngine {
     /// The desired Kisi state from the gym's data at `instant`.
     public func desiredState(at instant: Date) async throws -> DesiredState {
         let layout = try await repository.layout()
-        var members: [Member] = []
-        while true {
-            let page = try await repository.members(PageRequest(limit: PageRequest.maximumLimit, offset: members.count))
-            members += page.items
-            if page.items.isEmpty || members.count >= page.total { break }
-        }
-        var subscriptions: [Subscription] = []
-        while true {
-            let page = try await repository.subscriptions(PageRequest(limit: PageRequest.maximumLimit, offset: subscriptions.count))
-            subscriptions += page.items
-            if page.items.isEmpty || subscriptions.count >= page.total { break }
-        }
+        return DesiredState.build(
+            layout: layout, members: try await repository.allMembers(), subscriptions: try await repository.allSubscriptions(),
+            at: instant, options: configuration.options)
+    }
+
+    /// The whole gym's desired state, counting what it loads.
+    private func desiredState(at instant: Date, _ run: inout SyncRun) async throws -> DesiredState {
+        let layout = try await loadLayout(&run)
+        let members = try await repository.allMembers()
+        let subscriptions = try await repository.allSubscriptions()
+        run.storeRows += members.count + subscriptions.count
         return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+    }
+
+    private func loadLayout(_ run: inout SyncRun) async throws -> GymLayout {
+        let layout = try await repository.layout()
+        run.storeRows += layout.clubs.count + layout.studios.count + layout.plans.count
+        return layout
+    }
+
+    /// Every stored link, or (with `memberIDs`) only those a run about these members needs.
+    private func loadLinks(_ run: inout SyncRun, memberIDs: Set<UUID>? = nil, userIDs: Set<Int> = []) async throws -> KisiLinks {
+        let links = if let memberIDs {
+            try await ledger.links(memberIDs: memberIDs, userIDs: userIDs)
+        } else {
+            try await ledger.links()
+        }
+        run.storeRows += links.groups.count + links.users.count
+        return links
+    }
+
+    private func loadReviews(_ run: inout SyncRun) async throws -> [HeldReview] {
+        let reviews = try await ledger.openReviews()
+        run.storeRows += reviews.count
+        return reviews
     }
 
     /// Members who need a Kisi user (they hold or will hold a grant): the observer looks up by e-mail
@@ -196,6 +221,8 @@ public actor SyncEngine {
         let meter = KisiCallMeter()
         var report: SyncReport
         var observer: KisiObserver
+        /// Rows loaded from the gym's database (layout, members, subscriptions, links, reviews).
+        var storeRows = 0
     }
 
     /// The scaffolding every run shares: runs one at a time, meters Kisi, pauses (rather than fails)
@@ -231,16 +258,17 @@ public actor SyncEngine {
         }
         run.report.kisiReads = run.meter.reads
         run.report.kisiWrites = run.meter.writes
+        run.report.storeRowsRead = run.storeRows
         run.report.duration = clock.now - start
         return run.report
     }
 
     /// Observes everything BooGYMan manages and plans the whole gym (full reconcile, dry run, revoking all).
     private func observeAndPlanAll(_ run: inout SyncRun, grants keepGrants: Bool = true) async throws -> (actions: [SyncAction], links: KisiLinks, observed: ObservedState) {
-        let links = try await ledger.links()
-        var desired = try await desiredState(at: configuration.now())
+        let links = try await loadLinks(&run)
+        var desired = try await desiredState(at: configuration.now(), &run)
         let observed = try await run.observer.observeAll(
-            links: links, reviews: try await ledger.openReviews(), candidates: keepGrants ? Self.userCandidates(desired) : [])
+            links: links, reviews: try await loadReviews(&run), candidates: keepGrants ? Self.userCandidates(desired) : [])
         if !keepGrants { desired.grants = [] }
         return (plan(desired: desired, observed: observed), links, observed)
     }
@@ -317,14 +345,21 @@ public actor SyncEngine {
     /// Reads: the groups and their doors come from the last snapshot (re-read when there is none, or
     /// when plans changed); role assignments are read per changed member (`assignee` filter) and per
     /// changed plan's group (`applies_to` filter); users are read by ID (plus by e-mail for unlinked
-    /// members) for member changes, in bulk for plan changes.
+    /// members) for member changes, every managed user for plan changes.
+    ///
+    /// A run about members only costs what those members cost, whatever the size of the gym: it loads
+    /// those members, their subscriptions and links and the gym's layout (clubs, studios, plans), reads
+    /// their Kisi users and role assignments, and plans them alone. Members the run meets through
+    /// them (another member linked to, or named in the metadata of, a Kisi user it read) are loaded too,
+    /// without their subscriptions, so the planner knows who else owns a user. A run about plans
+    /// builds the whole desired state: a plan's doors concern all its members.
     ///
     /// How the plan is restricted, so that assignments that were *not read* are never taken for drift:
     /// - the desired grants are cut to those of the changed members (all their plans) and of the
     ///   changed plans (all their members) — exactly the (member, group) pairs whose assignments were
     ///   read in full, so no grant is "missing" merely because it was not read;
-    /// - every other member stays in the desired users, but their Kisi users were not read and they
-    ///   have no grants left, so the planner emits nothing for them;
+    /// - members outside the scope have no grants in the desired state and their Kisi users were not
+    ///   read, so the planner emits nothing for them;
     /// - the assignments observed are only the changed members' and the changed plans' groups', so
     ///   the planner can only remove assignments it has really seen, each judged against the member's
     ///   complete desired grants;
@@ -334,86 +369,11 @@ public actor SyncEngine {
     public func reconcile(memberIDs: Set<UUID>, planIDs: Set<UUID> = [], trigger: String = "changes") async throws -> SyncReport {
         try await withRun(trigger: trigger, memberScope: memberIDs, planScope: planIDs) { run in
             guard !memberIDs.isEmpty || !planIDs.isEmpty else { return }
-            let observer = run.observer
-            let links = try await ledger.links()
-            let reviews = try await ledger.openReviews()
-            let desiredAll = try await desiredState(at: configuration.now())
-
-            var snap: GroupSnapshot
-            if let cached = snapshot, planIDs.isEmpty {
-                snap = cached
+            if planIDs.isEmpty {
+                try await reconcileMembersOnly(memberIDs, &run)
             } else {
-                let groups = try await observer.readGroups()
-                var locks: [ObservedGroupLock] = []
-                for groupID in KisiObserver.relevantGroupIDs(groups: groups, links: links).sorted() {
-                    locks += try await observer.readGroupLocks(groupID: groupID)
-                }
-                snap = GroupSnapshot(groups: groups, groupLocks: locks, managedGrantCount: snapshot?.managedGrantCount)
-                snapshot = snap
+                try await reconcileWithPlans(memberIDs: memberIDs, planIDs: planIDs, &run)
             }
-            let groupIDs = Set(snap.groups.map(\.id))
-            let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
-
-            // Role assignments: per changed plan's group, per changed member's user.
-            var assignments: [Int: ObservedRoleAssignment] = [:]
-            for planID in planIDs.sorted() {
-                guard let groupID = links.groups[planID], groupIDs.contains(groupID) else { continue }
-                for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID))) {
-                    assignments[assignment.id] = assignment
-                }
-            }
-            let memberUserIDs = memberIDs.compactMap { links.users[$0] }
-            for userID in Set(memberUserIDs).sorted() {
-                for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(assignee: .user(id: userID)))
-                where relevant.contains(assignment.groupID) {
-                    assignments[assignment.id] = assignment
-                }
-            }
-
-            // Users.
-            let desiredUsers = Dictionary(desiredAll.users.map { ($0.memberID, $0) }, uniquingKeysWith: { first, _ in first })
-            var users: [Int: ObservedUser] = [:]
-            if !planIDs.isEmpty {
-                for user in try await observer.readManagedUsers(links: links, candidates: Self.userCandidates(desiredAll)) {
-                    users[user.id] = user
-                }
-            } else {
-                for user in try await observer.readUsers(ids: memberUserIDs) { users[user.id] = user }
-                let granted = Set(desiredAll.grants.filter { memberIDs.contains($0.memberID) }.map(\.memberID))
-                for memberID in memberIDs.sorted() where granted.contains(memberID) {
-                    let linkedUser = links.users[memberID].flatMap { users[$0] }
-                    guard linkedUser == nil, let user = desiredUsers[memberID] else { continue }
-                    if let found = try await observer.readUser(email: user.email.value) { users[found.id] = found }
-                }
-            }
-
-            var desired = desiredAll
-            desired.grants = desiredAll.grants.filter { memberIDs.contains($0.memberID) || planIDs.contains($0.planID) }
-            let observed = ObservedState(
-                groups: snap.groups, groupLocks: snap.groupLocks, users: Array(users.values),
-                roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
-
-            var memberFilter = memberIDs
-            memberFilter.formUnion(desired.grants.map(\.memberID))
-            let userToMember = Dictionary(links.users.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
-            for assignment in assignments.values { if let memberID = userToMember[assignment.userID] { memberFilter.insert(memberID) } }
-            let reviewsByKey = Dictionary(reviews.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-
-            // Belt and braces: an assignment of a user linked to a member is never removed as "not
-            // linked" merely because that user was not among the users read.
-            let linkedUserIDs = Set(links.users.values)
-            let actions = Self.restrict(
-                plan(desired: desired, observed: observed), members: memberIDs, memberFilter: memberFilter, plans: planIDs,
-                reviews: reviewsByKey
-            ).filter { action in
-                if case let .removeGrant(_, userID, _, .notLinked) = action.kind {
-                    return !(linkedUserIDs.contains(userID) && users[userID] == nil)
-                }
-                return true
-            }
-            try await execute(
-                actions, links: links, managedGrantCount: snap.managedGrantCount ?? observed.managedGrantCount, full: false,
-                meter: run.meter, report: &run.report)
             // This run re-planned these members and plans from fresh reads; what an earlier run set aside
             // for them is stale (e.g. a grant for a member frozen since).
             deferred.removeAll { action in
@@ -422,6 +382,151 @@ public actor SyncEngine {
         }
     }
 
+    /// A run about members only (see ``reconcile(memberIDs:planIDs:trigger:)``).
+    private func reconcileMembersOnly(_ memberIDs: Set<UUID>, _ run: inout SyncRun) async throws {
+        let observer = run.observer
+        let reviews = try await loadReviews(&run)
+        var links = try await loadLinks(&run, memberIDs: memberIDs, userIDs: [])
+        // Archived plans count as live here: whether one still needs its group depends on every
+        // member's subscriptions, which this run does not load. It changes nothing for these members
+        // (a grant in an archived plan comes from their own live subscription) and group changes are
+        // left to plan and full runs.
+        let layout = Self.keepingArchivedPlans(try await loadLayout(&run))
+        var members = try await repository.members(ids: memberIDs)
+        let subscriptions = try await repository.subscriptions(memberIDs: memberIDs)
+        run.storeRows += members.count + subscriptions.count
+        let instant = configuration.now()
+        let ownDesired = DesiredState.build(
+            layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+        let snap = try await groupSnapshot(observer: observer, links: links, refresh: false)
+        let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
+
+        var assignments: [Int: ObservedRoleAssignment] = [:]
+        let memberUserIDs = memberIDs.compactMap { links.users[$0] }
+        for userID in Set(memberUserIDs).sorted() {
+            for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(assignee: .user(id: userID)))
+            where relevant.contains(assignment.groupID) {
+                assignments[assignment.id] = assignment
+            }
+        }
+        var users: [Int: ObservedUser] = [:]
+        for user in try await observer.readUsers(ids: memberUserIDs) { users[user.id] = user }
+        let granted = Set(ownDesired.grants.map(\.memberID))
+        for user in ownDesired.users where granted.contains(user.memberID) {
+            guard links.users[user.memberID].flatMap({ users[$0] }) == nil else { continue }
+            if let found = try await observer.readUser(email: user.email.value) { users[found.id] = found }
+        }
+
+        // Who else owns the users read: their links (whoever holds them) and the members named in their
+        // metadata, so that a user belonging to another member is never adopted.
+        let namedMembers = Set(users.values.compactMap { $0.metadata[memberIDMetadataKey].flatMap(UUID.init(uuidString:)) })
+        let owners = try await loadLinks(&run, memberIDs: namedMembers.subtracting(memberIDs), userIDs: Set(users.keys))
+        links.users.merge(owners.users) { current, _ in current }
+        let others = Set(links.users.keys).union(namedMembers).subtracting(memberIDs)
+        if !others.isEmpty {
+            let otherMembers = try await repository.members(ids: others)
+            run.storeRows += otherMembers.count
+            members += otherMembers
+        }
+        let desired = others.isEmpty
+            ? ownDesired
+            : DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+        try await planAndExecuteScoped(
+            desired: desired, users: users, assignments: assignments, links: links, reviews: reviews, snapshot: snap,
+            memberIDs: memberIDs, planIDs: [], &run)
+    }
+
+    /// A run about plans (and perhaps members too) (see ``reconcile(memberIDs:planIDs:trigger:)``).
+    private func reconcileWithPlans(memberIDs: Set<UUID>, planIDs: Set<UUID>, _ run: inout SyncRun) async throws {
+        let observer = run.observer
+        let links = try await loadLinks(&run)
+        let reviews = try await loadReviews(&run)
+        let desiredAll = try await desiredState(at: configuration.now(), &run)
+        let snap = try await groupSnapshot(observer: observer, links: links, refresh: true)
+        let groupIDs = Set(snap.groups.map(\.id))
+        let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
+
+        // Role assignments: per changed plan's group, per changed member's user.
+        var assignments: [Int: ObservedRoleAssignment] = [:]
+        for planID in planIDs.sorted() {
+            guard let groupID = links.groups[planID], groupIDs.contains(groupID) else { continue }
+            for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID))) {
+                assignments[assignment.id] = assignment
+            }
+        }
+        for userID in Set(memberIDs.compactMap { links.users[$0] }).sorted() {
+            for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(assignee: .user(id: userID)))
+            where relevant.contains(assignment.groupID) {
+                assignments[assignment.id] = assignment
+            }
+        }
+        var users: [Int: ObservedUser] = [:]
+        for user in try await observer.readManagedUsers(links: links, candidates: Self.userCandidates(desiredAll)) {
+            users[user.id] = user
+        }
+        try await planAndExecuteScoped(
+            desired: desiredAll, users: users, assignments: assignments, links: links, reviews: reviews, snapshot: snap,
+            memberIDs: memberIDs, planIDs: planIDs, &run)
+    }
+
+    /// The groups and their doors: the last snapshot, or read afresh when there is none or `refresh`.
+    private func groupSnapshot(observer: KisiObserver, links: KisiLinks, refresh: Bool) async throws -> GroupSnapshot {
+        if let cached = snapshot, !refresh { return cached }
+        let groups = try await observer.readGroups()
+        var locks: [ObservedGroupLock] = []
+        for groupID in KisiObserver.relevantGroupIDs(groups: groups, links: links).sorted() {
+            locks += try await observer.readGroupLocks(groupID: groupID)
+        }
+        let fresh = GroupSnapshot(groups: groups, groupLocks: locks, managedGrantCount: snapshot?.managedGrantCount)
+        snapshot = fresh
+        return fresh
+    }
+
+    /// Plans what was read, cuts the plan to the run's scope (see ``restrict(_:members:memberFilter:plans:reviews:)``)
+    /// and executes it.
+    private func planAndExecuteScoped(
+        desired desiredIn: DesiredState, users: [Int: ObservedUser], assignments: [Int: ObservedRoleAssignment], links: KisiLinks,
+        reviews: [HeldReview], snapshot snap: GroupSnapshot, memberIDs: Set<UUID>, planIDs: Set<UUID>, _ run: inout SyncRun
+    ) async throws {
+        var desired = desiredIn
+        desired.grants = desiredIn.grants.filter { memberIDs.contains($0.memberID) || planIDs.contains($0.planID) }
+        let observed = ObservedState(
+            groups: snap.groups, groupLocks: snap.groupLocks, users: Array(users.values),
+            roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+
+        var memberFilter = memberIDs
+        memberFilter.formUnion(desired.grants.map(\.memberID))
+        let userToMember = Dictionary(links.users.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        for assignment in assignments.values { if let memberID = userToMember[assignment.userID] { memberFilter.insert(memberID) } }
+        let reviewsByKey = Dictionary(reviews.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+        // Belt and braces: an assignment of a user linked to a member is never removed as "not
+        // linked" merely because that user was not among the users read.
+        let linkedUserIDs = Set(links.users.values)
+        let actions = Self.restrict(
+            plan(desired: desired, observed: observed), members: memberIDs, memberFilter: memberFilter, plans: planIDs,
+            reviews: reviewsByKey
+        ).filter { action in
+            if case let .removeGrant(_, userID, _, .notLinked) = action.kind {
+                return !(linkedUserIDs.contains(userID) && users[userID] == nil)
+            }
+            return true
+        }
+        try await execute(
+            actions, links: links, managedGrantCount: snap.managedGrantCount ?? observed.managedGrantCount, full: false,
+            meter: run.meter, report: &run.report)
+    }
+
+    /// The layout with every archived plan taken as still sold (see ``reconcileMembersOnly(_:_:)``).
+    static func keepingArchivedPlans(_ layout: GymLayout) -> GymLayout {
+        GymLayout(
+            clubs: Array(layout.clubs.values), studios: Array(layout.studios.values),
+            plans: layout.plans.values.map { plan in
+                var plan = plan
+                plan.isArchived = false
+                return plan
+            })
+    }
 
     /// The scoping filter of change-driven runs (see ``reconcile(memberIDs:planIDs:trigger:)``).
     static func restrict(
@@ -478,7 +583,8 @@ public actor SyncEngine {
             deferred = []
             run.report.planned = actions.count
             // Links are read afresh: users and groups created before the yield resolve through them.
-            try await runExecutor(actions, links: try await ledger.links(), full: false, meter: run.meter, report: &run.report, yield: yield)
+            let links = try await loadLinks(&run, memberIDs: Set(actions.compactMap(\.memberID)))
+            try await runExecutor(actions, links: links, full: false, meter: run.meter, report: &run.report, yield: yield)
             if run.report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
                 deferredFullReconcileStartedAt = nil
                 try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, fullStartedAt.formatted(.iso8601))

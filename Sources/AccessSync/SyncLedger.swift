@@ -87,6 +87,9 @@ public enum SyncStateKeys {
 public protocol SyncLedger: Sendable {
     /// Stored links: plan ID → Kisi group ID, member ID → Kisi user ID.
     func links() async throws -> KisiLinks
+    /// Every group link, and the user links of these members and of these Kisi users: what a run
+    /// about a few members needs, without loading the whole gym's links.
+    func links(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks
     /// Stores (or with nil drops) the link of a plan to its Kisi group.
     func setGroupLink(planID: UUID, groupID: Int?) async throws
     /// Stores (or with nil drops) the link of a member to their Kisi user.
@@ -106,6 +109,13 @@ public protocol SyncLedger: Sendable {
     func syncState(_ key: String) async throws -> String?
     /// Stores a value; nil removes the key.
     func setSyncState(_ key: String, _ value: String?) async throws
+}
+
+extension SyncLedger {
+    public func links(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks {
+        let all = try await links()
+        return KisiLinks(groups: all.groups, users: all.users.filter { memberIDs.contains($0.key) || userIDs.contains($0.value) })
+    }
 }
 
 /// A ``SyncLedger`` in memory, for tests and dry runs.

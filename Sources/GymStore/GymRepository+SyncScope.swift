@@ -1,0 +1,66 @@
+import FluentKit
+import Foundation
+import GymCore
+
+// Reads for the Kisi sync: a change-driven run loads only the members it is about, so its cost follows
+// the change and not the size of the gym; a full reconcile loads everything in one query per table
+// instead of paging with offsets (each page of which counts and skips every row before it).
+
+extension GymRepository {
+    /// Keeps every `IN (…)` list well under the bind-parameter limits of SQLite and PostgreSQL.
+    static let idBatchSize = 500
+
+    /// The members with these IDs; deleted members are simply absent.
+    public func members(ids: Set<UUID>) async throws -> [Member] {
+        var members: [Member] = []
+        for batch in Self.batches(of: ids) {
+            members += try await MemberRow.query(on: database).filter(\.$id ~~ batch).all().map { try $0.toDomain() }
+        }
+        return members.sorted { $0.id < $1.id }
+    }
+
+    /// Every subscription (with its freezes) of these members.
+    public func subscriptions(memberIDs: Set<UUID>) async throws -> [Subscription] {
+        var subscriptions: [Subscription] = []
+        for batch in Self.batches(of: memberIDs) {
+            subscriptions += try await SubscriptionRow.query(on: database).with(\.$freezes).filter(\.$member.$id ~~ batch)
+                .all().map { try $0.toDomain() }
+        }
+        return subscriptions.sorted { $0.id < $1.id }
+    }
+
+    /// Every member, in one query.
+    public func allMembers() async throws -> [Member] {
+        try await MemberRow.query(on: database).sort(\.$id).all().map { try $0.toDomain() }
+    }
+
+    /// Every subscription with its freezes, in one query per table.
+    public func allSubscriptions() async throws -> [Subscription] {
+        try await SubscriptionRow.query(on: database).with(\.$freezes).sort(\.$id).all().map { try $0.toDomain() }
+    }
+
+    /// Every plan ⇄ Kisi group link (a gym has a handful), and the member ⇄ Kisi user links of these
+    /// members and of these Kisi users (whoever holds them, deleted members included).
+    public func kisiLinks(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks {
+        var links = KisiLinks()
+        for row in try await KisiLinkRow.query(on: database).filter(\.$kind == KisiLinkRow.planKind).all() {
+            links.groups[row.localID] = row.kisiID
+        }
+        for batch in Self.batches(of: memberIDs) {
+            for row in try await KisiLinkRow.query(on: database).filter(\.$kind == KisiLinkRow.memberKind).filter(\.$localID ~~ batch).all() {
+                links.users[row.localID] = row.kisiID
+            }
+        }
+        for batch in Self.batches(of: userIDs) {
+            for row in try await KisiLinkRow.query(on: database).filter(\.$kind == KisiLinkRow.memberKind).filter(\.$kisiID ~~ batch).all() {
+                links.users[row.localID] = row.kisiID
+            }
+        }
+        return links
+    }
+
+    static func batches<ID: Comparable & Hashable>(of ids: Set<ID>) -> [[ID]] {
+        let sorted = ids.sorted()
+        return stride(from: 0, to: sorted.count, by: idBatchSize).map { Array(sorted[$0..<min($0 + idBatchSize, sorted.count)]) }
+    }
+}
