@@ -109,7 +109,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            // Compiled in (Generated/EmbeddedResources.swift, scripts/embed-resources.py): one file deploys.
+            exclude: ["Resources"],
             swiftSettings: strictSettings
         ),
         // Staff web UI: server-rendered HTML pages, staff accounts, sessions and CSRF protection.
@@ -128,7 +129,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            resources: [.copy("Templates"), .copy("Assets")],
+            // Compiled in (Generated/EmbeddedResources.swift, scripts/embed-resources.py): one file deploys.
+            exclude: ["Templates", "Assets"],
             swiftSettings: strictSettings
         ),
         // Composition root: configuration, service group, demo data, CSV import.

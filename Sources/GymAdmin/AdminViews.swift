@@ -2,32 +2,30 @@ import Foundation
 import Hummingbird
 import Mustache
 
-/// The admin UI's Mustache templates and static assets, loaded once from the target's resources.
-/// Templates use `{{ }}` only, which HTML-escapes every value, so member data can never become markup.
+/// The admin UI's Mustache templates and static assets, compiled into the binary
+/// (`Generated/EmbeddedResources.swift`, written by `scripts/embed-resources.py`), so the executable
+/// alone is the whole deployment. Templates use `{{ }}` only, which HTML-escapes every value, so member
+/// data can never become markup.
 struct AdminViews: Sendable {
     let library: MustacheLibrary
     let assets: [String: (contentType: String, body: String)]
 
     static let bundled = AdminViews()
 
-    init() {
+    init(files: [String: String] = EmbeddedResources.files) {
         var library = MustacheLibrary()
         var assets: [String: (contentType: String, body: String)] = [:]
-        let fileManager = FileManager.default
-        if let root = Bundle.module.resourceURL {
-            let templates = root.appendingPathComponent("Templates")
-            for name in (try? fileManager.contentsOfDirectory(atPath: templates.path)) ?? [] where name.hasSuffix(".mustache") {
-                guard let text = try? String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8) else { continue }
+        for (path, text) in files.sorted(by: { $0.key < $1.key }) {
+            if path.hasPrefix("Templates/"), path.hasSuffix(".mustache") {
+                let name = String(path.dropFirst("Templates/".count).dropLast(".mustache".count))
                 do {
-                    try library.register(text, named: String(name.dropLast(".mustache".count)))
+                    try library.register(text, named: name)
                 } catch {
                     // A broken template is a programming error; the page using it answers 500 and the tests fail.
-                    FileHandle.standardError.write(Data("admin template \(name) does not parse: \(error)\n".utf8))
+                    FileHandle.standardError.write(Data("admin template \(path) does not parse: \(error)\n".utf8))
                 }
-            }
-            let assetDirectory = root.appendingPathComponent("Assets")
-            for name in (try? fileManager.contentsOfDirectory(atPath: assetDirectory.path)) ?? [] {
-                guard let text = try? String(contentsOf: assetDirectory.appendingPathComponent(name), encoding: .utf8) else { continue }
+            } else if path.hasPrefix("Assets/") {
+                let name = String(path.dropFirst("Assets/".count))
                 let type = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "text/plain; charset=utf-8"
                 assets[name] = (type, text)
             }

@@ -1,11 +1,5 @@
-import Foundation
-
-/// The API's OpenAPI document, shipped as a resource and served verbatim.
+/// The API's OpenAPI document, compiled into the binary from `Resources/openapi.yaml`
+/// (`Generated/EmbeddedResources.swift`, written by `scripts/embed-resources.py`) and served verbatim.
 enum OpenAPIDocument {
-    static let yaml: String = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
-              let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return "openapi: 3.1.0\ninfo: {title: BooGYMan API, version: '1'}\npaths: {}\n" }
-        return text
-    }()
+    static let yaml: String = EmbeddedResources.files["Resources/openapi.yaml"] ?? ""
 }
