@@ -14,6 +14,9 @@ public struct AppConfiguration: Sendable {
     public var port: Int
     public var database: DatabaseLocation
     public var logLevel: Logger.Level
+    /// `text` (one readable line per message) or `json` (one JSON object per line, for log collectors):
+    /// `BOOGYMAN_LOG_FORMAT`.
+    public var logFormat: LogFormat
     /// Seals the Kisi API key in the database (AES-GCM). Without it BooGYMan runs without Kisi.
     public var masterKey: MasterKey?
     /// This replica's name in the sync lease and `GET /api/v1/sync/status`: `BOOGYMAN_REPLICA_ID`, else host:pid.
@@ -27,22 +30,54 @@ public struct AppConfiguration: Sendable {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`BOOGYMAN_TRUSTED_PROXIES`, comma-separated
     /// addresses and CIDR blocks); empty means the socket's peer is the client.
     public var trustedProxies: TrustedProxies
+    /// When set, `GET /metrics` answers only requests with `Authorization: Bearer <token>`
+    /// (`BOOGYMAN_METRICS_TOKEN` or `BOOGYMAN_METRICS_TOKEN_FILE`).
+    public var metricsToken: String?
+
+    /// The variables holding secrets. Each may instead name a file holding the value in `<NAME>_FILE`
+    /// (container platforms mount secrets as files), so the value stays out of the environment.
+    public static let secretVariables = ["BOOGYMAN_MASTER_KEY", "BOOGYMAN_DATABASE", "BOOGYMAN_METRICS_TOKEN"]
 
     public init(
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
-        masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
-        syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false, trustedProxies: TrustedProxies = TrustedProxies()
+        logFormat: LogFormat = .text, masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
+        syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false, trustedProxies: TrustedProxies = TrustedProxies(),
+        metricsToken: String? = nil
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.logLevel = logLevel
+        self.logFormat = logFormat
         self.masterKey = masterKey
         self.replicaID = replicaID
         self.syncLeaseTTL = syncLeaseTTL
         self.syncHeartbeat = syncHeartbeat
         self.secureCookies = secureCookies
         self.trustedProxies = trustedProxies
+        self.metricsToken = metricsToken
+    }
+
+    /// The value of a secret variable: `NAME` itself, or the contents of the file `NAME_FILE` names
+    /// (one trailing line break dropped, as `echo` and editors leave one). Setting both is refused, so
+    /// a stale value cannot silently win. Errors name the variable and the file, never the value.
+    public static func secret(_ name: String, environment: [String: String]) throws -> String? {
+        let direct = environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = environment[name + "_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else { return direct }
+        guard direct == nil else { throw ConfigurationError("set \(name) or \(name)_FILE, not both") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("\(name)_FILE names \(path), which cannot be read")
+        }
+        guard var text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError("\(name)_FILE names \(path), which is not UTF-8 text")
+        }
+        if text.hasSuffix("\r\n") {
+            text.removeLast(1)  // "\r\n" is one Character
+        } else if text.hasSuffix("\n") {
+            text.removeLast()
+        }
+        guard !text.isEmpty else { throw ConfigurationError("\(name)_FILE names \(path), which is empty") }
+        return text
     }
 
     /// Resolves each setting: an explicit flag wins over `BOOGYMAN_*` variables, which win over defaults.
@@ -65,8 +100,12 @@ public struct AppConfiguration: Sendable {
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ConfigurationError("BOOGYMAN_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
         }
+        let formatText = (environment["BOOGYMAN_LOG_FORMAT"] ?? "").lowercased()
+        guard let format = formatText.isEmpty ? .text : LogFormat(rawValue: formatText) else {
+            throw ConfigurationError("BOOGYMAN_LOG_FORMAT must be text or json, got \"\(formatText)\"")
+        }
         var masterKey: MasterKey?
-        if let text = environment["BOOGYMAN_MASTER_KEY"], !text.isEmpty {
+        if let text = try secret("BOOGYMAN_MASTER_KEY", environment: environment) {
             do {
                 masterKey = try MasterKey(base64: text)
             } catch {
@@ -96,17 +135,25 @@ public struct AppConfiguration: Sendable {
         } catch {
             throw ConfigurationError("BOOGYMAN_TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas: \(error)")
         }
+        let metricsToken = try secret("BOOGYMAN_METRICS_TOKEN", environment: environment)
+        if let metricsToken, metricsToken.count < 16 || metricsToken.contains(where: { !$0.isASCII || $0.isWhitespace }) {
+            throw ConfigurationError("BOOGYMAN_METRICS_TOKEN must be at least 16 visible ASCII characters (e.g. `openssl rand -hex 32`)")
+        }
+        // Checked even when --database wins, so a broken secret file is found at once, not at the next deploy.
+        let environmentDatabase = try secret("BOOGYMAN_DATABASE", environment: environment)
         return AppConfiguration(
             host: host ?? environment["BOOGYMAN_HOST"] ?? defaultHost,
             port: resolvedPort,
-            database: DatabaseLocation(parsing: database ?? environment["BOOGYMAN_DATABASE"] ?? defaultDatabase),
+            database: DatabaseLocation(parsing: database ?? environmentDatabase ?? defaultDatabase),
             logLevel: level,
+            logFormat: format,
             masterKey: masterKey,
             replicaID: SyncLeadership.replicaID(environment: environment),
             syncLeaseTTL: ttl,
             syncHeartbeat: heartbeat,
             secureCookies: ["1", "true", "yes"].contains(secureText),
-            trustedProxies: trustedProxies)
+            trustedProxies: trustedProxies,
+            metricsToken: metricsToken)
     }
 }
 

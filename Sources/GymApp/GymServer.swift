@@ -11,7 +11,10 @@ import ServiceLifecycle
 /// The composition root: opens the database, migrates it, and runs HTTP and the database's lifetime
 /// in one service group that shuts down gracefully on SIGINT/SIGTERM.
 public enum GymServer {
-    public static func makeLogger(level: Logger.Level) -> Logger {
+    /// The process's logger. The first call fixes the log format for the whole process
+    /// (`BOOGYMAN_LOG_FORMAT`, see ``GymLogging``).
+    public static func makeLogger(level: Logger.Level, format: LogFormat = GymLogging.format()) -> Logger {
+        GymLogging.bootstrap(format)
         var logger = Logger(label: "boogyman")
         logger.logLevel = level
         return logger
@@ -41,6 +44,7 @@ public enum GymServer {
         let engines = CurrentSyncEngine(sync)
         let router = GymRoutes(
             database: database, engines: engines, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
+            metricsToken: configuration.metricsToken,
             kisiWebhookSecret: webhookSecret(configuration, database: database)
         ).router()
         AdminRoutes(

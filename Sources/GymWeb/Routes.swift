@@ -18,6 +18,8 @@ public struct GymRoutes: Sendable {
     let leaseName: String
     /// Renders the process's metrics in Prometheus's text format for `GET /metrics`; no route without it.
     let metricsExposition: (@Sendable () -> String)?
+    /// When set, `GET /metrics` asks for `Authorization: Bearer <metricsToken>`.
+    let metricsToken: String?
     /// The secret Kisi signs webhook deliveries with, read per delivery (another replica may have
     /// registered the webhook and stored a new one); no webhook route without it.
     let kisiWebhookSecret: (@Sendable () async throws -> String?)?
@@ -25,7 +27,8 @@ public struct GymRoutes: Sendable {
     public init(
         database: GymDatabase, sync: SyncEngine? = nil, engines: CurrentSyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
         replicaID: String = SyncLeadership.replicaID(), leaseName: String = SyncLeadership.defaultLeaseName,
-        metricsExposition: (@Sendable () -> String)? = nil, kisiWebhookSecret: (@Sendable () async throws -> String?)? = nil
+        metricsExposition: (@Sendable () -> String)? = nil, metricsToken: String? = nil,
+        kisiWebhookSecret: (@Sendable () async throws -> String?)? = nil
     ) {
         self.database = database
         self.engines = engines ?? CurrentSyncEngine(sync)
@@ -33,6 +36,7 @@ public struct GymRoutes: Sendable {
         self.replicaID = replicaID
         self.leaseName = leaseName
         self.metricsExposition = metricsExposition
+        self.metricsToken = metricsToken
         self.kisiWebhookSecret = kisiWebhookSecret
     }
 
@@ -42,13 +46,19 @@ public struct GymRoutes: Sendable {
         let router = Router(context: APIContext.self)
         // Outermost, so every answer carries the headers: API, admin pages, errors and 404s alike.
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: RequestLogMiddleware())
+        // Outside the error middleware: counts each request with the status its answer really got.
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: MetricsMiddleware())
         router.get("healthz") { _, _ in HealthBody(status: "ok") }
         if let metricsExposition {
             // Counts and timings only (requests, Kisi calls, sync queue and latency); no member data.
-            router.get("metrics") { _, _ in
-                Response(
+            let metricsToken = metricsToken
+            router.get("metrics") { request, _ in
+                if let metricsToken, !MetricsAuthorization.allows(request.headers[.authorization], token: metricsToken) {
+                    throw APIError(.unauthorized, code: "unauthorized", message: "Send Authorization: Bearer <BOOGYMAN_METRICS_TOKEN>.")
+                }
+                return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: .init(byteBuffer: ByteBuffer(string: metricsExposition())))
             }

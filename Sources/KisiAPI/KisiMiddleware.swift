@@ -314,7 +314,7 @@ struct KisiMiddleware: ClientMiddleware {
 
     // MARK: Metrics and logging
 
-    /// One data point per HTTP attempt: `kisi_requests_total` and `kisi_request_duration`, with the
+    /// One data point per HTTP attempt: `kisi_requests_total` and `kisi_request_duration_seconds`, with the
     /// dimensions operation (Kisi's operationId), method and status (HTTP code, `timeout`,
     /// `transport_error` or `cancelled`).
     func record(operationID: String, method: HTTPRequest.Method, status: String, since started: Duration) {
@@ -322,7 +322,7 @@ struct KisiMiddleware: ClientMiddleware {
         let dimensions = [("operation", operationID), ("method", method.rawValue), ("status", status)]
         Counter(label: "kisi_requests_total", dimensions: dimensions).increment()
         let (seconds, attoseconds) = elapsed.components
-        Metrics.Timer(label: "kisi_request_duration", dimensions: dimensions)
+        Metrics.Timer(label: "kisi_request_duration_seconds", dimensions: dimensions)
             .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 

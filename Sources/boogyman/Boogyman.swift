@@ -13,7 +13,10 @@ struct Boogyman: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boogyman",
         abstract: "Gym management that keeps Kisi doors in step with who has paid.",
-        subcommands: [Serve.self, Demo.self, Migrate.self, Token.self, Admin.self, Import.self, Kisi.self, Sync.self, Sandbox.self])
+        version: BuildInfo.version,
+        subcommands: [
+            Serve.self, Demo.self, Migrate.self, Token.self, Admin.self, Import.self, Kisi.self, Sync.self, Sandbox.self, Health.self,
+        ])
 }
 
 /// Flags shared by every command that touches the database.
@@ -247,8 +250,8 @@ struct Demo: AsyncParsableCommand {
         guard !database.hasPrefix("postgres") else { throw ValidationError("the demo always uses a fresh SQLite file") }
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         var settings = try AppConfiguration.resolve(host: host, port: port, database: database)
-        // The demo's database is thrown away on the next run, so a fresh master key per run is enough.
-        let masterKey = MasterKey.generate()
+        // BOOGYMAN_MASTER_KEY if set; else a fresh key kept beside the database, so `serve` can open it later.
+        let (masterKey, keyFile) = try DemoMasterKey.resolve(configured: settings.masterKey, databasePath: database)
         settings.masterKey = masterKey
         let configuration = settings
         let logger = GymServer.makeLogger(level: configuration.logLevel)
@@ -294,6 +297,7 @@ struct Demo: AsyncParsableCommand {
                   Kisi's view: curl -H 'X-Sandbox-Admin-Key: sandbox-admin' '\(kisiURL)/_sandbox/oracle?user_id=<kisi user>&lock_id=5001'
                   API spec:    \(base)/api/v1/openapi.yaml
                 Admin UI: \(base)/admin  (owner: \(owner.email) / password: \(ownerPassword))
+                \(keyFile.map { "Master key: in \($0); after the demo, `BOOGYMAN_MASTER_KEY_FILE=\($0) boogyman serve --database \(database)` keeps Kisi connected." } ?? "Master key: from BOOGYMAN_MASTER_KEY.")
                 Press Ctrl-C to stop.
 
                 """.utf8))
@@ -311,7 +315,8 @@ struct Kisi: AsyncParsableCommand {
             abstract: "Check a Kisi API key against Kisi and store it, sealed with BOOGYMAN_MASTER_KEY.")
 
         @OptionGroup var options: DatabaseOptions
-        @Option(help: "The Kisi API key (an organization administrator's login secret).") var apiKey: String
+        @Option(help: "The Kisi API key (an organization administrator's login secret). Prefer the prompt (or one line on standard input): flags end up in shell history and the process list.")
+        var apiKey: String?
         @Option(help: "Kisi's API address; a sandbox URL for tests.") var baseURL = KisiSettings.defaultBaseURL
         @Option(help: "Create Kisi users as managed users (no Kisi e-mails) or invite them.") var userCreation = "managed"
         @Option(help: "BooGYMan's public address, for Kisi webhooks.") var instanceURL: String?
@@ -325,6 +330,7 @@ struct Kisi: AsyncParsableCommand {
                 throw ValidationError("--user-creation must be managed or invitations")
             }
             guard let url = URL(string: baseURL) else { throw ValidationError("--base-url is not a URL") }
+            let apiKey = try apiKey ?? Self.readAPIKey()
             let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
             // Paced with a running server's sync through the database: the key's limit is shared.
             let pacer = configuration.database.pacesKisiTogether ? DatabaseKisiPacer(repository: database.repository, apiKey: apiKey) : nil
@@ -347,6 +353,20 @@ struct Kisi: AsyncParsableCommand {
             }
             await database.shutdown()
             print("Connected to Kisi organization \(organization.id) \"\(organization.name)\". `boogyman serve` now keeps its doors in step.")
+        }
+
+        /// The key from the terminal without echo, or the first line of standard input (`< key-file`, a pipe).
+        static func readAPIKey() throws -> String {
+            let typed: String?
+            if isatty(STDIN_FILENO) != 0, let entered = getpass("Kisi API key: ") {
+                typed = String(cString: entered)
+            } else {
+                typed = readLine(strippingNewline: true)
+            }
+            guard let key = typed?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+                throw ValidationError("no Kisi API key given: pass --api-key, type it at the prompt or send it as one line on standard input")
+            }
+            return key
         }
     }
 
@@ -448,5 +468,31 @@ struct Sandbox: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         try await sandbox.application(host: host, port: port).runService()
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a running server whether it is ready (GET /readyz); exit status 0 if it answered 200, else 1.",
+        discussion: "For a container's HEALTHCHECK: the server's address comes from $BOOGYMAN_HOST and $BOOGYMAN_PORT like serve's.")
+
+    @Option(help: "Port of the server. Default: $BOOGYMAN_PORT, else 8080.") var port: Int?
+    @Option(help: "Ask this URL instead, e.g. http://127.0.0.1:8080/healthz.") var url: String?
+    @Option(help: "Seconds to wait for the answer.") var timeout: Int64 = 3
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let target: String
+        if let url {
+            target = url
+        } else {
+            let port = port ?? environment["BOOGYMAN_PORT"].flatMap { Int($0) } ?? AppConfiguration.defaultPort
+            target = HealthProbe.url(host: environment["BOOGYMAN_HOST"] ?? AppConfiguration.defaultHost, port: port)
+        }
+        if let problem = await HealthProbe.problem(url: target, timeoutSeconds: max(1, timeout)) {
+            FileHandle.standardError.write(Data("unhealthy: \(problem)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("ready: \(target)")
     }
 }

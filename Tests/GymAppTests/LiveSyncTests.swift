@@ -138,7 +138,7 @@ struct LiveSyncTests {
                     let metrics = try await client.execute(uri: "/metrics", method: .get)
                     #expect(metrics.status == .ok)
                     let exposition = String(buffer: metrics.body)
-                    for family in ["hb_requests", "kisi_requests_total", "boogyman_sync_propagation_duration", "boogyman_sync_queue_depth"] {
+                    for family in ["http_requests_total", "kisi_requests_total", "boogyman_sync_propagation_duration", "boogyman_sync_queue_depth"] {
                         #expect(exposition.contains(family), "no \(family) in /metrics")
                     }
 
