@@ -100,44 +100,33 @@ public struct SyncService: Service {
                 lastGauges = clock.now
                 await publishGauges()
             }
-            if let since = pausedSince, clock.now - since < pausedRetryInterval { continue }
+            let inputs = SyncLoopInputs(
+                now: Date(), sincePaused: pausedSince.map { clock.now - $0 }, pausedRetryInterval: pausedRetryInterval,
+                dayBoundary: dayBoundary, sinceLastFullReconcile: clock.now - lastFull, fullReconcileInterval: fullReconcileInterval,
+                sinceLastKisiEventRun: lastKisiEventRun.map { clock.now - $0 }, kisiEventMinimumInterval: kisiEventMinimumInterval,
+                kisiChangeReport: try? await ledger.syncState(SyncStateKeys.kisiChangeReported),
+                revocationApproval: try? await ledger.syncState(SyncStateKeys.brakeApproved), approvalTried: approvalTried,
+                changeQueueRetryAt: (try? await retries.state.changes)?.nextAttemptAt)
+            let next = SyncTriggerChoice.next(inputs)
+            if next == .waitWhilePaused { continue }
             pausedSince = nil
-            // Every access window begins and ends at a club-local midnight: a freeze ending, a grant
-            // ahead of a new period. Re-planning right after each one gives those doors at the minute,
-            // not up to one periodic interval late.
-            if let boundary = dayBoundary, Date() >= boundary.instant {
+            switch next {
+            case .waitWhilePaused, .processChanges: break
+            case .fullReconcile(let reason):
+                switch reason {
+                case .kisiEvent:
+                    // Taken off first: reports arriving during the run ask for the next one.
+                    try? await ledger.setSyncState(SyncStateKeys.kisiChangeReported, nil)
+                    lastKisiEventRun = clock.now
+                case .revocationsApproved(let approval): approvalTried = approval
+                case .dayBoundary, .periodic: break
+                }
                 lastFull = clock.now
-                if await fullReconcile(trigger: "midnight in \(boundary.zone)") == .paused { pausedSince = clock.now }
-                dayBoundary = await nextDayBoundary()
+                if await fullReconcile(trigger: reason.trigger) == .paused { pausedSince = clock.now }
+                if case .dayBoundary = reason { dayBoundary = await nextDayBoundary() }
                 continue
-            }
-            if clock.now - lastFull >= fullReconcileInterval {
-                lastFull = clock.now
-                if await fullReconcile(trigger: "periodic full reconcile") == .paused { pausedSince = clock.now }
-                continue
-            }
-            // Kisi told us (webhook) of a change it could not pin on one member or plan: look at
-            // everything, but not more often than `kisiEventMinimumInterval` (reports coalesce).
-            if lastKisiEventRun.map({ clock.now - $0 >= kisiEventMinimumInterval }) ?? true,
-               let report = try? await ledger.syncState(SyncStateKeys.kisiChangeReported) {
-                try? await ledger.setSyncState(SyncStateKeys.kisiChangeReported, nil)
-                lastFull = clock.now
-                lastKisiEventRun = clock.now
-                if await fullReconcile(trigger: "Kisi event: \(report)") == .paused { pausedSince = clock.now }
-                continue
-            }
-            // Staff approved held revocations: carry them out now rather than at the next periodic
-            // reconcile. Each approval is tried once, so an approval that no longer matches what the
-            // brake holds cannot loop.
-            if let approval = try? await ledger.syncState(SyncStateKeys.brakeApproved), approval != approvalTried {
-                approvalTried = approval
-                lastFull = clock.now
-                if await fullReconcile(trigger: "revocations approved by staff") == .paused { pausedSince = clock.now }
-                continue
-            }
-            // The change queue backs off while its runs fail as a whole (Kisi not answering reads).
-            if let owed = try? await retries.state.changes, owed.nextAttemptAt > Date() {
-                // Meanwhile Kisi may have recovered: its probe makes everything owed due at once.
+            case .retryOwedWorkDuringBackoff:
+                // Kisi may have recovered meanwhile: its probe makes everything owed due at once.
                 _ = try? await retryOwedWork()
                 continue
             }
@@ -153,20 +142,20 @@ public struct SyncService: Service {
                     lastFull = clock.now
                     dayBoundary = await nextDayBoundary()  // a club (and its time zone) may have changed
                 case .paused: pausedSince = clock.now
-                case .none, .changes:
-                    // Newer changes are handled; now the rest of the long run that stepped aside for them.
-                    if await engine.hasDeferredWork {
-                        let report = try await engine.resumeDeferred(
-                            trigger: "work set aside for newer changes", yield: yieldToChanges(after: try await lastProcessedChangeID()))
-                        if let report { try await noteOutcome(report, scope: .resumed) }
-                        if report?.isPaused == true { pausedSince = clock.now }
-                    } else if step == .none {
-                        // Nothing newer waits: work that failed earlier, once its backoff has passed.
-                        switch try await retryOwedWork() {
-                        case .paused: pausedSince = clock.now
-                        case .fullReconcileNeeded: lastFull = clock.now
-                        case .none, .changes: break
-                        }
+                case .none, .changes: break
+                }
+                switch SyncTriggerChoice.followUp(after: step, hasDeferredWork: await engine.hasDeferredWork) {
+                case .nothing: break
+                case .resumeDeferredWork:
+                    let report = try await engine.resumeDeferred(
+                        trigger: "work set aside for newer changes", yield: yieldToChanges(after: try await lastProcessedChangeID()))
+                    if let report { try await noteOutcome(report, scope: .resumed) }
+                    if report?.isPaused == true { pausedSince = clock.now }
+                case .retryOwedWork:
+                    switch try await retryOwedWork() {
+                    case .paused: pausedSince = clock.now
+                    case .fullReconcileNeeded: lastFull = clock.now
+                    case .none, .changes: break
                     }
                 }
             } catch is CancellationError {
@@ -256,7 +245,7 @@ public struct SyncService: Service {
         }
     }
 
-    enum Step { case none, changes, fullReconcileNeeded, paused }
+    typealias Step = SyncRunOutcome
 
     /// Reconciles the access changes not processed yet; returns what it did.
     @discardableResult

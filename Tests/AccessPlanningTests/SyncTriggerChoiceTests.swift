@@ -18,3 +18,127 @@ struct DayBoundaryTests {
         #expect(SyncTriggerChoice.nextDayBoundary(after: evening, zones: []) == nil)
     }
 }
+
+@Suite("The sync loop's choice of what to do next")
+struct SyncTriggerChoiceTests {
+    static let t0 = instant("2026-02-15T21:59:00Z")
+    static let midnight = DayBoundary(instant: instant("2026-02-15T22:00:05Z"), zone: "Europe/Bucharest")
+
+    /// A quiet tick: not paused, midnight ahead, the last full reconcile a second ago, nothing reported,
+    /// approved or backing off. Each case changes only what it names.
+    static func quiet(_ change: (inout SyncLoopInputs) -> Void = { _ in }) -> SyncLoopInputs {
+        var inputs = SyncLoopInputs(
+            now: t0, sincePaused: nil, pausedRetryInterval: .seconds(30), dayBoundary: midnight,
+            sinceLastFullReconcile: .seconds(1), fullReconcileInterval: .seconds(600),
+            sinceLastKisiEventRun: nil, kisiEventMinimumInterval: .seconds(5))
+        change(&inputs)
+        return inputs
+    }
+
+    /// Everything at once, so each case can show what wins over what.
+    static func everythingDue(_ change: (inout SyncLoopInputs) -> Void = { _ in }) -> SyncLoopInputs {
+        quiet { inputs in
+            inputs.now = midnight.instant
+            inputs.sinceLastFullReconcile = .seconds(600)
+            inputs.kisiChangeReport = "group_lock.destroy #44 by someone else"
+            inputs.revocationApproval = "approval 2"
+            inputs.approvalTried = "approval 1"
+            inputs.changeQueueRetryAt = midnight.instant.addingTimeInterval(30)
+            change(&inputs)
+        }
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let inputs: SyncLoopInputs
+        let expected: SyncStep
+        var testDescription: String { name }
+    }
+
+    @Test("each tick does the one thing its inputs call for, in order of precedence", arguments: [
+        Case(name: "a quiet tick reconciles the changes", inputs: quiet(), expected: .processChanges),
+        Case(name: "no clubs: no midnight to wait for", inputs: quiet { $0.dayBoundary = nil }, expected: .processChanges),
+        // Paused: nothing at all until the paused retry interval has passed.
+        Case(name: "paused a moment ago waits whatever else is due",
+             inputs: everythingDue { $0.sincePaused = .seconds(29) }, expected: .waitWhilePaused),
+        Case(name: "paused for the whole retry interval tries again",
+             inputs: quiet { $0.sincePaused = .seconds(30) }, expected: .processChanges),
+        // Club-local midnight.
+        Case(name: "midnight reached re-plans everything", inputs: quiet { $0.now = midnight.instant },
+             expected: .fullReconcile(.dayBoundary(zone: "Europe/Bucharest"))),
+        Case(name: "a second before midnight is a quiet tick", inputs: quiet { $0.now = midnight.instant.addingTimeInterval(-1) },
+             expected: .processChanges),
+        Case(name: "midnight wins over the periodic run, a Kisi event, an approval and the backoff", inputs: everythingDue(),
+             expected: .fullReconcile(.dayBoundary(zone: "Europe/Bucharest"))),
+        // Periodic full reconcile.
+        Case(name: "the periodic interval passed runs a full reconcile", inputs: quiet { $0.sinceLastFullReconcile = .seconds(600) },
+             expected: .fullReconcile(.periodic)),
+        Case(name: "just short of the periodic interval is a quiet tick",
+             inputs: quiet { $0.sinceLastFullReconcile = .seconds(600) - .milliseconds(1) }, expected: .processChanges),
+        Case(name: "the periodic run wins over a Kisi event, an approval and the backoff",
+             inputs: everythingDue { $0.now = t0 }, expected: .fullReconcile(.periodic)),
+        // Kisi events.
+        Case(name: "a reported Kisi event runs a full reconcile", inputs: quiet { $0.kisiChangeReport = "user.update #901" },
+             expected: .fullReconcile(.kisiEvent(report: "user.update #901"))),
+        Case(name: "a Kisi event within the minimum interval of the last one waits, the approval goes first",
+             inputs: everythingDue { $0.now = t0; $0.sinceLastFullReconcile = .seconds(1); $0.sinceLastKisiEventRun = .seconds(4) },
+             expected: .fullReconcile(.revocationsApproved(approval: "approval 2"))),
+        Case(name: "a Kisi event within the minimum interval of the last one waits behind the backoff too",
+             inputs: quiet { $0.kisiChangeReport = "x"; $0.sinceLastKisiEventRun = .seconds(4); $0.changeQueueRetryAt = t0 + 1 },
+             expected: .retryOwedWorkDuringBackoff),
+        Case(name: "a Kisi event the minimum interval after the last one runs",
+             inputs: quiet { $0.kisiChangeReport = "x"; $0.sinceLastKisiEventRun = .seconds(5) }, expected: .fullReconcile(.kisiEvent(report: "x"))),
+        Case(name: "the interval passed without a report is a quiet tick", inputs: quiet { $0.sinceLastKisiEventRun = .seconds(60) },
+             expected: .processChanges),
+        Case(name: "a Kisi event wins over an approval and the backoff",
+             inputs: everythingDue { $0.now = t0; $0.sinceLastFullReconcile = .seconds(1) },
+             expected: .fullReconcile(.kisiEvent(report: "group_lock.destroy #44 by someone else"))),
+        // Approved revocations.
+        Case(name: "a new approval of held revocations runs a full reconcile",
+             inputs: quiet { $0.revocationApproval = "approval 1" }, expected: .fullReconcile(.revocationsApproved(approval: "approval 1"))),
+        Case(name: "an approval tried already is not tried again",
+             inputs: quiet { $0.revocationApproval = "approval 1"; $0.approvalTried = "approval 1" }, expected: .processChanges),
+        Case(name: "an approval wins over the backoff",
+             inputs: quiet { $0.revocationApproval = "approval 2"; $0.approvalTried = "approval 1"; $0.changeQueueRetryAt = t0 + 1 },
+             expected: .fullReconcile(.revocationsApproved(approval: "approval 2"))),
+        // The change queue's backoff.
+        Case(name: "the change queue backing off leaves only the probe of owed work",
+             inputs: quiet { $0.changeQueueRetryAt = t0 + 1 }, expected: .retryOwedWorkDuringBackoff),
+        Case(name: "the change queue's backoff ending now reconciles the changes",
+             inputs: quiet { $0.changeQueueRetryAt = t0 }, expected: .processChanges),
+        Case(name: "a backoff in the past reconciles the changes",
+             inputs: quiet { $0.changeQueueRetryAt = t0 - 60 }, expected: .processChanges),
+    ])
+    func next(_ testCase: Case) {
+        #expect(SyncTriggerChoice.next(testCase.inputs) == testCase.expected)
+    }
+
+    struct FollowUpCase: Sendable, CustomTestStringConvertible {
+        let outcome: SyncRunOutcome
+        let hasDeferredWork: Bool
+        let expected: SyncFollowUp
+        var testDescription: String { "\(outcome), \(hasDeferredWork ? "work set aside" : "nothing set aside")" }
+    }
+
+    @Test("after the changes: set-aside work resumes first, owed work only when nothing new came", arguments: [
+        FollowUpCase(outcome: .none, hasDeferredWork: true, expected: .resumeDeferredWork),
+        FollowUpCase(outcome: .changes, hasDeferredWork: true, expected: .resumeDeferredWork),
+        FollowUpCase(outcome: .none, hasDeferredWork: false, expected: .retryOwedWork),
+        FollowUpCase(outcome: .changes, hasDeferredWork: false, expected: .nothing),
+        FollowUpCase(outcome: .fullReconcileNeeded, hasDeferredWork: true, expected: .nothing),
+        FollowUpCase(outcome: .fullReconcileNeeded, hasDeferredWork: false, expected: .nothing),
+        FollowUpCase(outcome: .paused, hasDeferredWork: true, expected: .nothing),
+        FollowUpCase(outcome: .paused, hasDeferredWork: false, expected: .nothing),
+    ])
+    func followUp(_ testCase: FollowUpCase) {
+        #expect(SyncTriggerChoice.followUp(after: testCase.outcome, hasDeferredWork: testCase.hasDeferredWork) == testCase.expected)
+    }
+
+    @Test("each full reconcile names its trigger as the journal has always shown it")
+    func triggers() {
+        #expect(FullReconcileReason.dayBoundary(zone: "Europe/Bucharest").trigger == "midnight in Europe/Bucharest")
+        #expect(FullReconcileReason.periodic.trigger == "periodic full reconcile")
+        #expect(FullReconcileReason.kisiEvent(report: "user.update #901").trigger == "Kisi event: user.update #901")
+        #expect(FullReconcileReason.revocationsApproved(approval: "a").trigger == "revocations approved by staff")
+    }
+}
