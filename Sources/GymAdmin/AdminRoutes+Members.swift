@@ -260,10 +260,12 @@ extension AdminRoutes {
         }
         let members = try await repository.members(search: search, PageRequest(limit: 50)).items
         let layout = try await repository.layout()
+        // One query for the page's subscriptions rather than one per row.
+        let subscriptionsByMember = try await repository.subscriptions(memberIDs: members.map(\.id))
         let instant = now()
         var rows: [[String: Any]] = []
         for member in members {
-            let subscriptions = try await repository.subscriptions(memberID: member.id)
+            let subscriptions = subscriptionsByMember[member.id] ?? []
             let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant)
             rows.append([
                 "id": member.id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone ?? "",

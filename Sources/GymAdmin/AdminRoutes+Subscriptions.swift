@@ -73,19 +73,21 @@ extension AdminRoutes {
 
     func subscriptionsData(planID: UUID?) async throws -> [String: Any] {
         let layout = try await repository.layout()
-        let total = try await repository.subscriptions(planID: planID, PageRequest(limit: 1)).total
-        // The repository lists oldest first; the page shows the newest.
-        let newest = try await repository.subscriptions(
-            planID: planID, PageRequest(limit: Self.subscriptionListLength, offset: max(0, total - Self.subscriptionListLength))
-        ).items.reversed()
+        // Newest first from the index's end; an offset of `total - 100` walked every older row.
+        let newestPage = try await repository.subscriptions(planID: planID, PageRequest(limit: Self.subscriptionListLength), newestFirst: true)
+        let total = newestPage.total
+        let newest = newestPage.items
+        // The rows' members and all their subscriptions in two queries, not two per row.
+        let memberIDs = newest.map(\.memberID)
+        let membersByID = try await repository.members(ids: memberIDs)
+        let subscriptionsByMember = try await repository.subscriptions(memberIDs: memberIDs)
         let instant = now()
         var rows: [[String: Any]] = []
         var members: [UUID: (Member, AccessDecision)] = [:]
         for subscription in newest {
-            if members[subscription.memberID] == nil {
-                let member = try await repository.member(subscription.memberID)
+            if members[subscription.memberID] == nil, let member = membersByID[subscription.memberID] {
                 let decision = AccessRule.decide(
-                    member: member, subscriptions: try await repository.subscriptions(memberID: member.id), layout: layout, at: instant)
+                    member: member, subscriptions: subscriptionsByMember[member.id] ?? [], layout: layout, at: instant)
                 members[member.id] = (member, decision)
             }
             guard let (member, decision) = members[subscription.memberID] else { continue }

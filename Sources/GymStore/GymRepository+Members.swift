@@ -6,8 +6,15 @@ import SQLKit
 
 extension GymRepository {
     /// Members sorted by name; `search` matches any part of name, e-mail or phone, case-insensitively.
+    ///
+    /// The search is a substring match (`ana` finds Ioana; `0721` finds a phone number), which no
+    /// B-tree index can serve. On PostgreSQL migration 015 adds a trigram index (`pg_trgm`) that
+    /// serves this very `LIKE '%…%'`, so the query is the same on both databases and the index is
+    /// used wherever the extension could be installed. A lower-cased prefix column would be portable
+    /// but would change what a search finds; SQLite scans `search_text`, which at 100,000 members
+    /// takes tens of milliseconds (BENCHMARKS.md).
     public func members(search: String? = nil, _ page: PageRequest = PageRequest()) async throws -> Page<Member> {
-        let query = MemberRow.query(on: database).sort(\.$lastName).sort(\.$firstName).sort(\.$id)
+        let query = MemberRow.query(on: database)
         if let needle = search?.trimmingCharacters(in: .whitespaces).lowercased(), !needle.isEmpty {
             // Callers refuse longer searches; this only keeps a careless one from building a query
             // with thousands of conditions.
@@ -19,7 +26,28 @@ extension GymRepository {
                 query.filter(.sql(embed: "\(ident: "search_text") LIKE \(bind: Self.likePattern(containing: String(word))) ESCAPE '\\'"))
             }
         }
-        return try await Self.page(query, page) { try $0.toDomain() }
+        return try await Self.page(query, page, keyset: Self.memberOrder) { try $0.toDomain() }
+    }
+
+    /// Last name, first name, ID: the members list's order, served by `members_name_order_index`.
+    static let memberOrder = Keyset<MemberRow>(
+        columns: ["last_name", "first_name", "id"], descending: false,
+        key: { [$0.lastName, $0.firstName, try $0.requireID().uuidString] },
+        binds: { (values: [String]) throws(PageCursor.Mismatch) in
+            guard let id = UUID(uuidString: values[2]) else { throw PageCursor.Mismatch() }
+            return [values[0], values[1], id]
+        })
+
+    /// The members with these IDs, keyed by ID; unknown IDs are left out. One query, for pages that
+    /// show many members' rows at once.
+    public func members(ids: some Collection<UUID>) async throws -> [UUID: Member] {
+        guard !ids.isEmpty else { return [:] }
+        var members: [UUID: Member] = [:]
+        for row in try await MemberRow.query(on: database).filter(\.$id ~~ Array(Set(ids))).all() {
+            let member = try row.toDomain()
+            members[member.id] = member
+        }
+        return members
     }
 
     public func member(_ id: UUID) async throws -> Member {

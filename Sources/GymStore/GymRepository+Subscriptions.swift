@@ -3,19 +3,49 @@ import Foundation
 import GymCore
 
 extension GymRepository {
+    /// Subscriptions by start date (then ID), optionally of one member and/or one plan; with
+    /// `newestFirst` the latest start dates come first (the admin page's view).
     public func subscriptions(
-        memberID: UUID? = nil, planID: UUID? = nil, _ page: PageRequest = PageRequest(limit: PageRequest.maximumLimit)
+        memberID: UUID? = nil, planID: UUID? = nil, _ page: PageRequest = PageRequest(limit: PageRequest.maximumLimit),
+        newestFirst: Bool = false
     ) async throws -> Page<Subscription> {
-        let query = SubscriptionRow.query(on: database).with(\.$freezes).sort(\.$startDate).sort(\.$id)
+        let query = SubscriptionRow.query(on: database).with(\.$freezes)
         if let memberID { query.filter(\.$member.$id == memberID) }
         if let planID { query.filter(\.$plan.$id == planID) }
-        return try await Self.page(query, page) { try $0.toDomain() }
+        var order = Self.subscriptionOrder
+        order.descending = newestFirst
+        return try await Self.page(query, page, keyset: order) { try $0.toDomain() }
     }
+
+    /// Start date, ID: the subscriptions list's order. Migration 015 indexes it alone and after
+    /// `member_id` and `plan_id`, the lists' two filters.
+    static let subscriptionOrder = Keyset<SubscriptionRow>(
+        columns: ["start_date", "id"], descending: false,
+        key: { [$0.startDate, try $0.requireID().uuidString] },
+        binds: { (values: [String]) throws(PageCursor.Mismatch) in
+            // Stored as "YYYY-MM-DD" text; only a real date can be a key.
+            guard LocalDate(values[0]) != nil, let id = UUID(uuidString: values[1]) else { throw PageCursor.Mismatch() }
+            return [values[0], id]
+        })
 
     /// Every subscription of one member, for the access rule.
     public func subscriptions(memberID: UUID) async throws -> [Subscription] {
         try await SubscriptionRow.query(on: database).with(\.$freezes).filter(\.$member.$id == memberID)
-            .sort(\.$startDate).all().map { try $0.toDomain() }
+            .sort(\.$startDate).sort(\.$id).all().map { try $0.toDomain() }
+    }
+
+    /// Every subscription of each of these members (by start date), keyed by member; members without
+    /// any map to an empty list. One query for a page of members instead of one per member.
+    public func subscriptions(memberIDs: some Collection<UUID>) async throws -> [UUID: [Subscription]] {
+        var byMember = Dictionary(uniqueKeysWithValues: Set(memberIDs).map { ($0, [Subscription]()) })
+        guard !byMember.isEmpty else { return [:] }
+        let rows = try await SubscriptionRow.query(on: database).with(\.$freezes).filter(\.$member.$id ~~ Array(byMember.keys))
+            .sort(\.$startDate).sort(\.$id).all()
+        for row in rows {
+            let subscription = try row.toDomain()
+            byMember[subscription.memberID, default: []].append(subscription)
+        }
+        return byMember
     }
 
     public func subscription(_ id: UUID) async throws -> Subscription {

@@ -21,6 +21,7 @@ enum GymMigrations {
             M011CreateDoorEvents(),
             M012CreateSignInCountersAndWebhookDeliveries(),
             M013CreateIdempotencyKeys(),
+            M015AddListIndexes(),
         ])
         return migrations
     }

@@ -19,7 +19,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Offset pagination as the API exposes it.
+/// Offset pagination as the API exposes it, and keyset pagination from a `cursor` on the lists that
+/// grow large (members, subscriptions, the audit log).
 public struct PageRequest: Sendable, Equatable {
     public static let maximumLimit = 500
     /// Far beyond any real list, and small enough that `offset + limit` (what the pages' "next"
@@ -27,15 +28,18 @@ public struct PageRequest: Sendable, Equatable {
     public static let maximumOffset = Int(Int32.max)
     public var limit: Int
     public var offset: Int
+    /// Start after this row (a previous page's `nextCursor`); `offset` then counts from there.
+    public var cursor: PageCursor?
 
-    public init(limit: Int = 50, offset: Int = 0) {
+    public init(limit: Int = 50, offset: Int = 0, cursor: PageCursor? = nil) {
         self.limit = min(max(limit, 1), PageRequest.maximumLimit)
         self.offset = min(max(offset, 0), PageRequest.maximumOffset)
+        self.cursor = cursor
     }
 
     /// The same request with both numbers forced into range; the fields are settable, so a page
     /// query cannot rely on the initializer having clamped them.
-    public var clamped: PageRequest { PageRequest(limit: limit, offset: offset) }
+    public var clamped: PageRequest { PageRequest(limit: limit, offset: offset, cursor: cursor) }
 }
 
 public struct Page<Item: Sendable>: Sendable {
@@ -43,12 +47,15 @@ public struct Page<Item: Sendable>: Sendable {
     public var total: Int
     public var limit: Int
     public var offset: Int
+    /// Where the next page starts, when more rows follow and the list pages by key.
+    public var nextCursor: PageCursor?
 
-    public init(items: [Item], total: Int, limit: Int, offset: Int) {
+    public init(items: [Item], total: Int, limit: Int, offset: Int, nextCursor: PageCursor? = nil) {
         self.items = items
         self.total = total
         self.limit = limit
         self.offset = offset
+        self.nextCursor = nextCursor
     }
 }
 

@@ -25,6 +25,9 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.badRequest, code: "bad_parameter", message: "Query parameter \(name) \(problem).")
     }
 
+    /// A `cursor` that is not a `next_cursor` this list handed out.
+    static let badCursor = badParameter("cursor", "must be the next_cursor of an earlier page of the same list")
+
     static func validation(_ errors: FieldErrors) -> APIError {
         APIError(.unprocessableContent, code: "validation_failed", message: "Some fields are invalid: \(errors).", fields: errors.fields)
     }
@@ -49,6 +52,8 @@ public struct APIError: HTTPResponseError, Sendable {
             return APIError(.notFound, code: "not_found", message: "There is no \(entity) with ID \(id).")
         case StoreError.conflict(let message):
             return APIError(.conflict, code: "conflict", message: message.prefix(1).uppercased() + message.dropFirst() + ".")
+        case is PageCursor.Mismatch:
+            return .badCursor
         default: return nil
         }
     }

@@ -23,10 +23,17 @@ extension APIContext {
 }
 
 extension Request {
-    func pageRequest() throws -> PageRequest {
+    /// `limit` and `offset`, and with `cursor: true` (the lists that page by key) the `cursor` a
+    /// previous page handed out as `next_cursor`.
+    func pageRequest(cursor acceptsCursor: Bool = false) throws -> PageRequest {
         let limit = try intParameter("limit", in: 1...PageRequest.maximumLimit) ?? 50
         let offset = try intParameter("offset", in: 0...PageRequest.maximumOffset) ?? 0
-        return PageRequest(limit: limit, offset: offset)
+        var cursor: PageCursor?
+        if acceptsCursor, let token = uri.queryParameters.get("cursor") {
+            guard let parsed = PageCursor(token: String(token)) else { throw APIError.badCursor }
+            cursor = parsed
+        }
+        return PageRequest(limit: limit, offset: offset, cursor: cursor)
     }
 
     /// A free-text query parameter (`formParameter`), refused with 400 when longer than

@@ -105,7 +105,7 @@ extension GymRoutes {
     func addAuditRoutes(to api: RouterGroup<APIContext>) {
         api.get("audit") { request, _ in
             let filter = try request.kisiWriteFilter()
-            return ListResponse(try await repository.kisiWrites(filter, try request.pageRequest()), AuditEntryBody.init)
+            return ListResponse(try await repository.auditEntries(filter, try request.pageRequest(cursor: true)), AuditEntryBody.init)
         }
         api.get("audit.csv") { request, _ in
             let filter = try request.kisiWriteFilter()

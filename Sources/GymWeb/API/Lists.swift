@@ -21,11 +21,16 @@ struct ListResponse<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
     let total: Int
     let limit: Int
     let offset: Int
+    /// Set when more matches follow on the lists that page by key; left out otherwise.
+    let nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case items, total, limit, offset, nextCursor = "next_cursor" }
 
     init<Source: Sendable>(_ page: Page<Source>, _ transform: (Source) -> Item) {
         self.items = page.items.map(transform)
         self.total = page.total
         self.limit = page.limit
         self.offset = page.offset
+        self.nextCursor = page.nextCursor?.token
     }
 }

@@ -9,7 +9,7 @@ extension GymRoutes {
     func addMemberRoutes(to group: RouterGroup<APIContext>) {
         group.get { request, _ in
             let search = try request.textParameter("q")
-            return ListResponse(try await repository.members(search: search, try request.pageRequest()), MemberBody.init)
+            return ListResponse(try await repository.members(search: search, try request.pageRequest(cursor: true)), MemberBody.init)
         }
         group.post { request, context in
             let body = try await request.decodeJSON(MemberCreate.self, context: context)
@@ -44,7 +44,7 @@ extension GymRoutes {
         group.get(":id/subscriptions") { request, context in
             let id = try context.id("member")
             _ = try await repository.member(id)
-            return ListResponse(try await repository.subscriptions(memberID: id, planID: nil, try request.pageRequest()), SubscriptionBody.init)
+            return ListResponse(try await repository.subscriptions(memberID: id, planID: nil, try request.pageRequest(cursor: true)), SubscriptionBody.init)
         }
     }
 }

@@ -10,7 +10,7 @@ extension GymRoutes {
         group.get { request, _ in
             let memberID = try request.uuidParameter("member_id")
             let planID = try request.uuidParameter("plan_id")
-            let page = try await repository.subscriptions(memberID: memberID, planID: planID, try request.pageRequest())
+            let page = try await repository.subscriptions(memberID: memberID, planID: planID, try request.pageRequest(cursor: true))
             return ListResponse(page, SubscriptionBody.init)
         }
         group.post { request, context in

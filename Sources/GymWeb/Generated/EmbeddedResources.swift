@@ -66,6 +66,10 @@ info:
     - Lists are paged with `limit` (1–500, default 50) and `offset` (0–2147483647, default 0),
       anything else being a `400`, and answer
       `{items, total, limit, offset}`, where `total` counts every match regardless of paging.
+      The lists that grow large (members, subscriptions, the audit log) also answer `next_cursor`
+      while more matches follow; pass it back as `cursor` for the next page. A cursor page costs
+      the same however deep it is, where a large `offset` makes the server skip every earlier
+      match, and rows added meanwhile do not shift it. See the `Cursor` parameter.
     - Creating answers `201 Created` with the new object; deleting answers `204 No Content` with no
       body.
     - Every POST honours an `Idempotency-Key` header: a retry with the same key (and token) gets
@@ -478,6 +482,7 @@ paths:
             maxLength: 200
         - $ref: "#/components/parameters/Limit"
         - $ref: "#/components/parameters/Offset"
+        - $ref: "#/components/parameters/Cursor"
       responses:
         "200":
           description: One page of members.
@@ -678,6 +683,7 @@ paths:
       parameters:
         - $ref: "#/components/parameters/Limit"
         - $ref: "#/components/parameters/Offset"
+        - $ref: "#/components/parameters/Cursor"
       responses:
         "200":
           description: One page of the member's subscriptions.
@@ -706,6 +712,7 @@ paths:
           schema: { $ref: "#/components/schemas/UUID" }
         - $ref: "#/components/parameters/Limit"
         - $ref: "#/components/parameters/Offset"
+        - $ref: "#/components/parameters/Cursor"
       responses:
         "200":
           description: One page of subscriptions.
@@ -926,6 +933,7 @@ paths:
         - $ref: "#/components/parameters/AuditUntil"
         - $ref: "#/components/parameters/Limit"
         - $ref: "#/components/parameters/Offset"
+        - $ref: "#/components/parameters/Cursor"
       responses:
         "200":
           description: One page of audit entries.
@@ -1092,6 +1100,15 @@ components:
       in: query
       description: How many matches to skip, at most 2147483647.
       schema: { type: integer, minimum: 0, maximum: 2147483647, default: 0 }
+    Cursor:
+      name: cursor
+      in: query
+      description: |
+        Where the page starts: the `next_cursor` of the previous page of the same list (with the
+        same filters). The page holds the matches after the last one that page showed, in the
+        list's order; `offset`, if given too, skips that many of them. Opaque: anything else, or a
+        cursor of another list, is a `400` (`bad_parameter`).
+      schema: { type: string, minLength: 1, maxLength: 1024, pattern: "^[A-Za-z0-9_-]+$" }
     ClubID:
       name: id
       in: path
@@ -1699,6 +1716,9 @@ components:
         total: { type: integer, minimum: 0 }
         limit: { type: integer, minimum: 1, maximum: 500 }
         offset: { type: integer, minimum: 0 }
+        next_cursor:
+          type: string
+          description: Present while more matches follow; send it as `cursor` for the next page.
     MemberCreate:
       type: object
       required: [first_name, last_name, email]
@@ -1794,6 +1814,9 @@ components:
         total: { type: integer, minimum: 0 }
         limit: { type: integer, minimum: 1, maximum: 500 }
         offset: { type: integer, minimum: 0 }
+        next_cursor:
+          type: string
+          description: Present while more matches follow; send it as `cursor` for the next page.
     SubscriptionCreate:
       type: object
       required: [member_id, plan_id, start_date, paid_through]
@@ -2029,6 +2052,9 @@ components:
         total: { type: integer, minimum: 0 }
         limit: { type: integer, minimum: 1, maximum: 500 }
         offset: { type: integer, minimum: 0 }
+        next_cursor:
+          type: string
+          description: Present while more matches follow; send it as `cursor` for the next page.
 
     SyncPriority:
       type: string
