@@ -83,7 +83,7 @@ public enum GymServer {
 
     /// `boogyman serve`: migrate, then serve (and sync Kisi whenever it is connected) until told to stop.
     public static func serve(_ configuration: AppConfiguration) async throws {
-        let logger = makeLogger(level: configuration.logLevel)
+        let logger = makeLogger(level: configuration.logLevel, format: configuration.logFormat)
         // SQLite has no lease table shared between processes, so a second server on the same file is refused.
         let writerLock: SingleWriterLock?
         if case .sqliteFile(let path) = configuration.database {
