@@ -48,6 +48,31 @@ struct SyncPaused: Error, CustomStringConvertible {
     var description: String { reason }
 }
 
+/// Kisi refused one write for lack of rights (403). Unlike a revoked key (401), this says nothing about
+/// the other writes of the run: a place administrator's key may create users but not organization
+/// groups. So the action fails alone, naming the right the key lacks, and is owed like any failure.
+struct SyncRefused: Error, CustomStringConvertible {
+    var kisiError: KisiError
+    /// Kisi's permission name (`GET /roles`), e.g. `groups_write`.
+    var permission: String
+
+    /// The Kisi permission a write of this object type needs.
+    static func permission(forObjectType type: String) -> String {
+        switch type {
+        case "user": "users_write"
+        case "group": "groups_write"
+        case "group_lock": "group_locks_write"
+        case "role_assignment": "role_assignments_write"
+        case "invite": "invites_write"
+        default: "\(type)_write"
+        }
+    }
+
+    var description: String {
+        "Kisi refused the write (403): the API key lacks the \(permission) right for it; the rest of the sync goes on and this write is retried later"
+    }
+}
+
 enum SyncExecutionError: Error, CustomStringConvertible {
     case unresolved(String)
     case notApplied(String)
@@ -200,7 +225,7 @@ struct SyncExecutor {
     }
 
     func failure(_ action: SyncAction, _ error: any Error) -> SyncFailure {
-        let kisi = error as? KisiError
+        let kisi = error as? KisiError ?? (error as? SyncRefused)?.kisiError
         return SyncFailure(
             action: action.kind.actionName, memberID: action.memberID, planID: action.planID, reason: action.reason,
             error: "\(error)", kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code, transient: kisi?.isTransient ?? false)
@@ -419,7 +444,7 @@ struct SyncExecutor {
             await hooks.didWrite?(action)
             let lostResponse: Bool = if case .outcomeUnknown = error { true } else { false }
             let duplicate: Bool = if case .validation = error { duplicateLookup } else { false }
-            guard lostResponse || duplicate else { try await fail(id, error) }
+            guard lostResponse || duplicate else { try await fail(id, intent, error) }
             let found: Int?
             do {
                 found = try await lookup()
@@ -463,7 +488,7 @@ struct SyncExecutor {
             try await ledger.finishWrite(id: id, SyncWriteOutcome(status: .succeeded))
         } catch let error as KisiError {
             await hooks.didWrite?(action)
-            try await fail(id, error)
+            try await fail(id, intent, error)
         }
     }
 
@@ -480,23 +505,22 @@ struct SyncExecutor {
                 error: deletion == .alreadyGone ? "already gone" : nil))
         } catch let error as KisiError {
             await hooks.didWrite?(action)
-            try await fail(id, error)
+            try await fail(id, intent, error)
         }
     }
 
-    /// Finishes the entry as failed and throws: ``SyncPaused`` for 401/403 (the key cannot write),
-    /// else the error itself.
-    func fail(_ id: Int, _ error: KisiError) async throws -> Never {
+    /// Finishes the entry as failed and throws: ``SyncPaused`` for 401 (the key is gone: nothing else can
+    /// be written either), ``SyncRefused`` for 403 (this write needs a right the key lacks), else the error.
+    func fail(_ id: Int, _ intent: SyncWriteIntent, _ error: KisiError) async throws -> Never {
+        let refused: SyncRefused? = if case .forbidden = error {
+            SyncRefused(kisiError: error, permission: SyncRefused.permission(forObjectType: intent.kisiObjectType))
+        } else { nil }
         try await ledger.finishWrite(id: id, SyncWriteOutcome(
-            status: .failed, kisiStatus: error.httpStatus, kisiCode: error.code, error: "\(error)"))
-        switch error {
-        case .unauthorized:
+            status: .failed, kisiStatus: error.httpStatus, kisiCode: error.code, error: refused.map { "\($0)" } ?? "\(error)"))
+        if case .unauthorized = error {
             throw SyncPaused(reason: "Kisi rejected the API key (401); sync paused until it is fixed")
-        case .forbidden:
-            throw SyncPaused(reason: "Kisi refused the write (403): the API key's user is not an administrator; sync paused")
-        default:
-            throw error
         }
+        throw refused ?? error
     }
 
 }
