@@ -182,19 +182,31 @@ public struct DesiredState: Hashable, Sendable {
         layout: GymLayout, members: [Member], subscriptions: [Subscription], at instant: Date,
         options: SyncOptions = SyncOptions()
     ) -> DesiredState {
-        let membersByID = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let relevant = subscriptions.filter { membersByID[$0.memberID] != nil && layout.plans[$0.planID] != nil }
-        let byPlan = Dictionary(grouping: relevant, by: \.planID)
+        var membersByID = [UUID: Int](minimumCapacity: members.count)
+        for (position, member) in members.enumerated() where membersByID[member.id] == nil { membersByID[member.id] = position }
+        // Subscriptions by position, ordered by (member, plan): each (member, plan) pair is one run of
+        // consecutive positions, with no array or dictionary per pair. Unknown members and plans are left out.
+        var relevant: [Int] = []
+        relevant.reserveCapacity(subscriptions.count)
+        var keys: [MemberPlan] = []
+        keys.reserveCapacity(subscriptions.count)
+        for (position, subscription) in subscriptions.enumerated() {
+            keys.append(MemberPlan(memberID: subscription.memberID, planID: subscription.planID))
+            if membersByID[subscription.memberID] != nil && layout.plans[subscription.planID] != nil { relevant.append(position) }
+        }
+        relevant.sort { lhs, rhs in keys[lhs] != keys[rhs] ? keys[lhs] < keys[rhs] : lhs < rhs }
         let labels = lockLabels(layout: layout)
 
         var groups: [DesiredGroup] = []
         var retired: [UUID: String] = [:]
+        var contexts: [UUID: PlanAccessContext] = [:]
         for plan in layout.plans.values {
+            let context = PlanAccessContext(plan: plan, layout: layout, at: instant)
             if plan.isArchived {
-                let zone = layout.timeZone(of: plan)
-                let today = LocalDate(containing: instant, in: zone)
-                let live = (byPlan[plan.id] ?? []).contains { sub in
-                    let reason = AccessRule.reason(for: sub, on: today, graceDays: plan.pastDueGraceDays)
+                let live = relevant.contains { position in
+                    let sub = subscriptions[position]
+                    guard sub.planID == plan.id else { return false }
+                    let reason = AccessRule.reason(for: sub, on: context.today, graceDays: plan.pastDueGraceDays)
                     return reason != .ended && reason != .cancelled
                 }
                 if !live {
@@ -202,46 +214,55 @@ public struct DesiredState: Hashable, Sendable {
                     continue
                 }
             }
-            let locks = layout.lockIDs(of: plan)
+            contexts[plan.id] = context
+            let locks = context.lockIDs
             groups.append(DesiredGroup(
                 planID: plan.id, name: plan.name, description: ManagedGroupMarker.description(planID: plan.id),
                 scope: scope(of: plan, layout: layout), lockIDs: locks,
                 lockLabels: Dictionary(uniqueKeysWithValues: locks.map { ($0, labels[$0] ?? "lock \($0)") })))
         }
-        let groupPlans = Set(groups.map(\.planID))
 
         var grants: [DesiredGrant] = []
+        grants.reserveCapacity(relevant.count)
         var denials: [MemberPlan: String] = [:]
-        let byMemberPlan = Dictionary(grouping: relevant) { MemberPlan(memberID: $0.memberID, planID: $0.planID) }
-        for (key, subs) in byMemberPlan where groupPlans.contains(key.planID) {
-            let plan = layout.plans[key.planID]!
-            let member = membersByID[key.memberID]!
-            let zone = layout.timeZone(of: plan)
+        var granted = Set<UUID>(minimumCapacity: relevant.count)
+        var start = 0
+        while start < relevant.count {
+            let key = keys[relevant[start]]
+            var end = start + 1
+            while end < relevant.count, keys[relevant[end]] == key { end += 1 }
+            defer { start = end }
+            guard let context = contexts[key.planID] else { continue }  // the plan needs no group
+            let plan = context.plan
+            let member = members[membersByID[key.memberID]!]
             if let block = member.block {
                 denials[key] = "\(member.fullName) is blocked by staff: \(block.reason)"
                 continue
             }
-            let access = AccessRule.planAccess(plan: plan, subscriptions: subs, layout: layout, at: instant)
+            let subs = relevant[start..<end].map { subscriptions[$0] }
+            let access = AccessRule.planAccess(context, subscriptions: subs)
             if access.reason == .active, let window = access.window {
                 grants.append(DesiredGrant(
                     memberID: member.id, planID: plan.id, window: window, isAhead: false,
-                    memberName: member.fullName, planName: plan.name, timeZone: zone))
+                    memberName: member.fullName, planName: plan.name, timeZone: context.zone))
+                granted.insert(member.id)
             } else if access.reason == .notStarted, let upcoming = access.upcoming {
                 grants.append(DesiredGrant(
                     memberID: member.id, planID: plan.id, window: upcoming, isAhead: true,
-                    memberName: member.fullName, planName: plan.name, timeZone: zone))
+                    memberName: member.fullName, planName: plan.name, timeZone: context.zone))
+                granted.insert(member.id)
             } else {
                 let who = "\(member.fullName)'s subscription to \(plan.name)"
-                let today = LocalDate(containing: instant, in: zone)
-                denials[key] = denial(who: who, reason: access.reason, subscriptions: subs, plan: plan, today: today)
+                denials[key] = denial(who: who, reason: access.reason, subscriptions: subs, plan: plan, today: context.today)
             }
         }
 
-        let granted = Set(grants.map(\.memberID))
-        let users = members.map { member in
-            DesiredUser(
+        var users: [DesiredUser] = []
+        users.reserveCapacity(members.count)
+        for member in members {
+            users.append(DesiredUser(
                 memberID: member.id, email: member.email, name: member.fullName,
-                metadata: [memberIDMetadataKey: member.id.uuidString], needsKisiUser: granted.contains(member.id))
+                metadata: [memberIDMetadataKey: member.id.uuidString], needsKisiUser: granted.contains(member.id)))
         }
         return DesiredState(evaluatedAt: instant, options: options, groups: groups, users: users, grants: grants, denials: denials, retiredPlans: retired)
     }

@@ -41,8 +41,11 @@ private struct PlanRun {
     let locksByGroup: [Int: [ObservedGroupLock]]
     let assignmentsByGroup: [Int: [ObservedRoleAssignment]]
     let desiredGroupsByPlan: [UUID: DesiredGroup]
-    let desiredUsersByMember: [UUID: DesiredUser]
-    let grantsByPlan: [UUID: [UUID: DesiredGrant]]
+    /// Member ID → position in `desired.users`: the set of current members and the way to their names,
+    /// without copying 100,000 users into a second dictionary.
+    let memberIndex: [UUID: Int]
+    /// Plan ID → member ID → position of the grant in `desired.grants`.
+    let grantsByPlan: [UUID: [UUID: Int]]
 
     // Resolution results.
     var managed: [UUID: ObservedGroup] = [:]
@@ -66,18 +69,22 @@ private struct PlanRun {
         self.desired = desired
         self.observed = observed
         groupsByID = Dictionary(observed.groups.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        usersByID = Dictionary(observed.users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var users = [Int: ObservedUser](minimumCapacity: observed.users.count)
+        for user in observed.users where users[user.id] == nil { users[user.id] = user }
+        usersByID = users
         locksByGroup = Dictionary(grouping: observed.groupLocks, by: \.groupID)
         assignmentsByGroup = Dictionary(grouping: observed.roleAssignments, by: \.groupID)
         desiredGroupsByPlan = Dictionary(desired.groups.map { ($0.planID, $0) }, uniquingKeysWith: { first, _ in first })
-        desiredUsersByMember = Dictionary(desired.users.map { ($0.memberID, $0) }, uniquingKeysWith: { first, _ in first })
-        var grants: [UUID: [UUID: DesiredGrant]] = [:]
-        for grant in desired.grants { grants[grant.planID, default: [:]][grant.memberID] = grant }
+        var members = [UUID: Int](minimumCapacity: desired.users.count)
+        for (position, user) in desired.users.enumerated() where members[user.memberID] == nil { members[user.memberID] = position }
+        memberIndex = members
+        var grants: [UUID: [UUID: Int]] = [:]
+        for group in desired.groups { grants[group.planID] = [UUID: Int](minimumCapacity: desired.grants.count / max(desired.groups.count, 1)) }
+        for (position, grant) in desired.grants.enumerated() { grants[grant.planID, default: [:]][grant.memberID] = position }
         grantsByPlan = grants
         openReviews = Set(observed.heldReviews.map(\.key))
-        let currentMembers = Set(desired.users.map(\.memberID))
         var deleted: [Int: UUID] = [:]
-        for (memberID, userID) in observed.userLinks where !currentMembers.contains(memberID) {
+        for (memberID, userID) in observed.userLinks where members[memberID] == nil {
             if let existing = deleted[userID], existing < memberID { continue }
             deleted[userID] = memberID
         }
@@ -160,7 +167,7 @@ private struct PlanRun {
     }
 
     func memberName(_ memberID: UUID) -> String {
-        desiredUsersByMember[memberID]?.name ?? "member \(memberID.uuidString)"
+        memberIndex[memberID].map { desired.users[$0].name } ?? "member \(memberID.uuidString)"
     }
 
     func userLabel(_ userID: Int) -> String {
@@ -308,46 +315,69 @@ private struct PlanRun {
     mutating func planAssignments(groupID: Int?, group: DesiredGroup, createMissing: Bool, accessLossOnly: Bool) {
         let planID = group.planID
         let grants = grantsByPlan[planID] ?? [:]
-        var satisfied = Set<UUID>()
-        if let groupID {
-            // Each user is judged on its own and the plan is sorted at the end: no need to sort here.
-            let byUser = Dictionary(grouping: assignmentsByGroup[groupID] ?? [], by: \.userID)
-            for (userID, list) in byUser {
+        // By position in `desired.grants`: a flag per grant instead of a set of member IDs.
+        var satisfied = [Bool](repeating: false, count: createMissing ? desired.grants.count : 0)
+        var satisfiedCount = 0
+        if let groupID, let assignments = assignmentsByGroup[groupID] {
+            // The group's assignments ordered by (user, ID) through an index array: each user's run is
+            // judged on its own without building a list per user, and nothing large is copied.
+            let order = assignments.indices.sorted { (assignments[$0].userID, assignments[$0].id) < (assignments[$1].userID, assignments[$1].id) }
+            var start = 0
+            while start < order.count {
+                let userID = assignments[order[start]].userID
+                var end = start + 1
+                while end < order.count, assignments[order[end]].userID == userID { end += 1 }
+                defer { start = end }
                 if protectedUserIDs.contains(userID) { continue }
-                let list = list.sorted { $0.id < $1.id }
-                if let memberID = userToMember[userID], let grant = grants[memberID] {
-                    if accessLossOnly { continue }
-                    let basics = list.filter { $0.roleID == groupBasicRoleID }
-                        .sorted { (matches($0, grant.window) ? 0 : 1, $0.id) < (matches($1, grant.window) ? 0 : 1, $1.id) }
-                    if let keep = basics.first {
-                        satisfied.insert(memberID)
-                        if !matches(keep, grant.window) {
-                            emit(.updateGrantValidity(assignmentID: keep.id, validFrom: grant.window.from, validUntil: grant.window.until),
-                                 "\(grant.explanation) (Kisi had \(spell(keep.validFrom)) – \(spell(keep.validUntil)))",
-                                 member: memberID, plan: planID)
-                        }
-                        for extra in basics.dropFirst() {
-                            emit(.removeGrant(assignmentID: extra.id, userID: userID, groupID: groupID, cause: .duplicate),
-                                 "duplicate role assignment of \(memberName(memberID)) in the group of plan \(group.name); keeping #\(keep.id)",
-                                 member: memberID, plan: planID)
-                        }
-                    }
-                    for other in list where other.roleID != groupBasicRoleID {
-                        emit(.removeGrant(assignmentID: other.id, userID: userID, groupID: groupID, cause: .wrongRole),
-                             "\(memberName(memberID)) holds role \(other.roleID) in the group of plan \(group.name); BooGYMan grants only \(groupBasicRoleID)",
-                             member: memberID, plan: planID)
-                    }
+                guard let memberID = userToMember[userID], let grantPosition = grants[memberID] else {
+                    for position in order[start..<end] { emitRemoval(assignments[position], planID: planID, planName: group.name) }
                     continue
                 }
-                for assignment in list {
-                    emitRemoval(assignment, planID: planID, planName: group.name)
+                if accessLossOnly { continue }
+                let window = desired.grants[grantPosition].window
+                // The usual case: one `group_basic` assignment with the right window.
+                if end - start == 1 {
+                    let only = assignments[order[start]]
+                    if only.roleID == groupBasicRoleID, matches(only, window) {
+                        if createMissing, !satisfied[grantPosition] {
+                            satisfied[grantPosition] = true
+                            satisfiedCount += 1
+                        }
+                        continue
+                    }
+                }
+                let list = order[start..<end].map { assignments[$0] }
+                let basics = list.filter { $0.roleID == groupBasicRoleID }
+                    .sorted { (matches($0, window) ? 0 : 1, $0.id) < (matches($1, window) ? 0 : 1, $1.id) }
+                if let keep = basics.first {
+                    if createMissing, !satisfied[grantPosition] {
+                        satisfied[grantPosition] = true
+                        satisfiedCount += 1
+                    }
+                    if !matches(keep, window) {
+                        let grant = desired.grants[grantPosition]
+                        emit(.updateGrantValidity(assignmentID: keep.id, validFrom: window.from, validUntil: window.until),
+                             "\(grant.explanation) (Kisi had \(spell(keep.validFrom)) – \(spell(keep.validUntil)))",
+                             member: memberID, plan: planID)
+                    }
+                    for extra in basics.dropFirst() {
+                        emit(.removeGrant(assignmentID: extra.id, userID: userID, groupID: groupID, cause: .duplicate),
+                             "duplicate role assignment of \(memberName(memberID)) in the group of plan \(group.name); keeping #\(keep.id)",
+                             member: memberID, plan: planID)
+                    }
+                }
+                for other in list where other.roleID != groupBasicRoleID {
+                    emit(.removeGrant(assignmentID: other.id, userID: userID, groupID: groupID, cause: .wrongRole),
+                         "\(memberName(memberID)) holds role \(other.roleID) in the group of plan \(group.name); BooGYMan grants only \(groupBasicRoleID)",
+                         member: memberID, plan: planID)
                 }
             }
         }
-        guard createMissing, let target = targetGroup[planID] else { return }
-        for (memberID, grant) in grants where !satisfied.contains(memberID) {
+        guard createMissing, let target = targetGroup[planID], satisfiedCount < grants.count else { return }
+        for (memberID, grantPosition) in grants where !satisfied[grantPosition] {
             guard let user = resolvedUser[memberID] else { continue }
             if inviteGrantPlan[memberID] == planID { continue }  // the invite carries this grant
+            let grant = desired.grants[grantPosition]
             emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
                  grant.explanation, member: memberID, plan: planID)
         }
@@ -405,30 +435,22 @@ private struct PlanRun {
     // MARK: Users
 
     mutating func resolveUsers() {
-        let currentMembers = Set(desired.users.map(\.memberID))
-        var linkCounts: [Int: Int] = [:]
-        var claimedBy: [Int: UUID] = [:]
-        for (memberID, userID) in observed.userLinks where currentMembers.contains(memberID) {
-            linkCounts[userID, default: 0] += 1
-            claimedBy[userID] = memberID
+        var claimedBy = [Int: UUID](minimumCapacity: observed.userLinks.count)
+        var sharedUserIDs: Set<Int> = []
+        for (memberID, userID) in observed.userLinks where memberIndex[memberID] != nil {
+            if claimedBy.updateValue(memberID, forKey: userID) != nil { sharedUserIDs.insert(userID) }
         }
-        let membersByEmail = Dictionary(grouping: desired.users, by: { $0.email.normalized })
-        let kisiByEmail = Dictionary(grouping: observed.users, by: \.normalizedEmail)
-
-        // Plans whose grants can be acted on this run, per member, earliest first.
-        var actionable: [UUID: [DesiredGrant]] = [:]
-        for grant in desired.grants where targetGroup[grant.planID] != nil {
-            actionable[grant.memberID, default: []].append(grant)
-        }
+        // Only members without a usable link need these indices; in a gym that is in step there are none,
+        // so they are built on first use rather than for every member at every run.
+        var membersByEmailOnce: [String: [DesiredUser]]?
+        var kisiByEmailOnce: [String: [ObservedUser]]?
+        var actionableOnce: [UUID: [DesiredGrant]]?
 
         for user in desired.users {
             let memberID = user.memberID
-            let grants = (actionable[memberID] ?? []).sorted {
-                ($0.window.from, $0.planID) < ($1.window.from, $1.planID)
-            }
             if let userID = observed.userLinks[memberID], let kisiUser = usersByID[userID] {
-                if linkCounts[userID, default: 0] > 1 {
-                    let names = observed.userLinks.filter { $0.value == userID && currentMembers.contains($0.key) }.keys
+                if sharedUserIDs.contains(userID) {
+                    let names = observed.userLinks.filter { $0.value == userID && memberIndex[$0.key] != nil }.keys
                         .map(memberName).sorted()
                     hold(.userLinkedToSeveralMembers, subject: memberID.uuidString,
                          "\(userLabel(userID)) is linked to several members (\(names.joined(separator: ", "))); staff must pick one",
@@ -449,7 +471,22 @@ private struct PlanRun {
                 continue
             }
 
+            // Plans whose grants can be acted on this run, per member, earliest first.
+            if actionableOnce == nil {
+                var actionable: [UUID: [DesiredGrant]] = [:]
+                for grant in desired.grants where targetGroup[grant.planID] != nil {
+                    actionable[grant.memberID, default: []].append(grant)
+                }
+                actionableOnce = actionable
+            }
+            let grants = (actionableOnce?[memberID] ?? []).sorted {
+                ($0.window.from, $0.planID) < ($1.window.from, $1.planID)
+            }
             guard !grants.isEmpty else { continue }
+            let membersByEmail = membersByEmailOnce ?? Dictionary(grouping: desired.users, by: { $0.email.normalized })
+            membersByEmailOnce = membersByEmail
+            let kisiByEmail = kisiByEmailOnce ?? Dictionary(grouping: observed.users, by: \.normalizedEmail)
+            kisiByEmailOnce = kisiByEmail
             let stale = observed.userLinks[memberID].map { " (linked Kisi user #\($0) no longer exists)" } ?? ""
             if (membersByEmail[user.email.normalized]?.count ?? 0) > 1 {
                 let names = membersByEmail[user.email.normalized]!.map(\.name).sorted()
@@ -469,7 +506,7 @@ private struct PlanRun {
             }
             if let candidate = candidates.first {
                 let metadataOwner = candidate.metadata[memberIDMetadataKey].flatMap(UUID.init(uuidString:))
-                let claimant = claimedBy[candidate.id] ?? metadataOwner.flatMap { currentMembers.contains($0) ? $0 : nil }
+                let claimant = claimedBy[candidate.id] ?? metadataOwner.flatMap { memberIndex[$0] != nil ? $0 : nil }
                 if let claimant, claimant != memberID {
                     hold(.kisiUserClaimed, subject: memberID.uuidString,
                          "\(userLabel(candidate.id)) has \(user.name)'s e-mail but belongs to \(memberName(claimant)); staff must decide",

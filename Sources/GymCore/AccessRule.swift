@@ -87,6 +87,22 @@ public struct PlanAccess: Hashable, Sendable {
     public var lockIDs: [Int]
 }
 
+/// What the access rule derives from a plan and the layout at one instant, whatever the member: the
+/// plan's zone, the club-local date and the plan's locks.
+public struct PlanAccessContext: Sendable {
+    public let plan: Plan
+    public let zone: TimeZone
+    public let today: LocalDate
+    public let lockIDs: [Int]
+
+    public init(plan: Plan, layout: GymLayout, at instant: Date) {
+        self.plan = plan
+        self.zone = layout.timeZone(of: plan)
+        self.today = LocalDate(containing: instant, in: zone)
+        self.lockIDs = layout.lockIDs(of: plan)
+    }
+}
+
 /// The access rule's answer for one door.
 public struct DoorAccess: Hashable, Sendable {
     public var door: Door
@@ -233,10 +249,21 @@ public enum AccessRule {
     public static func planAccess(
         plan: Plan, subscriptions: [Subscription], layout: GymLayout, at instant: Date
     ) -> PlanAccess {
-        let zone = layout.timeZone(of: plan)
-        let today = LocalDate(containing: instant, in: zone)
-        let segments = merge(subscriptions.flatMap { accessDays(of: $0, graceDays: plan.pastDueGraceDays) })
-        let lockIDs = layout.lockIDs(of: plan)
+        planAccess(PlanAccessContext(plan: plan, layout: layout, at: instant), subscriptions: subscriptions)
+    }
+
+    /// The rule for one plan, with what depends on the plan alone worked out beforehand: the same answer
+    /// as ``planAccess(plan:subscriptions:layout:at:)``, for callers that evaluate many members' subscriptions
+    /// of one plan at one instant.
+    public static func planAccess(_ context: PlanAccessContext, subscriptions: [Subscription]) -> PlanAccess {
+        let plan = context.plan
+        let zone = context.zone
+        let today = context.today
+        let segments = subscriptions.count == 1
+            // One subscription's days are already sorted and apart: freezes are cut out of one interval in order.
+            ? accessDays(of: subscriptions[0], graceDays: plan.pastDueGraceDays)
+            : merge(subscriptions.flatMap { accessDays(of: $0, graceDays: plan.pastDueGraceDays) })
+        let lockIDs = context.lockIDs
         let subscriptionIDs = subscriptions.map(\.id).sorted { $0 < $1 }
         let upcoming = segments.first { $0.first > today }.map { window(of: $0, in: zone) }
 
