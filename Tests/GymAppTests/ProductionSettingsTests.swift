@@ -174,7 +174,7 @@ struct ProductionSettingsTests {
         #expect(settings?.baseURL == "http://127.0.0.1:\(sandboxPort)")
     }
 
-    @Test("kisi connect reads the API key from standard input when --api-key is absent, and refuses an empty one")
+    @Test("kisi connect reads the API key from standard input when --api-key is absent, refuses an empty one, and still takes --api-key")
     func kisiConnectFromStandardInput() async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -193,6 +193,9 @@ struct ProductionSettingsTests {
             let connected = try runBinary(base, environment: environment, input: SandboxSeed.demoAPIKey + "\n")
             #expect(connected.status == 0, "\(connected.stderr)")
             #expect(connected.stdout.contains("Connected to Kisi organization 1"))
+            // --api-key still works and then nothing is read from standard input.
+            let flagged = try runBinary(base + ["--api-key", SandboxSeed.demoAPIKey], environment: environment, input: "ignored\n")
+            #expect(flagged.status == 0, "\(flagged.stderr)")
         }
         var logger = Logger(label: "boogyman.production-tests")
         logger.logLevel = .warning
