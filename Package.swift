@@ -121,7 +121,6 @@ let package = Package(
                 "GymStore",
                 "GymWeb",
                 "AccessSync",
-                "KisiAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -225,6 +224,7 @@ let package = Package(
             dependencies: [
                 "GymCore", "GymStore", "GymAdmin", "GymApp", "GymWeb", "AccessSync", "KisiAPI", "KisiSandbox",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: strictSettings
         ),

@@ -33,11 +33,11 @@ public struct SyncLoopInputs: Sendable, Equatable {
     public var kisiEventMinimumInterval: Duration
     /// A Kisi event that could not be pinned on one member or plan, waiting for a full look.
     public var kisiChangeReport: String?
-    /// Staff's latest approval of held revocations.
-    public var revocationApproval: String?
+    /// Staff's latest approval of held revocations: the role assignments they approved for removal.
+    public var revocationApproval: [Int]?
     /// The approval already acted on: each is tried once, so one that no longer matches what the brake
     /// holds cannot loop.
-    public var approvalTried: String?
+    public var approvalTried: [Int]?
     /// When the change queue, backing off after whole runs failed, may be tried again; nil if it is not backing off.
     public var changeQueueRetryAt: Date?
 
@@ -45,7 +45,7 @@ public struct SyncLoopInputs: Sendable, Equatable {
         now: Date, sincePaused: Duration? = nil, pausedRetryInterval: Duration = .seconds(30), dayBoundary: DayBoundary? = nil,
         sinceLastFullReconcile: Duration = .zero, fullReconcileInterval: Duration = .seconds(600),
         sinceLastKisiEventRun: Duration? = nil, kisiEventMinimumInterval: Duration = .seconds(5), kisiChangeReport: String? = nil,
-        revocationApproval: String? = nil, approvalTried: String? = nil, changeQueueRetryAt: Date? = nil
+        revocationApproval: [Int]? = nil, approvalTried: [Int]? = nil, changeQueueRetryAt: Date? = nil
     ) {
         self.now = now
         self.sincePaused = sincePaused
@@ -67,7 +67,7 @@ public enum FullReconcileReason: Sendable, Equatable {
     case dayBoundary(zone: String)
     case periodic
     case kisiEvent(report: String)
-    case revocationsApproved(approval: String)
+    case revocationsApproved(approval: [Int])
 
     public var trigger: String {
         switch self {

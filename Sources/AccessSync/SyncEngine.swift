@@ -254,7 +254,7 @@ public actor SyncEngine {
         } catch let error as KisiError where pausesOnRejectedKey {
             guard let reason = Self.pauseReason(error) else { throw error }
             run.report.pausedReason = reason
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+            try await ledger.syncState.set(.pausedReason, reason)
         }
         run.report.kisiReads = run.meter.reads
         run.report.kisiWrites = run.meter.writes
@@ -333,7 +333,7 @@ public actor SyncEngine {
             if run.report.deferred > 0 {
                 deferredFullReconcileStartedAt = run.report.startedAt
             } else {
-                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, run.report.startedAt.formatted(.iso8601))
+                try await ledger.syncState.set(.lastFullReconcileAt, run.report.startedAt)
             }
         }
     }
@@ -587,7 +587,7 @@ public actor SyncEngine {
             try await runExecutor(actions, links: links, full: false, meter: run.meter, report: &run.report, yield: yield)
             if run.report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
                 deferredFullReconcileStartedAt = nil
-                try await ledger.setSyncState(SyncStateKeys.lastFullReconcileAt, fullStartedAt.formatted(.iso8601))
+                try await ledger.syncState.set(.lastFullReconcileAt, fullStartedAt)
             }
         }
         return resumed ? report : nil
@@ -601,21 +601,21 @@ public actor SyncEngine {
         let outcome = configuration.brake.apply(to: actions, managedGrantCount: managedGrantCount)
         var proceed = outcome.proceed
         if outcome.tripped {
-            let approved = Set(try await decode([Int].self, SyncStateKeys.brakeApproved) ?? [])
+            let approved = Set(try await ledger.syncState.get(.brakeApproved) ?? [])
             let heldIDs = Set(outcome.held.map(HeldRevocation.init).compactMap(\.assignmentID))
             if !heldIDs.isEmpty, heldIDs.isSubset(of: approved) {
                 logger.notice("Kisi sync: executing \(heldIDs.count) revocations approved by staff")
                 proceed = actions
-                try await ledger.setSyncState(SyncStateKeys.brakeApproved, nil)
-                try await ledger.setSyncState(SyncStateKeys.brakeHeld, nil)
+                try await ledger.syncState.set(.brakeApproved, nil)
+                try await ledger.syncState.set(SyncStateEntry<[HeldRevocation]>.brakeHeld, nil)
             } else {
                 report.heldRevocations = outcome.held.map(HeldRevocation.init)
                 report.brakeExplanation = outcome.explanation
                 logger.warning("Kisi sync brake tripped", metadata: ["explanation": "\(outcome.explanation ?? "")"])
-                try await ledger.setSyncState(SyncStateKeys.brakeHeld, Self.encode(report.heldRevocations))
+                try await ledger.syncState.set(.brakeHeld, report.heldRevocations)
             }
         } else if full {
-            try await ledger.setSyncState(SyncStateKeys.brakeHeld, nil)
+            try await ledger.syncState.set(SyncStateEntry<[HeldRevocation]>.brakeHeld, nil)
         }
 
         try await runExecutor(proceed, links: links, full: full, meter: meter, report: &report, yield: yield)
@@ -639,9 +639,9 @@ public actor SyncEngine {
         if result.groupsChanged { snapshot = nil }
         if let reason = result.pausedReason {
             report.pausedReason = reason
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, reason)
+            try await ledger.syncState.set(.pausedReason, reason)
         } else {
-            try await ledger.setSyncState(SyncStateKeys.pausedReason, nil)
+            try await ledger.syncState.set(.pausedReason, nil)
         }
     }
 
@@ -657,30 +657,20 @@ public actor SyncEngine {
 
     /// Revocations the brake holds, as saved by the last run that tripped it.
     public func heldRevocations() async throws -> [HeldRevocation] {
-        try await decode([HeldRevocation].self, SyncStateKeys.brakeHeld) ?? []
+        try await ledger.syncState.get(SyncStateEntry<[HeldRevocation]>.brakeHeld) ?? []
     }
 
     /// Staff approve the held revocations: the next run that holds exactly these (or fewer) executes them.
     @discardableResult
     public func approveHeldRevocations() async throws -> Int {
         let ids = try await heldRevocations().compactMap(\.assignmentID)
-        try await ledger.setSyncState(SyncStateKeys.brakeApproved, Self.encode(ids))
+        try await ledger.syncState.set(.brakeApproved, ids)
         return ids.count
     }
 
     /// Why the sync is paused, if it is.
     public func pausedReason() async throws -> String? {
-        try await ledger.syncState(SyncStateKeys.pausedReason)
+        try await ledger.syncState.get(.pausedReason)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ key: String) async throws -> T? {
-        guard let text = try await ledger.syncState(key) else { return nil }
-        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
-
-    static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-    }
 }

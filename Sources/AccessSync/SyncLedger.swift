@@ -59,25 +59,6 @@ public struct SyncWriteOutcome: Sendable, Hashable {
     }
 }
 
-/// Well-known sync-state keys used by the engine (the values of `GymStore.SyncStateKey` plus two of its own).
-public enum SyncStateKeys {
-    public static let lastProcessedChangeID = SyncStateKey.lastProcessedChangeID
-    public static let lastFullReconcileAt = SyncStateKey.lastFullReconcileAt
-    public static let pausedReason = SyncStateKey.pausedReason
-    /// JSON array of ``HeldRevocation``: revocations held by the brake, awaiting approval.
-    public static let brakeHeld = SyncStateKey.brakeHeldJSON
-    /// JSON array of role-assignment IDs staff approved for revocation (consumed by the next run).
-    public static let brakeApproved = "brake_approved_json"
-    public static let propagation = SyncStateKey.propagationJSON
-    /// Set by the Kisi webhook when an event could not be traced to one member or plan (e.g. a role
-    /// assignment made by hand): the sync runs a full reconcile at its next poll and clears it.
-    public static let kisiChangeReported = "kisi_change_reported"
-    /// The Kisi user behind BooGYMan's API key, as decimal text: events it caused are BooGYMan's own.
-    public static let kisiSelfUserID = "kisi_self_user_id"
-    /// The ID of the `event_webhook` integration BooGYMan registered with Kisi, as decimal text.
-    public static let kisiWebhookIntegrationID = "kisi_webhook_integration_id"
-}
-
 /// The durable side of the sync: links, the write journal, held reviews and small sync state.
 ///
 /// The engine writes a journal entry *before* every Kisi write (``beginWrite(_:)``) and finishes it
@@ -190,11 +171,9 @@ public actor InMemorySyncLedger: SyncLedger {
     }
 }
 
-extension SyncStateKeys {
-    /// Set by an owner disconnecting Kisi with "revoke all managed access" (the text says who and
-    /// when). The replica leading the sync stops syncing, removes every managed grant, forgets the
-    /// connection and clears it; the owner's request thus runs where the Kisi writes are fenced.
-    public static let disconnectRequested = "kisi_disconnect_requested"
-    /// What the last such request came to, in plain words, for the settings page.
-    public static let disconnectOutcome = "kisi_disconnect_outcome"
+extension SyncLedger {
+    /// The sync state, typed, through this ledger (the live ledger's writes are fenced by the sync lease).
+    public var syncState: SyncState {
+        SyncState(read: { key in try await self.syncState(key) }, write: { key, value in try await self.setSyncState(key, value) })
+    }
 }

@@ -180,7 +180,7 @@ actor SyncRetryBook {
     var state: SyncRetryState {
         get async throws {
             if let loaded { return loaded }
-            let state = SyncRetryState.decode(try await ledger.syncState(SyncStateKey.retryJSON))
+            let state = try await ledger.syncState.get(.retry) ?? SyncRetryState()
             loaded = state
             return state
         }
@@ -193,6 +193,6 @@ actor SyncRetryBook {
         self.generator = generator
         guard after != before else { return }
         loaded = after
-        try await ledger.setSyncState(SyncStateKey.retryJSON, after.encoded())
+        try await ledger.syncState.set(.retry, after)
     }
 }

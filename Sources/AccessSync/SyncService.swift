@@ -85,7 +85,7 @@ public struct SyncService: Service {
         var lastFull = clock.now
         var lastKisiEventRun: ContinuousClock.Instant?
         var pausedSince: ContinuousClock.Instant?
-        var approvalTried: String?
+        var approvalTried: [Int]?
         var lastGauges = clock.now
         if await fullReconcile(trigger: "start") == .paused { pausedSince = clock.now }
         var dayBoundary = await nextDayBoundary()
@@ -104,8 +104,8 @@ public struct SyncService: Service {
                 now: Date(), sincePaused: pausedSince.map { clock.now - $0 }, pausedRetryInterval: pausedRetryInterval,
                 dayBoundary: dayBoundary, sinceLastFullReconcile: clock.now - lastFull, fullReconcileInterval: fullReconcileInterval,
                 sinceLastKisiEventRun: lastKisiEventRun.map { clock.now - $0 }, kisiEventMinimumInterval: kisiEventMinimumInterval,
-                kisiChangeReport: try? await ledger.syncState(SyncStateKeys.kisiChangeReported),
-                revocationApproval: try? await ledger.syncState(SyncStateKeys.brakeApproved), approvalTried: approvalTried,
+                kisiChangeReport: try? await ledger.syncState.get(.kisiChangeReported),
+                revocationApproval: try? await ledger.syncState.get(.brakeApproved), approvalTried: approvalTried,
                 changeQueueRetryAt: (try? await retries.state.changes)?.nextAttemptAt)
             let next = SyncTriggerChoice.next(inputs)
             if next == .waitWhilePaused { continue }
@@ -116,7 +116,7 @@ public struct SyncService: Service {
                 switch reason {
                 case .kisiEvent:
                     // Taken off first: reports arriving during the run ask for the next one.
-                    try? await ledger.setSyncState(SyncStateKeys.kisiChangeReported, nil)
+                    try? await ledger.syncState.set(.kisiChangeReported, nil)
                     lastKisiEventRun = clock.now
                 case .revocationsApproved(let approval): approvalTried = approval
                 case .dayBoundary, .periodic: break
@@ -289,12 +289,8 @@ public struct SyncService: Service {
         for change in changes { latency.recordSeconds(max(0, now.timeIntervalSince(change.recordedAt))) }
         await propagation.record(changesCommittedAt: changes.map(\.recordedAt), finishedAt: now)
         let summary = await propagation.summary(now: now)
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        guard let json = try? encoder.encode(summary) else { return }
         do {
-            try await ledger.setSyncState(SyncStateKeys.propagation, String(decoding: json, as: UTF8.self))
+            try await ledger.syncState.set(.propagation, summary)
         } catch {
             logger.warning("Kisi sync: could not save propagation figures", metadata: ["error": "\(error)"])
         }
@@ -343,7 +339,7 @@ public struct SyncService: Service {
     }
 
     func lastProcessedChangeID() async throws -> Int {
-        Int(try await ledger.syncState(SyncStateKeys.lastProcessedChangeID) ?? "") ?? 0
+        try await ledger.syncState.get(.lastProcessedChangeID) ?? 0
     }
 
     func latestChangeID() async throws -> Int? {
@@ -364,16 +360,16 @@ public struct SyncService: Service {
         let deferred = await engine.deferredCount
         Gauge(label: "boogyman_sync_deferred_actions").record(deferred)
         // For the status page of every replica, not only this one's metrics.
-        if (try? await ledger.syncState(SyncStateKey.deferredActions)) != String(deferred) {
-            try? await ledger.setSyncState(SyncStateKey.deferredActions, String(deferred))
+        if (try? await ledger.syncState.get(.deferredActions)) != deferred {
+            try? await ledger.syncState.set(.deferredActions, deferred)
         }
-        let paused = (try? await ledger.syncState(SyncStateKeys.pausedReason)) != nil
+        let paused = (try? await ledger.syncState.get(.pausedReason)) != nil
         Gauge(label: "boogyman_sync_paused").record(paused ? 1 : 0)
     }
 
     func markProcessed(through id: Int) async throws {
         guard id > (try await lastProcessedChangeID()) else { return }
-        try await ledger.setSyncState(SyncStateKeys.lastProcessedChangeID, String(id))
+        try await ledger.syncState.set(.lastProcessedChangeID, id)
         try await repository.markAccessChangesProcessed(through: id)
     }
 }

@@ -17,11 +17,19 @@ public struct AdminConfiguration: Sendable {
     /// How long a page waits for what it reads from Kisi (door events, places, locks) before it shows
     /// "Kisi did not answer" instead: a slow or unreachable Kisi must not hold up the front desk.
     public var kisiPageDeadline: Duration
+    /// How long "Block now", "Unblock" and "Resync now" wait for the sync leader to carry the change to
+    /// Kisi before the page says Kisi follows within seconds.
+    public var memberSyncWait: Duration
+    /// Pace the connection wizard's key check through the database with the running sync (PostgreSQL).
+    public var sharesKisiPacing: Bool
 
     public init(
         secureCookies: Bool = false, sessionLifetime: TimeInterval = 12 * 3600, signInLimits: SignInLimits = SignInLimits(),
-        trustedProxies: TrustedProxies = TrustedProxies(), masterKey: MasterKey? = nil, kisiPageDeadline: Duration = .seconds(3)
+        trustedProxies: TrustedProxies = TrustedProxies(), masterKey: MasterKey? = nil, kisiPageDeadline: Duration = .seconds(3),
+        memberSyncWait: Duration = .seconds(5), sharesKisiPacing: Bool = false
     ) {
+        self.memberSyncWait = memberSyncWait
+        self.sharesKisiPacing = sharesKisiPacing
         self.secureCookies = secureCookies
         self.sessionLifetime = sessionLifetime
         self.signInLimits = signInLimits

@@ -1,7 +1,7 @@
+import AccessSync
 import Foundation
 import GymStore
 import Hummingbird
-import KisiAPI
 import NIOCore
 
 /// Door activity: a page with a live feed of Kisi's `lock.unlock` events as check-ins (member, club,
@@ -18,11 +18,12 @@ extension AdminRoutes {
     func addActivityRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("activity") { request, context in
             let session = try require(request, context)
-            return try page("activity", request, context, session: session, active: "activity", ["connected": sync != nil || configuration.masterKey != nil])
+            return try page("activity", request, context, session: session, active: "activity", ["connected": control.isConnected || configuration.masterKey != nil])
         }
         admin.get("activity/stream") { request, context in
             _ = try require(request, context)
-            guard let client = try await storedClient() else { throw AdminError.badRequest("Kisi is not connected.") }
+            guard await kisiConnectionStored() else { throw AdminError.badRequest("Kisi is not connected.") }
+            let control = self.control
             let now = self.now
             let logger = context.logger
             let repository = self.repository
@@ -35,19 +36,19 @@ extension AdminRoutes {
                 while now().timeIntervalSince(started) < Self.activityStreamLifetime, !Task.isCancelled {
                     let until = now()
                     do {
-                        let events = try await Self.doorEvents(client, from: since, to: until)
+                        let events = try await control.unlockEvents(from: since, to: until, kisiUserID: nil)
                         // Read each round, so a member linked or a door mapped meanwhile shows by name.
                         let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
-                        for event in events where !seen.contains(event.uuid) {
-                            seen.insert(event.uuid)
+                        for event in events where !seen.contains(event.kisiUUID) {
+                            seen.insert(event.kisiUUID)
                             let line = await Self.checkIn(event, directory: directory, repository: repository, names: &memberNames)
                             try await writer.write(ByteBuffer(string: line))
                         }
                         // Overlap the windows a little: Kisi may record an event a moment after it happened.
                         since = until.addingTimeInterval(-30)
-                    } catch let error as KisiError {
-                        logger.info("door activity feed: Kisi failed", metadata: ["error": "\(error)"])
-                        try await writer.write(ByteBuffer(string: "event: problem\ndata: \(Self.jsonString(["message": Self.plainWords(error)]))\n\n"))
+                    } catch let problem as KisiProblem {
+                        logger.info("door activity feed: Kisi failed", metadata: ["error": "\(problem.detail)"])
+                        try await writer.write(ByteBuffer(string: "event: problem\ndata: \(Self.jsonString(["message": problem.plainWords]))\n\n"))
                     }
                     // A comment line keeps proxies from closing an idle stream.
                     try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
@@ -79,7 +80,7 @@ extension AdminRoutes {
                     let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
                     for stored in pending {
                         if let id = stored.id, id > lastID { lastID = id }
-                        let line = await Self.checkIn(Self.kisiEvent(stored), directory: directory, repository: repository, names: &memberNames)
+                        let line = await Self.checkIn(stored, directory: directory, repository: repository, names: &memberNames)
                         try await writer.write(ByteBuffer(string: line))
                     }
                     pending = []
@@ -98,7 +99,7 @@ extension AdminRoutes {
     /// One event as a check-in for the feed, naming the member when the Kisi user is one; `names`
     /// keeps the names already read for the life of the stream.
     static func checkIn(
-        _ event: KisiEvent, directory: DoorDirectory, repository: GymRepository, names: inout [UUID: String]
+        _ event: DoorEvent, directory: DoorDirectory, repository: GymRepository, names: inout [UUID: String]
     ) async -> String {
         var member: (id: UUID, name: String)?
         if let memberID = directory.memberID(of: event) {
@@ -108,28 +109,21 @@ extension AdminRoutes {
         return serverSentEvent(event, directory: directory, member: member)
     }
 
-    /// Every unlock attempt of the window, oldest first, across all of the event set's pages. Kisi
-    /// collects large sets in the background; a few short waits cover the feed's small windows.
-    static func doorEvents(_ client: KisiClient, from: Date, to: Date) async throws -> [KisiEvent] {
-        let events = try await client.allEvents(KisiEventQuery(from: from, to: to, eventTypes: ["lock.unlock"]), maximumPolls: 5).collect()
-        return events.sorted { ($0.createdAt ?? .distantPast) < ($1.createdAt ?? .distantPast) }
-    }
-
     /// One check-in for the browser: the member (or Kisi's name for someone who is not one), the club and
     /// studio, Kisi's door name, opened or denied with Kisi's reason. The page inserts the fields as
     /// text, never as markup.
-    static func serverSentEvent(_ event: KisiEvent, directory: DoorDirectory, member: (id: UUID, name: String)?) -> String {
+    static func serverSentEvent(_ event: DoorEvent, directory: DoorDirectory, member: (id: UUID, name: String)?) -> String {
         let door = directory.describe(event)
         var fields: [String: String] = [
             "at": door.at,
-            "who": member?.name ?? event.actorName ?? event.actorEmail ?? "someone",
+            "who": member?.name ?? event.actorName ?? "someone",
             "club": door.place,
             "door": door.door,
             "outcome": door.opened ? "opened" : "denied",
             "reason": door.reason ?? "",
         ]
         if let member { fields["memberID"] = member.id.uuidString }
-        return "event: door\nid: \(event.uuid)\ndata: \(jsonString(fields))\n\n"
+        return "event: door\nid: \(event.kisiUUID)\ndata: \(jsonString(fields))\n\n"
     }
 
     static func jsonString(_ fields: [String: String]) -> String {

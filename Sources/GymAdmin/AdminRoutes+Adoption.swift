@@ -3,7 +3,6 @@ import Foundation
 import GymCore
 import GymStore
 import Hummingbird
-import KisiAPI
 
 /// Which Kisi user stands for which member (managers and owners): the reviews the sync holds when it
 /// cannot tell on its own, with the decisions that fit each, and the members whose Kisi users BooGYMan
@@ -76,7 +75,7 @@ extension AdminRoutes {
     struct ReviewOptions {
         var member: Member?
         var linkedUserID: Int?
-        var users: [KisiUser] = []
+        var users: [KisiUserSummary] = []
         /// Kisi user ID → the member it is linked to (current or deleted).
         var owners: [Int: UUID] = [:]
         /// Other members concerned: those sharing the member's Kisi user, or the one claiming its candidate.
@@ -97,7 +96,7 @@ extension AdminRoutes {
         }
     }
 
-    func reviewOptions(_ review: UserReview, links: KisiLinks, client: KisiClient?) async throws -> ReviewOptions {
+    func reviewOptions(_ review: UserReview, links: KisiLinks, kisiReadable: Bool) async throws -> ReviewOptions {
         var options = ReviewOptions()
         guard let member = try await existingMember(review.memberID) else { return options }
         options.member = member
@@ -124,20 +123,16 @@ extension AdminRoutes {
         // What Kisi holds: the users with the member's e-mail, and the linked user.
         let needsKisi: Set<ReviewKind> = [.duplicateKisiEmail, .linkedEmailMismatch, .kisiUserClaimed, .userLinkedToSeveralMembers]
         guard needsKisi.contains(review.kind) else { return options }
-        guard let client else {
+        guard kisiReadable else {
             options.problem = "Kisi is not connected, so the Kisi users cannot be read."
             return options
         }
         do {
-            let sameEmail = try await client.allUsers(filter: KisiUserFilter(email: member.email.value)).collect()
-                .filter { $0.email.caseInsensitiveCompare(member.email.value) == .orderedSame }
-                .sorted { $0.id < $1.id }
-            var linkedUser: KisiUser?
+            let sameEmail = try await control.kisiUsers(email: member.email.value)
+            var linkedUser: KisiUserSummary?
             if let linked = options.linkedUserID {
                 linkedUser = sameEmail.first { $0.id == linked }
-                if linkedUser == nil {
-                    do { linkedUser = try await client.user(id: linked) } catch KisiError.notFound {}
-                }
+                if linkedUser == nil { linkedUser = try await control.kisiUser(id: linked) }
             }
             switch review.kind {
             case .duplicateKisiEmail:
@@ -152,9 +147,7 @@ extension AdminRoutes {
             case .kisiUserClaimed:
                 options.users = sameEmail
                 for user in sameEmail {
-                    // As the planner reads it (KisiObserver spells metadata values as text).
-                    let metadataOwner = user.metadata[memberIDMetadataKey].flatMap { $0 == .null ? nil : UUID(uuidString: $0.description) }
-                    guard let claimant = owners[user.id] ?? metadataOwner, claimant != member.id else {
+                    guard let claimant = owners[user.id] ?? user.memberIDInMetadata, claimant != member.id else {
                         if free(user.id) { options.decisions.append(.link(user.id)) }
                         continue
                     }
@@ -210,7 +203,7 @@ extension AdminRoutes {
         }
         let review = UserReview(stored: stored, kind: key.kind, memberID: memberID)
         // Checked against Kisi and the links as they are now, not as the page showed them.
-        let options = try await reviewOptions(review, links: try await repository.kisiLinks(), client: try await storedClient())
+        let options = try await reviewOptions(review, links: try await repository.kisiLinks(), kisiReadable: await kisiConnectionStored())
         guard let member = options.member else {
             throw AdminError.badRequest("The member of this review no longer exists; the next full sync closes the review.")
         }
@@ -279,10 +272,10 @@ extension AdminRoutes {
     func adoptionData(adoptedOffset: Int) async throws -> [String: Any] {
         let reviews = try await openUserReviews()
         let links = try await repository.kisiLinks()
-        let client = try await storedClient()
+        let kisiReadable = await kisiConnectionStored()
         var rows: [[String: Any]] = []
         for review in reviews.prefix(Self.reviewsShown) {
-            rows.append(reviewRow(review, try await reviewOptions(review, links: links, client: client)))
+            rows.append(reviewRow(review, try await reviewOptions(review, links: links, kisiReadable: kisiReadable)))
         }
         let counts = try await repository.kisiUserLinkCounts()
         let adopted = try await repository.adoptedKisiUsers(PageRequest(limit: Self.adoptedPerPage, offset: adoptedOffset))
@@ -297,7 +290,7 @@ extension AdminRoutes {
         if reviews.count > rows.count { data["moreReviews"] = reviews.count - rows.count }
         if adopted.offset + adopted.items.count < adopted.total { data["nextOffset"] = adopted.offset + adopted.limit }
         if adopted.offset > 0 { data["previousOffset"] = max(0, adopted.offset - adopted.limit) }
-        if client == nil { data["notConnected"] = true }
+        if !kisiReadable { data["notConnected"] = true }
         return data
     }
 

@@ -1,8 +1,8 @@
+import AccessSync
 import Foundation
 import GymCore
 import GymStore
 import Hummingbird
-import KisiAPI
 
 /// Clubs & doors (managers): each club's Kisi place and entrance locks, and each studio's locks, picked
 /// from what Kisi lists; every door with its state in Kisi and an Unlock button.
@@ -124,9 +124,10 @@ extension AdminRoutes {
     /// Kisi's places and locks, or the problem in plain words; bounded by the page's Kisi deadline.
     func kisiCatalog() async -> (KisiCatalog?, String?) {
         do {
-            guard let client = try await storedClient() else { return (nil, "Kisi is not connected.") }
+            guard await kisiConnectionStored() else { return (nil, "Kisi is not connected.") }
+            let control = self.control
             let catalog = try await withKisiDeadline("Kisi's places and locks") {
-                KisiCatalog(places: try await client.allPlaces().collect(), locks: try await client.allLocks().collect())
+                KisiCatalog(places: try await control.places(), locks: try await control.locks())
             }
             return (catalog, nil)
         } catch {
@@ -265,15 +266,15 @@ struct DoorPicks: Sendable {
 
 /// What Kisi lists of the organization's places and locks.
 struct KisiCatalog: Sendable {
-    let places: [KisiPlace]
-    let locks: [Int: KisiLock]
+    let places: [KisiPlaceSummary]
+    let locks: [Int: KisiLockSummary]
 
-    init(places: [KisiPlace], locks: [KisiLock]) {
+    init(places: [KisiPlaceSummary], locks: [KisiLockSummary]) {
         self.places = places
         self.locks = Dictionary(locks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    func locks(inPlace placeID: Int) -> [KisiLock] {
+    func locks(inPlace placeID: Int) -> [KisiLockSummary] {
         locks.values.filter { $0.placeID == placeID }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 

@@ -2,7 +2,6 @@ import AccessSync
 import Foundation
 import GymCore
 import GymStore
-import KisiAPI
 
 /// Kisi's door events in the gym's own words: which member, at which club and door, let in or refused
 /// and why. Read by the dashboard (today's check-ins), the member page (recent door events) and the
@@ -18,34 +17,28 @@ extension AdminRoutes {
     /// webhook (no public address) pages ask Kisi's event sets instead.
     func doorEventsArriveByWebhook() async -> Bool {
         guard let masterKey = configuration.masterKey,
-              (try? await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID)) ?? nil != nil,
+              (try? await repository.syncState.get(.kisiWebhookIntegrationID)) != nil,
               let settings = try? await repository.kisiSettings(masterKey: masterKey)
         else { return false }
         return settings.instanceURL != nil && settings.webhookSecret != nil
     }
 
-    /// A stored door event in the shape Kisi's event sets give, so both sources are described alike.
-    static func kisiEvent(_ event: DoorEvent) -> KisiEvent {
-        KisiEvent(
-            uuid: event.kisiUUID, type: "lock.unlock", success: event.success, message: event.message,
-            actorType: event.kisiUserID == nil ? nil : "User", actorID: event.kisiUserID, actorName: event.actorName,
-            objectType: "Lock", objectID: event.lockID, objectName: event.lockName, placeID: event.placeID,
-            errorMessage: event.success ? nil : event.message, createdAt: event.occurredAt)
+    /// Whether a Kisi connection is stored (this replica may not have adopted it yet).
+    func kisiConnectionStored() async -> Bool {
+        if control.isConnected { return true }
+        guard let masterKey = configuration.masterKey else { return false }
+        return ((try? await repository.kisiSettings(masterKey: masterKey)) ?? nil) != nil
     }
 
     /// Unlock attempts from `from` on, from the stored webhook events or from Kisi.
-    func unlockEvents(from: Date, kisiUserID: Int? = nil, client: KisiClient) async throws -> [KisiEvent] {
+    func unlockEvents(from: Date, kisiUserID: Int? = nil) async throws -> [DoorEvent] {
         if await doorEventsArriveByWebhook() {
-            return try await repository.doorEvents(since: from, kisiUserID: kisiUserID, limit: 50_000).map(Self.kisiEvent)
+            return try await repository.doorEvents(since: from, kisiUserID: kisiUserID, limit: 50_000)
         }
         let instant = now()
+        let control = self.control
         return try await withKisiDeadline("door events") {
-            var query = Self.doorEventQuery(from: from, to: instant)
-            if let kisiUserID {
-                query.actorType = "User"
-                query.actorID = kisiUserID
-            }
-            return try await client.allEvents(query).collect()
+            try await control.unlockEvents(from: from, to: instant, kisiUserID: kisiUserID)
         }
     }
 
@@ -54,9 +47,7 @@ extension AdminRoutes {
     func checkInsToday(layout: GymLayout) async -> [String: Any] {
         let clubs = layout.clubs.values.sorted { $0.name < $1.name }
         guard !clubs.isEmpty else { return ["problem": "No clubs yet."] }
-        let client: KisiClient?
-        do { client = try await storedClient() } catch { return ["problem": "BooGYMan could not read the Kisi connection."] }
-        guard let client else { return ["problem": "Kisi is not connected."] }
+        guard await kisiConnectionStored() else { return ["problem": "Kisi is not connected."] }
         let instant = now()
         let midnights = Dictionary(uniqueKeysWithValues: clubs.map { club in
             (club.id, LocalDate(containing: instant, in: club.timeZone).startOfDay(in: club.timeZone))
@@ -65,10 +56,10 @@ extension AdminRoutes {
         do {
             var counts: [UUID: (opened: Int, denied: Int)] = [:]
             // The earliest midnight covers every club; each event then counts only from its own club's midnight.
-            for event in try await unlockEvents(from: midnights.values.min() ?? instant, client: client) {
-                guard let clubID = directory.clubID(of: event), let midnight = midnights[clubID], let at = event.createdAt, at >= midnight
+            for event in try await unlockEvents(from: midnights.values.min() ?? instant) {
+                guard let clubID = directory.clubID(of: event), let midnight = midnights[clubID], event.occurredAt >= midnight
                 else { continue }
-                if event.success == false { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
+                if !event.success { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
             }
             return ["hasRows": true, "rows": clubs.map { club -> [String: Any] in
                 ["club": club.name, "checkIns": counts[club.id]?.opened ?? 0, "denied": counts[club.id]?.denied ?? 0]
@@ -84,15 +75,13 @@ extension AdminRoutes {
 
     /// The member's latest door events as Kisi recorded them for their Kisi user, newest first, or the problem.
     func recentDoorEvents(kisiUserID: Int, layout: GymLayout) async -> [String: Any] {
-        let client: KisiClient?
-        do { client = try await storedClient() } catch { return ["problem": "BooGYMan could not read the Kisi connection."] }
-        guard let client else { return ["problem": "Kisi is not connected."] }
+        guard await kisiConnectionStored() else { return ["problem": "Kisi is not connected."] }
         let instant = now()
         do {
-            let events = try await unlockEvents(from: instant.addingTimeInterval(-Self.memberEventsLookback), kisiUserID: kisiUserID, client: client)
+            let events = try await unlockEvents(from: instant.addingTimeInterval(-Self.memberEventsLookback), kisiUserID: kisiUserID)
             let directory = DoorDirectory(layout: layout)
             // Kisi's order is not documented, so the newest are picked here.
-            let latest = events.sorted { ($0.createdAt ?? .distantPast) > ($1.createdAt ?? .distantPast) }.prefix(Self.memberEventsShown)
+            let latest = events.sorted { $0.occurredAt > $1.occurredAt }.prefix(Self.memberEventsShown)
             return ["hasRows": !latest.isEmpty, "lookbackDays": Int(Self.memberEventsLookback / 86_400), "rows": latest.map { event -> [String: Any] in
                 let door = directory.describe(event)
                 // Mustache shows an empty string as present, so missing text is left out.
@@ -104,14 +93,6 @@ extension AdminRoutes {
         } catch {
             return ["problem": Self.plainWords(error)]
         }
-    }
-
-    /// Unlock attempts between two instants. The interval is sent in whole seconds, so its end is rounded
-    /// up: rounded down, it would leave out an unlock of the last second (the one a member just made at
-    /// the desk).
-    static func doorEventQuery(from: Date, to: Date) -> KisiEventQuery {
-        let end = Date(timeIntervalSince1970: (to.timeIntervalSince1970).rounded(.up))
-        return KisiEventQuery(from: from, to: end, eventTypes: ["lock.unlock"])
     }
 
     /// An instant in a club's own time zone, e.g. `2026-03-01 14:05:12+02:00`, or UTC when no club is known.
@@ -143,14 +124,13 @@ struct DoorDirectory: Sendable {
 
     /// The club of the event's door; a door Kisi knows but the layout does not still counts for the club
     /// whose Kisi place it is in.
-    func clubID(of event: KisiEvent) -> UUID? {
-        if let lock = event.objectID, let door = doors[lock] { return door.clubID }
+    func clubID(of event: DoorEvent) -> UUID? {
+        if let lock = event.lockID, let door = doors[lock] { return door.clubID }
         return event.placeID.flatMap { clubsByPlace[$0] }
     }
 
-    func memberID(of event: KisiEvent) -> UUID? {
-        guard event.actorType == nil || event.actorType == "User", let user = event.actorID else { return nil }
-        return membersByKisiUser[user]
+    func memberID(of event: DoorEvent) -> UUID? {
+        event.kisiUserID.flatMap { membersByKisiUser[$0] }
     }
 
     struct Description {
@@ -163,19 +143,19 @@ struct DoorDirectory: Sendable {
         var reason: String?
     }
 
-    func describe(_ event: KisiEvent) -> Description {
+    func describe(_ event: DoorEvent) -> Description {
         let clubID = clubID(of: event)
         let club = clubID.flatMap { layout.clubs[$0] }
         var place = club?.name ?? ""
-        if let lock = event.objectID, let studio = doors[lock]?.studioID.flatMap({ layout.studios[$0] }) {
+        if let lock = event.lockID, let studio = doors[lock]?.studioID.flatMap({ layout.studios[$0] }) {
             place += " · " + studio.name
         }
-        let door = event.objectName ?? event.objectID.map { "Lock \($0)" } ?? "a door"
-        let opened = event.success != false
+        let door = event.lockName ?? event.lockID.map { "Lock \($0)" } ?? "a door"
+        let opened = event.success
         var reason: String?
-        if !opened { reason = event.errorMessage ?? event.message ?? event.errorCode.map { "Kisi code \($0)" } ?? "Kisi gave no reason." }
+        if !opened { reason = event.message ?? "Kisi gave no reason." }
         return Description(
-            at: event.createdAt.map { AdminRoutes.readable($0, in: club?.timeZone) } ?? "", place: place, door: door,
+            at: AdminRoutes.readable(event.occurredAt, in: club?.timeZone), place: place, door: door,
             opened: opened, reason: reason)
     }
 }

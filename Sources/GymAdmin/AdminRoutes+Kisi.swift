@@ -3,7 +3,6 @@ import Foundation
 import GymCore
 import GymStore
 import Hummingbird
-import KisiAPI
 
 /// The Kisi connection wizard and staff accounts (owners), and door unlocking (managers).
 extension AdminRoutes {
@@ -25,23 +24,20 @@ extension AdminRoutes {
                     throw FieldErrors(field: "base_url", "must be an http(s) address")
                 }
                 let mode = KisiUserCreationMode(rawValue: form.text("user_creation") ?? "managed") ?? .managed
-                let client = KisiClient(configuration: .init(apiKey: KisiAPIKey(apiKey), baseURL: baseURL, integrationIdentifier: "BooGYMan"))
-                let organization: KisiOrganization
-                do {
-                    organization = try await client.organization()
-                } catch {
-                    throw FieldErrors(field: "api_key", "Kisi did not accept it: \(Self.plainWords(error))")
-                }
                 // BooGYMan's public address (for Kisi's webhooks) survives a key change unless replaced here.
                 let previous = try? await repository.kisiSettings(masterKey: masterKey)
                 let instanceURL = form.text("instance_url") ?? previous?.instanceURL
                 if let instanceURL, URL(string: instanceURL).map({ $0.scheme == "https" || $0.scheme == "http" }) != true {
                     throw FieldErrors(field: "instance_url", "must be an http(s) address")
                 }
-                try await repository.saveKisiSettings(
-                    KisiSettings(
-                        apiKey: apiKey, organizationID: organization.id, baseURL: baseURLText, instanceURL: instanceURL, userCreationMode: mode),
-                    masterKey: masterKey)
+                let organization: KisiOrganizationSummary
+                do {
+                    organization = try await KisiConnector.connect(
+                        KisiConnector.ConnectRequest(apiKey: apiKey, baseURL: baseURLText, instanceURL: instanceURL, userCreationMode: mode),
+                        repository: repository, masterKey: masterKey, logger: context.logger, sharedPacing: configuration.sharesKisiPacing)
+                } catch let problem as KisiProblem {
+                    throw FieldErrors(field: "api_key", "Kisi did not accept it: \(problem.plainWords)")
+                }
                 context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
                 // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
                 var connected = try await settingsData(viewer: session.staff.id)
@@ -65,25 +61,20 @@ extension AdminRoutes {
         }
         admin.get("settings/kisi/disconnect") { request, context in
             let session = try require(request, context, role: .owner)
-            guard let sync else { return Self.redirect("/admin/settings") }
-            return try page("disconnect", request, context, session: session, active: "settings", try await disconnectPreview(sync))
+            guard control.isConnected else { return Self.redirect("/admin/settings") }
+            return try page("disconnect", request, context, session: session, active: "settings", try await disconnectPreview())
         }
         admin.post("settings/kisi/disconnect") { request, context in
             let (session, form) = try await postedForm(request, context, role: .owner)
             switch form["mode"] {
             case "revoke_all":
-                // The leading replica does it, fenced like every sync write, after stopping its sync;
-                // revoking from here could race a grant the running sync is about to make.
-                guard sync != nil else { throw AdminError.badRequest("Kisi is not connected.") }
+                guard control.isConnected else { throw AdminError.badRequest("Kisi is not connected.") }
                 let who = "\(session.staff.name) <\(session.staff.email.value)> at \(Self.readable(now()))"
-                try await repository.setSyncState(SyncStateKeys.disconnectOutcome, nil)
-                try await repository.setSyncState(SyncStateKeys.disconnectRequested, who)
+                try await control.requestDisconnectRevokingAccess(requestedBy: who)
                 context.logger.notice("Kisi disconnect with revocation requested", metadata: ["staff_id": "\(session.staff.id)"])
                 return Self.redirect("/admin/settings?done=disconnecting")
             case "leave", nil:
-                try await repository.deleteKisiSettings()
-                // This replica stops at once; the others notice within their next look at the settings.
-                engines.replace(with: nil)
+                try await control.disconnectLeavingAccess()
                 context.logger.notice("Kisi disconnected, access left as it is", metadata: ["staff_id": "\(session.staff.id)"])
                 return Self.redirect("/admin/settings?done=disconnected")
             default:
@@ -110,29 +101,16 @@ extension AdminRoutes {
         admin.post("locks/:lock/unlock") { request, context in
             let (session, _) = try await postedForm(request, context, role: .manager)
             guard let lockID = context.parameters.get("lock").flatMap(Int.init) else { throw AdminError.notFound }
-            guard let client = try await storedClient() else { throw AdminError.badRequest("Kisi is not connected.") }
-            let writeID = try await repository.beginKisiWrite(
-                action: "unlock_lock", kisiObjectType: "lock", kisiObjectID: lockID, trigger: "admin UI",
-                actor: "staff:\(session.staff.email.value)", reason: "\(session.staff.name) unlocked the door from the admin UI")
+            guard control.isConnected || configuration.masterKey != nil else { throw AdminError.badRequest("Kisi is not connected.") }
             do {
-                try await client.unlock(lockID: lockID)
-                try await repository.finishKisiWrite(id: writeID, status: .succeeded)
-            } catch {
-                let status: KisiWriteStatus = if case KisiError.outcomeUnknown = error { .unknown } else { .failed }
-                try await repository.finishKisiWrite(id: writeID, status: status, kisiStatus: (error as? KisiError)?.httpStatus, error: "\(error)")
-                throw AdminError.badRequest("The door did not unlock: \(Self.plainWords(error))")
+                _ = try await control.unlock(SyncCommand.UnlockRequest(
+                    lockID: lockID, actor: "staff:\(session.staff.email.value)",
+                    reason: "\(session.staff.name) unlocked the door from the admin UI"))
+            } catch let problem as KisiProblem {
+                throw AdminError.badRequest("The door did not unlock: \(problem.plainWords)")
             }
             return Self.redirect("/admin/clubs?done=unlocked")
         }
-    }
-
-    /// A Kisi client for the stored connection, or `nil` when Kisi is not connected.
-    func storedClient() async throws -> KisiClient? {
-        guard let masterKey = configuration.masterKey,
-              let settings = try await repository.kisiSettings(masterKey: masterKey),
-              let baseURL = URL(string: settings.baseURL)
-        else { return nil }
-        return KisiClient(configuration: .init(apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL, integrationIdentifier: "BooGYMan"))
     }
 
     func settingsData(viewer: UUID? = nil) async throws -> [String: Any] {
@@ -143,10 +121,10 @@ extension AdminRoutes {
             "apiTokens": tokens,
             "hasAPITokens": !tokens.isEmpty,
             "roles": StaffRole.allCases.map { ["value": $0.rawValue, "title": $0.title] },
-            "syncRunning": sync != nil,
+            "syncRunning": control.isConnected,
         ]
-        if let pending = try await repository.syncState(SyncStateKeys.disconnectRequested) { data["disconnectPending"] = pending }
-        if let outcome = try await repository.syncState(SyncStateKeys.disconnectOutcome) { data["disconnectOutcome"] = outcome }
+        if let pending = try await repository.syncState.get(.disconnectRequested) { data["disconnectPending"] = pending }
+        if let outcome = try await repository.syncState.get(.disconnectOutcome) { data["disconnectOutcome"] = outcome }
         if let masterKey = configuration.masterKey, let settings = try await repository.kisiSettings(masterKey: masterKey) {
             data["kisi"] = [
                 "organizationID": settings.organizationID.map(String.init) ?? "?", "baseURL": settings.baseURL,
@@ -158,10 +136,10 @@ extension AdminRoutes {
 
     /// Who would lose door access if the owner disconnected with "revoke all managed access": the
     /// sync's own plan for it, read from Kisi.
-    func disconnectPreview(_ sync: SyncEngine) async throws -> [String: Any] {
+    func disconnectPreview() async throws -> [String: Any] {
         let removals: [SyncAction]
         do {
-            removals = try await sync.managedAccessRevocations()
+            removals = try await control.managedAccessRevocations()
         } catch {
             return ["problem": Self.plainWords(error)]
         }
@@ -193,16 +171,15 @@ extension AdminRoutes {
 
     /// The organization, places and locks as Kisi reports them, or the problem in plain words.
     func kisiOverview() async throws -> [String: Any] {
-        guard let client = try await storedClient() else { return ["problem": "Kisi is not connected."] }
         do {
-            let organization = try await client.organization()
-            let places = try await client.allPlaces().collect()
-            let locks = try await client.allLocks().collect()
+            let organization = try await control.organization()
+            let places = try await control.places()
+            let locks = try await control.locks()
             return [
                 "organization": organization.name, "organizationID": organization.id,
                 "places": places.map { ["id": $0.id, "name": $0.name] },
                 "locks": locks.map { ["id": $0.id, "name": $0.name, "place": $0.placeName ?? ""] },
-                "checks": try await healthChecks(client: client, placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
+                "checks": try await healthChecks(placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
             ]
         } catch {
             return ["problem": Self.plainWords(error)]
@@ -211,15 +188,15 @@ extension AdminRoutes {
 
     /// What the sync needs from Kisi, checked one by one, each with what to do when it fails. The key
     /// itself was accepted by the time this runs (the organization was read with it).
-    func healthChecks(client: KisiClient, placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
+    func healthChecks(placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
         func check(_ label: String, _ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
         var checks = [check("API key", true, "Kisi accepts it.")]
         // Only an organization administrator may list integrations: the same rights the sync needs.
-        var integrations: [KisiIntegration]?
+        var integrations: [KisiIntegrationSummary]?
         do {
-            integrations = try await client.allIntegrations().collect()
+            integrations = try await control.integrations()
             checks.append(check("Key owner is an administrator", true, "The key's user may manage groups, users and integrations."))
-        } catch KisiError.forbidden {
+        } catch let problem as KisiProblem where problem.kind == .forbidden {
             checks.append(check("Key owner is an administrator", false,
                                 "Kisi refused an administrator's request: make the key's user an organization administrator."))
         }
@@ -229,12 +206,12 @@ extension AdminRoutes {
         let missingLocks = configuredLocks.filter { !lockIDs.contains($0) }
         checks.append(check(
             "Places of the clubs exist", missingPlaces.isEmpty,
-            missingPlaces.isEmpty ? "Every club's Kisi place is in this organization." : "Not in Kisi: \(missingPlaces.sorted().joined(separator: ", ")).") )
+            missingPlaces.isEmpty ? "Every club's Kisi place is in this organization." : "Not in Kisi: \(missingPlaces.sorted().joined(separator: ", "))."))
         checks.append(check(
             "Doors' locks exist", missingLocks.isEmpty,
             missingLocks.isEmpty ? "All \(configuredLocks.count) locks of the clubs and studios are in this organization."
                 : "Not in Kisi: lock \(missingLocks.sorted().map(String.init).joined(separator: ", ")). Fix the club or studio."))
-        let registered = try await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID).flatMap { Int($0) }
+        let registered = try await repository.syncState.get(.kisiWebhookIntegrationID)
         var instance: String?
         if let masterKey = configuration.masterKey { instance = try await repository.kisiSettings(masterKey: masterKey)?.instanceURL }
         if instance == nil {
@@ -249,22 +226,6 @@ extension AdminRoutes {
 
     /// Kisi's failures as front-of-house words.
     static func plainWords(_ error: any Error) -> String {
-        if let late = error as? DeadlineExceeded {
-            return "Kisi did not answer within \(late.deadline.components.seconds) seconds. Try again in a minute."
-        }
-        guard let error = error as? KisiError else { return "BooGYMan could not reach Kisi (\(error))." }
-        switch error {
-        case .unauthorized: return "Kisi rejected the API key. Check it in Settings."
-        case .forbidden: return "Kisi refused: the API key's user is not allowed to do this."
-        case .notFound: return "Kisi does not know this door or object."
-        case .conflict: return "Kisi refused because the door is in lockdown."
-        case .rateLimited: return "Kisi asks BooGYMan to slow down. Try again in a few seconds."
-        case .server(let status, _, _) where status == 503: return "The door is offline, so Kisi cannot open it."
-        case .server: return "Kisi had a problem on its side. Try again in a minute."
-        case .transport: return "BooGYMan could not reach Kisi. Check the internet connection."
-        case .outcomeUnknown: return "Kisi did not answer in time; the action may or may not have happened."
-        case .validation: return "Kisi rejected the request as invalid (\(error))."
-        default: return "Kisi answered unexpectedly (\(error))."
-        }
+        KisiProblem(error).plainWords
     }
 }

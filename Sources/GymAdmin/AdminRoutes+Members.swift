@@ -3,7 +3,6 @@ import Foundation
 import GymCore
 import GymStore
 import Hummingbird
-import KisiAPI
 
 extension AdminRoutes {
     func addMemberRoutes(to admin: RouterGroup<AdminContext>) {
@@ -67,17 +66,22 @@ extension AdminRoutes {
         admin.post("members/:id/resync") { request, context in
             let (session, _) = try await postedForm(request, context)
             let id = try Self.id(context)
-            _ = try await repository.member(id)
-            guard let sync else { throw AdminError.badRequest("Kisi is not connected, so there is nothing to sync with.") }
-            let report = try await sync.reconcile(memberIDs: [id], trigger: "resync from admin UI by \(session.staff.email.value)")
-            if let paused = report.pausedReason { throw AdminError.badRequest("The sync is paused: \(paused)") }
-            if let failure = report.failures.first { throw AdminError.badRequest("Kisi refused a change: \(failure)") }
-            return Self.redirect("/admin/members/\(id)?done=resynced")
+            guard control.isConnected else { throw AdminError.badRequest("Kisi is not connected, so there is nothing to sync with.") }
+            let since = now()
+            let changeID = try await repository.requestMemberResync(memberID: id)
+            context.logger.info("resync requested", metadata: ["member_id": "\(id)", "staff_id": "\(session.staff.id)"])
+            switch await control.memberSynced(id, throughChange: changeID, since: since, wait: configuration.memberSyncWait) {
+            case .applied: return Self.redirect("/admin/members/\(id)?done=resynced")
+            case .later: return Self.redirect("/admin/members/\(id)?done=resync_later")
+            case .incomplete(let why): throw AdminError.badRequest(why)
+            case .notConnected: throw AdminError.badRequest("Kisi is not connected, so there is nothing to sync with.")
+            }
         }
         // Blocking is a manager's decision; the front desk sees the block on the member page.
         admin.post("members/:id/block") { request, context in
             let (session, form) = try await postedForm(request, context, role: .manager)
             let id = try Self.id(context)
+            let since = now()
             do {
                 _ = try await repository.blockMember(id: id, reason: form["reason"] ?? "", by: Self.actor(session))
             } catch let errors as FieldErrors {
@@ -87,14 +91,15 @@ extension AdminRoutes {
                 data["blockForm"] = ["reason": form["reason"] ?? ""]
                 return try page("member", request, context, session: session, active: "members", data, status: .unprocessableContent)
             }
-            let applied = await reconcileNow(id, trigger: "block from admin UI by \(session.staff.email.value)", context: context)
+            let applied = await appliedInKisi(id, since: since)
             return Self.redirect("/admin/members/\(id)?done=\(applied ? "blocked" : "blocked_later")")
         }
         admin.post("members/:id/unblock") { request, context in
             let (session, _) = try await postedForm(request, context, role: .manager)
             let id = try Self.id(context)
+            let since = now()
             _ = try await repository.unblockMember(id: id, by: Self.actor(session))
-            let applied = await reconcileNow(id, trigger: "unblock from admin UI by \(session.staff.email.value)", context: context)
+            let applied = await appliedInKisi(id, since: since)
             return Self.redirect("/admin/members/\(id)?done=\(applied ? "unblocked" : "unblocked_later")")
         }
         // Kisi's own invitation e-mail, again (say the member lost it): a Group invite repeating the
@@ -111,45 +116,22 @@ extension AdminRoutes {
             case .success(let found): resend = found
             case .failure(let refusal): throw AdminError.badRequest(refusal.message)
             }
-            guard let client = try await storedClient() else { throw AdminError.badRequest(InvitationRefusal.notConnected.message) }
+            guard control.isConnected else { throw AdminError.badRequest(InvitationRefusal.notConnected.message) }
+            guard let userID = try await repository.kisiLinks().users[id] else {
+                throw AdminError.badRequest("\(member.fullName) has no Kisi user yet: the sync invites them when they first get door access.")
+            }
             let window = resend.grant.window
-            // Kisi allows one role per user and group, so a member who holds the grant cannot be invited
-            // again; updating that assignment with `notify` makes Kisi e-mail them instead. A member
-            // without it (removed by hand in Kisi) gets a fresh Group invite, as the sync's first one was.
-            let userID = try await repository.kisiLinks().users[id]
-            var held: KisiRoleAssignment?
-            if let userID {
-                do {
-                    held = try await client.allRoleAssignments(filter: KisiRoleAssignmentFilter(assignee: .user(id: userID))).collect()
-                        .first { $0.appliesTo == .group(id: resend.groupID) }
-                } catch {
-                    throw AdminError.badRequest("Kisi did not send the invitation. \(Self.plainWords(error))")
-                }
-            }
-            let writeID = try await repository.beginKisiWrite(
-                action: "resend_invite", kisiObjectType: held == nil ? "invite" : "role_assignment", kisiObjectID: held?.id, memberID: id,
-                planID: resend.grant.planID, trigger: "admin UI", actor: "staff:\(session.staff.email.value)",
-                reason: "\(session.staff.name) asked Kisi to e-mail \(member.fullName) the invitation to \(resend.planName) again",
-                requestJSON: held.map { Self.json(["role_assignment_id": $0.id, "notify": true]) } ?? Self.json([
-                    "group_id": resend.groupID, "email": member.email.value, "name": member.fullName, "role_id": groupBasicRoleID,
-                    "valid_from": window.from.formatted(.iso8601), "valid_until": window.until.formatted(.iso8601), "notify": true,
-                ]))
+            let outcome: InvitationOutcome
             do {
-                if let held {
-                    try await client.updateRoleAssignment(id: held.id, KisiRoleAssignmentPatch(notify: true))
-                    try await repository.finishKisiWrite(id: writeID, status: .succeeded)
-                } else {
-                    let invite = try await client.createInvite(.group(
-                        id: resend.groupID, invitee: .user(email: member.email.value, name: member.fullName), roleID: groupBasicRoleID,
-                        validFrom: window.from, validUntil: window.until, notify: true))
-                    try await repository.finishKisiWrite(id: writeID, status: .succeeded, kisiObjectID: invite.id)
-                }
-            } catch {
-                let kisi = error as? KisiError
-                let status: KisiWriteStatus = if case KisiError.outcomeUnknown = error { .unknown } else { .failed }
-                try await repository.finishKisiWrite(id: writeID, status: status, kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code, error: "\(error)")
-                throw AdminError.badRequest("Kisi did not send the invitation. \(Self.invitationProblem(error, member: member, planName: resend.planName))")
+                outcome = try await control.resendInvitation(SyncCommand.InvitationRequest(
+                    memberID: id, planID: resend.grant.planID, kisiUserID: userID, groupID: resend.groupID, email: member.email.value,
+                    name: member.fullName, validFrom: window.from, validUntil: window.until, actor: Self.actor(session),
+                    reason: "\(session.staff.name) asked Kisi to e-mail \(member.fullName) the invitation to \(resend.planName) again"),
+                    wait: configuration.memberSyncWait)
+            } catch let problem as KisiProblem {
+                throw AdminError.badRequest("Kisi did not send the invitation. \(Self.invitationProblem(problem, member: member, planName: resend.planName))")
             }
+            if outcome == .queued { return Self.redirect("/admin/members/\(id)?done=invite_queued") }
             return Self.redirect("/admin/members/\(id)?done=invite_resent")
         }
     }
@@ -205,14 +187,14 @@ extension AdminRoutes {
     }
 
     /// Kisi's refusal of an invite in front-of-house words.
-    static func invitationProblem(_ error: any Error, member: Member, planName: String) -> String {
+    static func invitationProblem(_ problem: KisiProblem, member: Member, planName: String) -> String {
         // Kisi allows one role per user and group, and an invite carries a role: a user who already holds
         // door access in the group is refused (422 on `assignee_id`) rather than given a second one.
-        if case KisiError.validation(let fields, _) = error, fields["assignee_id"]?.contains(where: { $0.contains("taken") }) == true {
+        if problem.kind == .invalid, problem.fields["assignee_id"]?.contains(where: { $0.contains("taken") }) == true {
             return "Kisi refused: \(member.fullName)'s Kisi user already holds door access in the Kisi group of \(planName), "
                 + "and Kisi does not invite a user into a group they are already in."
         }
-        return plainWords(error)
+        return problem.plainWords
     }
 
     /// A journal request body: sorted keys, so equal requests read alike.
@@ -224,18 +206,13 @@ extension AdminRoutes {
     /// Staff as the audit log names them, as for door unlocks.
     static func actor(_ session: StaffSession) -> String { "staff:\(session.staff.email.value)" }
 
-    /// Carries a member's change to Kisi now rather than at the sync's next poll. True when Kisi
-    /// confirmed everything; false when there is no sync here or the run fell short (paused,
-    /// refused, held), which undoes nothing: the change log still carries the change to the sync.
-    func reconcileNow(_ id: UUID, trigger: String, context: AdminContext) async -> Bool {
-        guard let sync else { return false }
-        do {
-            let report = try await sync.reconcile(memberIDs: [id], trigger: trigger)
-            return report.pausedReason == nil && report.failures.isEmpty && report.heldRevocations.isEmpty && report.deferred == 0
-        } catch {
-            context.logger.warning("immediate Kisi sync failed; the change log carries it", metadata: ["member_id": "\(id)", "error": "\(error)"])
-            return false
-        }
+    /// Waits a few seconds for the sync leader to carry the member's change (just committed, with its
+    /// entry in the change log) to Kisi. True when Kisi confirmed everything; false when the leader did
+    /// not get to it in time or fell short (paused, refused, held), which undoes nothing: the change log
+    /// still carries the change to the sync.
+    func appliedInKisi(_ id: UUID, since: Date) async -> Bool {
+        guard control.isConnected, let changeID = try? await repository.latestAccessChangeID() else { return false }
+        return await control.memberSynced(id, throughChange: changeID, since: since, wait: configuration.memberSyncWait) == .applied
     }
 
     static func id(_ context: AdminContext, _ name: String = "id") throws -> UUID {
@@ -312,10 +289,10 @@ extension AdminRoutes {
         }
         var grants: [[String: Any]] = []
         var denials: [String] = []
-        if let sync {
+        if let options = await control.options() {
             // A member's grants follow from their own subscriptions alone: no need to plan the whole gym.
             let desired = DesiredState.build(
-                layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: await sync.configuration.options)
+                layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: options)
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
                 ["plan": layout.plans[grant.planID]?.name ?? "?", "from": Self.readable(grant.window.from),
                  "until": Self.readable(grant.window.until), "ahead": grant.isAhead, "why": grant.explanation]
@@ -359,7 +336,7 @@ extension AdminRoutes {
             "doors": doors, "hasDoors": !doors.isEmpty,
             "grants": grants, "hasGrants": !grants.isEmpty,
             "denials": denials,
-            "connected": sync != nil,
+            "connected": control.isConnected,
             "writes": writes.map(Self.auditRow), "hasWrites": !writes.isEmpty,
             "subscriptions": subscriptionRows, "hasSubscriptions": !subscriptionRows.isEmpty,
             "plans": plansOnSale.map { ["id": $0.id.uuidString, "name": $0.name] },
@@ -375,7 +352,7 @@ extension AdminRoutes {
             data["kisiUserID"] = kisiUserID
             data["doorEvents"] = await recentDoorEvents(kisiUserID: kisiUserID, layout: layout)
         }
-        if sync != nil {
+        if control.isConnected {
             switch try await invitationResend(for: member, subscriptions: subscriptions, layout: layout, links: links) {
             case .success: data["canResendInvite"] = true
             case .failure(.managedUsers): data["managedUsers"] = true

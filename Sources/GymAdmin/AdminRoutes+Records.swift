@@ -119,8 +119,8 @@ extension AdminRoutes {
     /// The sync's dry run for this plan: every Kisi change it would make now, with its reason.
     /// Saving a plan change makes the sync act on it within seconds; this shows what is still owed.
     func pendingKisiChanges(planID: UUID) async throws -> [String: Any] {
-        guard let sync else { return ["connected": false] }
-        let actions = try await sync.dryRun().filter { $0.planID == planID }
+        guard control.isConnected else { return ["connected": false] }
+        let actions = try await control.dryRun().filter { $0.planID == planID }
         return [
             "connected": true, "count": actions.count,
             "actions": actions.prefix(50).map { ["kind": $0.kind.actionName, "reason": $0.reason, "priority": "\($0.priority)"] },

@@ -4,7 +4,6 @@ import GymCore
 import GymStore
 import GymWeb
 import Hummingbird
-import KisiAPI
 import Logging
 
 /// The staff web UI under `/admin`: server-rendered pages sharing the JSON API's router.
@@ -15,19 +14,18 @@ public struct AdminRoutes: Sendable {
     static let cookiePath = "/admin"
 
     let repository: GymRepository
-    /// The Kisi sync of the connection in force; read per request, as staff may connect or disconnect.
-    let engines: CurrentSyncEngine
-    var sync: SyncEngine? { engines.engine }
+    /// The one door to Kisi: reads for pages, and writes handed to the replica leading the sync.
+    let control: any SyncControl
     let configuration: AdminConfiguration
     let views: AdminViews
     let now: @Sendable () -> Date
 
     public init(
-        repository: GymRepository, sync: SyncEngine? = nil, engines: CurrentSyncEngine? = nil, configuration: AdminConfiguration = AdminConfiguration(),
+        repository: GymRepository, control: any SyncControl, configuration: AdminConfiguration = AdminConfiguration(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.repository = repository
-        self.engines = engines ?? CurrentSyncEngine(sync)
+        self.control = control
         self.configuration = configuration
         self.views = AdminViews.bundled
         self.now = now
@@ -114,6 +112,7 @@ public struct AdminRoutes: Sendable {
         "unfrozen": "Freeze ended. Kisi follows within seconds.",
         "cancelled": "Subscription cancelled. Kisi follows within seconds.",
         "resynced": "The member was synced with Kisi.",
+        "resync_later": "Resync requested; the sync is busy and carries it to Kisi within seconds.",
         "blocked": "Member blocked. Kisi access revoked.",
         "blocked_later": "Member blocked; Kisi follows within seconds.",
         "unblocked": "Member unblocked. Kisi follows the subscriptions again.",
@@ -134,6 +133,7 @@ public struct AdminRoutes: Sendable {
         "kisi_ok": "Kisi answered: the connection works.",
         "decided": "Decision saved. The sync re-checks the members concerned within seconds and then closes the review.",
         "invite_resent": "Kisi sent the invitation again.",
+        "invite_queued": "The invitation is queued: the sync sends it as soon as its current step ends.",
     ]
 
     static func redirect(_ location: String) -> Response {
@@ -237,8 +237,8 @@ public struct AdminRoutes: Sendable {
         }
         admin.post("sync/approve") { request, context in
             _ = try await postedForm(request, context, role: .manager)
-            guard let sync else { throw AdminError.badRequest("Kisi is not connected.") }
-            try await sync.approveHeldRevocations()
+            guard control.isConnected else { throw AdminError.badRequest("Kisi is not connected.") }
+            _ = try await control.approveHeldRevocations()
             return Self.redirect("/admin?done=approved")
         }
         // Rejecting withdraws any earlier approval, so nothing held is revoked. The brake holds the
@@ -246,23 +246,23 @@ public struct AdminRoutes: Sendable {
         // data (say, a plan archived by mistake) and the hold clears by itself.
         admin.post("sync/reject") { request, context in
             let (session, _) = try await postedForm(request, context, role: .manager)
-            guard sync != nil else { throw AdminError.badRequest("Kisi is not connected.") }
-            try await repository.setSyncState(SyncStateKeys.brakeApproved, nil)
+            guard control.isConnected else { throw AdminError.badRequest("Kisi is not connected.") }
+            try await control.rejectHeldRevocations()
             context.logger.notice("held revocations rejected", metadata: ["staff_id": "\(session.staff.id)"])
             return Self.redirect("/admin?done=rejected")
         }
     }
 
     func dashboardData() async throws -> [String: Any] {
-        let paused = try await repository.syncState(SyncStateKey.pausedReason)
-        let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
-        let held = try await sync?.heldRevocations() ?? []
+        let paused = try await repository.syncState.get(.pausedReason)
+        let lastFull = try await repository.syncState.get(.lastFullReconcileAt)
+        let held = try await control.heldRevocations()
         let errors = try await repository.kisiWrites(KisiWriteFilter(status: .failed), PageRequest(limit: 10)).items
         let layout = try await repository.layout()
         var data: [String: Any] = [
-            "connected": sync != nil,
+            "connected": control.isConnected,
             "queueDepth": try await repository.unprocessedAccessChangeCount(),
-            "lastFullReconcile": lastFull.map(Self.readableInstant) ?? "never",
+            "lastFullReconcile": lastFull.map { Self.readableInstant($0.formatted(.iso8601)) } ?? "never",
             "held": held.map { revocation -> [String: Any] in
                 ["action": revocation.action, "reason": revocation.reason, "plan": revocation.planID.flatMap { layout.plans[$0]?.name }]
                     .compactMapValues { $0 }
@@ -276,19 +276,16 @@ public struct AdminRoutes: Sendable {
         if userReviews > 0 { data["userReviews"] = userReviews }
         if let paused { data["pausedReason"] = paused }
         // Propagation latency (change committed → Kisi confirmed) over the last hour, as the sync publishes it.
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        if let text = try await repository.syncState(SyncStateKey.propagationJSON),
-           let summary = try? decoder.decode(PropagationSummary.self, from: Data(text.utf8)), summary.samples > 0 {
+        if let summary = try await repository.syncState.get(.propagation), summary.samples > 0 {
             data["latency"] = [
                 "p50": Self.seconds(summary.p50Milliseconds), "p95": Self.seconds(summary.p95Milliseconds),
                 "samples": summary.samples,
             ]
         }
         data["checkIns"] = await checkInsToday(layout: layout)
-        data["deferred"] = Int(try await repository.syncState(SyncStateKey.deferredActions) ?? "") ?? 0
+        data["deferred"] = try await repository.syncState.get(.deferredActions) ?? 0
         // Work that failed and is retried by itself with backoff: staff see that it is in hand.
-        let retry = SyncRetryState.decode(try await repository.syncState(SyncStateKey.retryJSON))
+        let retry = try await repository.syncState.get(.retry) ?? SyncRetryState()
         if let next = retry.nextAttemptAt {
             let parts = [
                 retry.members.isEmpty ? nil : "Kisi work for \(retry.members.count) member\(retry.members.count == 1 ? "" : "s")",

@@ -42,22 +42,32 @@ public enum GymServer {
     ) -> some ApplicationProtocol {
         _ = GymMetrics.registry  // before any service creates its metrics
         let engines = CurrentSyncEngine(sync)
+        // Pages hand Kisi writes to the sync leader through the database; the bell wakes the leader at
+        // once when it runs in this process.
+        let bell = SyncCommandBell()
+        let sharedPacing = configuration.database.pacesKisiTogether
+        let control = LiveSyncControl(
+            engines: engines, repository: database.repository, masterKey: configuration.masterKey, bell: bell,
+            configuration: LiveSyncControl.Configuration(sharedPacing: sharedPacing), logger: logger)
         let router = GymRoutes(
-            database: database, engines: engines, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
+            database: database, control: control, replicaID: configuration.replicaID, metricsExposition: GymMetrics.exposition,
             metricsToken: configuration.metricsToken,
             kisiWebhookSecret: webhookSecret(configuration, database: database)
         ).router()
         AdminRoutes(
-            repository: database.repository, engines: engines,
+            repository: database.repository, control: control,
             configuration: AdminConfiguration(
-                secureCookies: configuration.secureCookies, trustedProxies: configuration.trustedProxies, masterKey: configuration.masterKey)
+                secureCookies: configuration.secureCookies, trustedProxies: configuration.trustedProxies, masterKey: configuration.masterKey,
+                sharesKisiPacing: sharedPacing)
         ).register(on: router)
         var services: [any Service] = extraServices
         if followsStoredKisiConnection {
-            services.append(KisiSupervisor(engines: engines, repository: database.repository, configuration: configuration, logger: logger))
+            services.append(KisiSupervisor(
+                engines: engines, repository: database.repository, configuration: configuration, logger: logger, bell: bell))
         } else if sync != nil {
             // Even alone (SQLite) the sync runs under the lease: one code path, and the status shows the leader.
-            services.append(KisiConnection.leadership(engines: engines, repository: database.repository, configuration: configuration, logger: logger))
+            services.append(KisiConnection.leadership(
+                engines: engines, repository: database.repository, configuration: configuration, bell: bell, logger: logger))
         }
         // First in the list, so the last to be shut down (the group shuts down in reverse order):
         // the sync must still reach the database while it finishes and releases its lease.

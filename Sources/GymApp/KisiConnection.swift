@@ -37,15 +37,7 @@ public enum KisiConnection {
     public static func engine(
         settings: KisiSettings, repository: GymRepository, logger: Logger, sharedPacing: Bool = false
     ) throws -> SyncEngine {
-        guard let baseURL = URL(string: settings.baseURL) else { throw Problem.badBaseURL(settings.baseURL) }
-        let client = KisiClient(configuration: KisiClient.Configuration(
-            apiKey: KisiAPIKey(settings.apiKey), baseURL: baseURL,
-            integrationIdentifier: "BooGYMan", logger: logger,
-            sharedPacer: sharedPacing ? DatabaseKisiPacer(repository: repository, apiKey: settings.apiKey) : nil))
-        let mode: UserCreationMode = settings.userCreationMode == .invitations ? .invitations : .managedUsers
-        return SyncEngine(
-            client: client, repository: repository, ledger: GymStoreSyncLedger(repository: repository),
-            configuration: SyncEngine.Configuration(options: SyncOptions(userCreationMode: mode), logger: logger))
+        try KisiConnector.engine(settings: settings, repository: repository, logger: logger, sharedPacing: sharedPacing)
     }
 
     /// Makes sure Kisi sends its events to this BooGYMan: with an instance URL in the settings, an
@@ -63,7 +55,7 @@ public enum KisiConnection {
             let url = instance + "/webhooks/kisi"
             // Events caused by BooGYMan's own key come back too; knowing its user lets the webhook skip them.
             let me = try await client.currentUser()
-            try await repository.setSyncState(SyncStateKeys.kisiSelfUserID, String(me.id))
+            try await repository.syncState.set(.kisiSelfUserID, me.id)
             // Kisi's integration list leaves out the URL, so this instance's webhook is known by its name
             // and by the ID stored when it was made.
             let name = "BooGYMan (\(url))"
@@ -71,7 +63,7 @@ public enum KisiConnection {
             for try await integration in client.allIntegrations() where integration.type == "event_webhook" && integration.name == name {
                 ours.append(integration.id)
             }
-            let registered = try await repository.syncState(SyncStateKeys.kisiWebhookIntegrationID).flatMap { Int($0) }
+            let registered = try await repository.syncState.get(.kisiWebhookIntegrationID)
             if let secret = settings.webhookSecret, let registered, ours.contains(registered) {
                 for duplicate in ours where duplicate != registered { try await client.deleteIntegration(id: duplicate) }
                 return secret
@@ -82,7 +74,7 @@ public enum KisiConnection {
             let created = try await client.createEventWebhook(KisiEventWebhookCreate(name: name, url: url, signatureKey: secret))
             settings.webhookSecret = secret
             try await repository.saveKisiSettings(settings, masterKey: masterKey)
-            try await repository.setSyncState(SyncStateKeys.kisiWebhookIntegrationID, String(created.id))
+            try await repository.syncState.set(.kisiWebhookIntegrationID, created.id)
             logger.notice("Kisi webhook registered", metadata: ["url": "\(url)"])
             return secret
         } catch {
@@ -96,7 +88,7 @@ public enum KisiConnection {
     /// term of leadership drives the engine of the connection in force (``ConnectionFollowingSync``),
     /// with a ledger carrying that term's fence.
     public static func leadership(
-        engines: CurrentSyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger
+        engines: CurrentSyncEngine, repository: GymRepository, configuration: AppConfiguration, bell: SyncCommandBell, logger: Logger
     ) -> SyncLeadership {
         SyncLeadership(
             repository: repository,
@@ -104,7 +96,8 @@ public enum KisiConnection {
                 replicaID: configuration.replicaID, ttl: configuration.syncLeaseTTL, heartbeatInterval: configuration.syncHeartbeat),
             logger: logger
         ) { fence in
-            ConnectionFollowingSync(engines: engines, repository: repository, fence: fence, masterKey: configuration.masterKey, logger: logger)
+            ConnectionFollowingSync(
+                engines: engines, repository: repository, fence: fence, bell: bell, masterKey: configuration.masterKey, logger: logger)
         }
     }
 

@@ -18,11 +18,14 @@ public struct KisiSupervisor: Service {
     let configuration: AppConfiguration
     let logger: Logger
     let refreshInterval: Duration
+    /// Rung by this process's ``LiveSyncControl`` when it queues a command for the leader.
+    let bell: SyncCommandBell
 
     public init(
         engines: CurrentSyncEngine, repository: GymRepository, configuration: AppConfiguration, logger: Logger,
-        refreshInterval: Duration = .seconds(2)
+        refreshInterval: Duration = .seconds(2), bell: SyncCommandBell = SyncCommandBell()
     ) {
+        self.bell = bell
         self.engines = engines
         self.repository = repository
         self.configuration = configuration
@@ -54,7 +57,8 @@ public struct KisiSupervisor: Service {
             try? await gracefulShutdown()
             return
         }
-        let leadership = KisiConnection.leadership(engines: engines, repository: repository, configuration: configuration, logger: logger)
+        let leadership = KisiConnection.leadership(
+            engines: engines, repository: repository, configuration: configuration, bell: bell, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await followStoredSettings(masterKey: masterKey) }
             group.addTask { try await leadership.run() }
@@ -109,6 +113,7 @@ struct ConnectionFollowingSync: Service {
     let engines: CurrentSyncEngine
     let repository: GymRepository
     let fence: LeaseFence
+    let bell: SyncCommandBell
     let masterKey: MasterKey?
     let logger: Logger
 
@@ -127,7 +132,7 @@ struct ConnectionFollowingSync: Service {
             }
             let ledger = GymStoreSyncLedger(repository: repository, fence: fence)
             let engine = SyncEngine(client: current.client, repository: repository, ledger: ledger, configuration: await current.configuration)
-            if try await ledger.syncState(SyncStateKeys.disconnectRequested) != nil {
+            if try await ledger.syncState.get(.disconnectRequested) != nil {
                 await disconnect(engine: engine, ledger: ledger)
                 continue
             }
@@ -135,9 +140,17 @@ struct ConnectionFollowingSync: Service {
             // at the same moment would otherwise each create one.
             await KisiConnection.ensureWebhook(engine: current, repository: repository, masterKey: masterKey, logger: logger)
             let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: logger)
+            // Staff's Kisi writes (unlocks, invitations) go through the same fenced engine as the sync's.
+            let commands = SyncCommandProcessor(engine: engine, repository: repository, fence: fence, bell: bell, logger: logger)
             let event = try await withThrowingTaskGroup(of: TermEvent.self) { group in
                 group.addTask {
                     try await service.run()
+                    return .serviceEnded
+                }
+                group.addTask {
+                    try await commands.run()
+                    // Only a lost term (fence) or cancellation ends it; the service notices the same.
+                    try await Task.sleep(for: .seconds(86_400 * 365))
                     return .serviceEnded
                 }
                 group.addTask { try await watch(since: generation) }
@@ -160,14 +173,14 @@ struct ConnectionFollowingSync: Service {
             try await Task.sleep(for: .milliseconds(250))
             if engines.generation != generation { return .connectionChanged }
             ticks += 1
-            if ticks % 4 == 0, (try? await repository.syncState(SyncStateKeys.disconnectRequested)) != nil {
+            if ticks % 4 == 0, (try? await repository.syncState.get(.disconnectRequested)) != nil {
                 return .disconnectRequested
             }
         }
     }
 
     func disconnect(engine: SyncEngine, ledger: GymStoreSyncLedger) async {
-        let requested = try? await ledger.syncState(SyncStateKeys.disconnectRequested)
+        let requested = try? await ledger.syncState.get(.disconnectRequested)
         let request = requested.flatMap { $0 } ?? "an owner"
         var outcome: String
         do {
@@ -186,8 +199,8 @@ struct ConnectionFollowingSync: Service {
         }
         logger.notice("Kisi disconnect request handled", metadata: ["outcome": "\(outcome)"])
         do {
-            try await ledger.setSyncState(SyncStateKeys.disconnectOutcome, outcome)
-            try await ledger.setSyncState(SyncStateKeys.disconnectRequested, nil)
+            try await ledger.syncState.set(.disconnectOutcome, outcome)
+            try await ledger.syncState.set(.disconnectRequested, nil)
         } catch {
             logger.error("the outcome of the Kisi disconnect could not be stored", metadata: ["error": "\(error)"])
         }

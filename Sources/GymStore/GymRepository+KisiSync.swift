@@ -139,6 +139,7 @@ extension GymRepository {
             try await row.create(on: database)
             return try row.requireID()
         }
+        row.fencingToken = fence.token
         return try await database.transaction { db in
             try await Self.checkFence(fence, on: db)
             try await row.create(on: db)
@@ -299,7 +300,7 @@ extension GymRepository {
 // MARK: - Sync state (key/value)
 
 extension GymRepository {
-    /// The value stored under `key` (see `SyncStateKey`), or nil.
+    /// The text stored under `key`, or nil: the transport under ``SyncState``, which callers use.
     public func syncState(_ key: String) async throws -> String? {
         try await SyncStateRow.find(key, on: database)?.value
     }

@@ -51,6 +51,8 @@ final class KisiWriteRow: Model, @unchecked Sendable {
     @OptionalField(key: "kisi_status") var kisiStatus: Int?
     @OptionalField(key: "kisi_code") var kisiCode: String?
     @OptionalField(key: "error") var error: String?
+    /// The sync lease's token the write was sent under; nil for writes made before fencing was journalled.
+    @OptionalField(key: "fencing_token") var fencingToken: Int64?
     init() {}
 }
 
@@ -88,7 +90,7 @@ extension KisiWriteRow {
         return KisiWrite(
             id: try requireID(), createdAt: createdAt, finishedAt: finishedAt, action: action, kisiObjectType: kisiObjectType,
             kisiObjectID: kisiObjectID, memberID: memberID, planID: planID, trigger: trigger, actor: actor, reason: reason,
-            requestJSON: requestJSON, status: status, kisiStatus: kisiStatus, kisiCode: kisiCode, error: error)
+            requestJSON: requestJSON, status: status, kisiStatus: kisiStatus, kisiCode: kisiCode, error: error, fencingToken: fencingToken)
     }
 }
 

@@ -132,12 +132,15 @@ public struct KisiWrite: Sendable, Equatable, Identifiable {
     /// Kisi's error code, when it gave one.
     public var kisiCode: String?
     public var error: String?
+    /// The token of the sync lease the write was sent under (see ``LeaseFence``): which leader sent it.
+    public var fencingToken: Int64?
 
     public init(
         id: Int, createdAt: Date, finishedAt: Date? = nil, action: String, kisiObjectType: String? = nil, kisiObjectID: Int? = nil,
         memberID: UUID? = nil, planID: UUID? = nil, trigger: String? = nil, actor: String, reason: String, requestJSON: String? = nil,
-        status: KisiWriteStatus, kisiStatus: Int? = nil, kisiCode: String? = nil, error: String? = nil
+        status: KisiWriteStatus, kisiStatus: Int? = nil, kisiCode: String? = nil, error: String? = nil, fencingToken: Int64? = nil
     ) {
+        self.fencingToken = fencingToken
         self.id = id
         self.createdAt = createdAt
         self.finishedAt = finishedAt
@@ -204,25 +207,6 @@ public struct HeldReview: Sendable, Equatable, Identifiable {
         self.resolvedAt = resolvedAt
         self.resolution = resolution
     }
-}
-
-/// Well-known `sync_state` keys. Any other key may be used too.
-public enum SyncStateKey {
-    /// ISO 8601 instant of the last completed full reconcile.
-    public static let lastFullReconcileAt = "last_full_reconcile_at"
-    /// The ID of the last access change the sync has applied, as decimal text.
-    public static let lastProcessedChangeID = "last_processed_change_id"
-    /// Why the sync is paused (e.g. "Kisi rejected the API key (401)"); absent while running.
-    public static let pausedReason = "paused_reason"
-    /// Serialized revocations held by the mass-revocation brake, awaiting approval.
-    public static let brakeHeldJSON = "brake_held_json"
-    /// JSON summary of propagation latency (change committed → Kisi confirmed) over the last hour:
-    /// ``PropagationSummary``.
-    public static let propagationJSON = "propagation_json"
-    /// How many actions the leading sync has set aside (see `SyncYield`), as decimal text.
-    public static let deferredActions = "deferred_actions"
-    /// JSON ``SyncRetryState``: the work that failed and is owed, with when it is tried next.
-    public static let retryJSON = "retry_json"
 }
 
 /// Work the sync owes Kisi because a write or a run failed (5xx, timeout, lost response, a read that

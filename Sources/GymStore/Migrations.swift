@@ -22,6 +22,7 @@ enum GymMigrations {
             M012CreateSignInCountersAndWebhookDeliveries(),
             M013CreateIdempotencyKeys(),
             M015AddListIndexes(),
+            M016CreateSyncCommands(),
         ])
         return migrations
     }

@@ -68,6 +68,8 @@ public struct AccessChange: Sendable, Equatable {
         /// decided which Kisi user stands for the member (an adoption review): either way the member's
         /// Kisi side must be re-planned.
         case kisiEvent = "kisi_event"
+        /// Staff asked the sync to look at the member again ("Resync now"); nothing in the gym changed.
+        case resyncRequested = "resync_requested"
     }
 
     public var id: Int

@@ -78,7 +78,7 @@ extension GymRoutes {
             return
         }
         let links = try await repository.kisiLinks()
-        let selfUserID = try await repository.syncState(SyncStateKeys.kisiSelfUserID).flatMap { Int($0) }
+        let selfUserID = try await repository.syncState.get(.kisiSelfUserID)
         let triage = try await KisiEventTriage.triage(event, selfUserID: selfUserID, links: links) { assignmentID in
             try await repository.memberOfKisiObject(type: "role_assignment", id: assignmentID)
         }
@@ -89,7 +89,7 @@ extension GymRoutes {
         case .everything(let why):
             // A report already waiting is left alone: however many events arrive before the sync
             // looks, they ask for one full reconcile between them.
-            _ = try await repository.setSyncStateIfAbsent(SyncStateKeys.kisiChangeReported, why, now: now())
+            _ = try await repository.setSyncStateIfAbsent(.kisiChangeReported, why, now: now())
         }
     }
 }

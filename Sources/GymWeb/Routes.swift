@@ -8,9 +8,10 @@ import Logging
 /// Builds BooGYMan's HTTP routes: health checks, the OpenAPI document and the JSON API.
 public struct GymRoutes: Sendable {
     let database: GymDatabase
-    /// The Kisi sync of the connection in force; read per request, as staff may connect or disconnect.
-    let engines: CurrentSyncEngine
-    var sync: SyncEngine? { engines.engine }
+    /// The one door to Kisi (plans, held revocations); nil where the server runs without a Kisi sync.
+    let control: (any SyncControl)?
+    /// The control while Kisi is connected; read per request, as staff may connect or disconnect.
+    var sync: (any SyncControl)? { control.flatMap { $0.isConnected ? $0 : nil } }
     /// The current instant; injected so tests can pin "today".
     let now: @Sendable () -> Date
     /// This replica's ID and the name of the sync lease, for `GET /api/v1/sync/status`.
@@ -25,13 +26,13 @@ public struct GymRoutes: Sendable {
     let kisiWebhookSecret: (@Sendable () async throws -> String?)?
 
     public init(
-        database: GymDatabase, sync: SyncEngine? = nil, engines: CurrentSyncEngine? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        database: GymDatabase, control: (any SyncControl)? = nil, now: @escaping @Sendable () -> Date = { Date() },
         replicaID: String = SyncLeadership.replicaID(), leaseName: String = SyncLeadership.defaultLeaseName,
         metricsExposition: (@Sendable () -> String)? = nil, metricsToken: String? = nil,
         kisiWebhookSecret: (@Sendable () async throws -> String?)? = nil
     ) {
         self.database = database
-        self.engines = engines ?? CurrentSyncEngine(sync)
+        self.control = control
         self.now = now
         self.replicaID = replicaID
         self.leaseName = leaseName

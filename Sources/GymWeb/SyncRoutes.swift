@@ -20,7 +20,7 @@ extension GymRoutes {
         }
     }
 
-    func requireSync() throws -> SyncEngine {
+    func requireSync() throws -> any SyncControl {
         guard let sync else {
             throw APIError(.conflict, code: "kisi_not_connected", message: "Kisi is not connected; run `boogyman kisi connect` first.")
         }
@@ -29,13 +29,10 @@ extension GymRoutes {
 
     func syncStatus() async throws -> SyncStatusBody {
         let repository = self.repository
-        let lastFull = try await repository.syncState(SyncStateKey.lastFullReconcileAt)
+        let lastFull = try await repository.syncState.get(.lastFullReconcileAt)
         let counts = try await repository.kisiWriteCounts(since: now().addingTimeInterval(-3600))
         let held = try await sync?.heldRevocations() ?? []
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let propagation = try await repository.syncState(SyncStateKey.propagationJSON)
-            .flatMap { try? decoder.decode(PropagationSummary.self, from: Data($0.utf8)) }
+        let propagation = try await repository.syncState.get(.propagation)
         let hourAgo = now().addingTimeInterval(-3600)
         let failed = try await repository.kisiWrites(KisiWriteFilter(status: .failed, from: hourAgo), PageRequest(limit: 200, offset: 0))
         var errorsByMember: [UUID: MemberErrorsBody] = [:]
@@ -55,10 +52,10 @@ extension GymRoutes {
                 replicaID: status.lease.holder, fencingToken: status.lease.token, live: status.live, heartbeatAt: status.lease.heartbeatAt,
                 expiresAt: status.lease.expiresAt)
         }
-        let retry = SyncRetryState.decode(try await repository.syncState(SyncStateKey.retryJSON))
-        let pausedReason = try await repository.syncState(SyncStateKey.pausedReason)
+        let retry = try await repository.syncState.get(.retry) ?? SyncRetryState()
+        let pausedReason = try await repository.syncState.get(.pausedReason)
         let queueDepth = try await repository.unprocessedAccessChangeCount()
-        let deferredActions = try await repository.syncState(SyncStateKey.deferredActions).flatMap { Int($0) } ?? 0
+        let deferredActions = try await repository.syncState.get(.deferredActions) ?? 0
         let state: String =
             if sync == nil { "not_connected" }
             else if pausedReason != nil { "paused" }
@@ -73,7 +70,7 @@ extension GymRoutes {
             connected: sync != nil,
             pausedReason: pausedReason,
             queueDepth: queueDepth,
-            lastFullReconcileAt: lastFull,
+            lastFullReconcileAt: lastFull?.formatted(.iso8601),
             heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
             openReviews: try await repository.openHeldReviews().count,
             writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),

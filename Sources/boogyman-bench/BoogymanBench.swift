@@ -12,7 +12,7 @@ struct BoogymanBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boogyman-bench",
         abstract: "BooGYMan benchmarks.",
-        subcommands: [KisiPacing.self, SyncPropagation.self, SyncCalls.self, SyncNoop.self, SyncPlanning.self, SyncRevocationUnderImport.self, SyncFaultRecovery.self, APIScale.self, SyncChangeCost.self, ChangeCostSandbox.self]
+        subcommands: [KisiPacing.self, SyncPropagation.self, SyncCalls.self, SyncNoop.self, SyncPlanning.self, SyncRevocationUnderImport.self, SyncFaultRecovery.self, APIScale.self, SyncChangeCost.self, ChangeCostSandbox.self, UnlockLatency.self]
     )
 }
 

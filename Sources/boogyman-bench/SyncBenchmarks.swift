@@ -136,11 +136,11 @@ struct SyncPropagation: AsyncParsableCommand {
                 print("  initial sync: \(initial) (wall \(fmt(seconds(clock.now - start), 1)) s)")
 
                 let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: benchLogger)
-                let before = try await ledger.syncState(SyncStateKeys.lastFullReconcileAt)
+                let before = try await ledger.syncState.get(.lastFullReconcileAt)
                 start = clock.now
                 let running = Task { try await service.run() }
                 // Wait for the service's own start-up full reconcile to finish, then for the limiter to be idle.
-                while try await ledger.syncState(SyncStateKeys.lastFullReconcileAt) == before {
+                while try await ledger.syncState.get(.lastFullReconcileAt) == before {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 print("  SyncService start-up full reconcile done after \(fmt(seconds(clock.now - start), 1)) s")
@@ -470,9 +470,9 @@ struct SyncRevocationUnderImport: AsyncParsableCommand {
                 print("  initial sync: \(initial) (wall \(fmt(seconds(clock.now - start), 1)) s)")
                 let links = try await ledger.links()
                 let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: benchLogger)
-                let before = try await ledger.syncState(SyncStateKeys.lastFullReconcileAt)
+                let before = try await ledger.syncState.get(.lastFullReconcileAt)
                 let running = Task { try await service.run() }
-                while try await ledger.syncState(SyncStateKeys.lastFullReconcileAt) == before {
+                while try await ledger.syncState.get(.lastFullReconcileAt) == before {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 // The import: members in bulk, then their subscriptions.
@@ -597,7 +597,7 @@ struct SyncFaultRecovery: AsyncParsableCommand {
                 let openDuringFaults = openAt.count
                 await sandbox.setFaults(FaultSettings())
                 let recovered = clock.now
-                let owedAtRecovery = SyncRetryState.decode(try await ledger.syncState(SyncStateKey.retryJSON))
+                let owedAtRecovery = try await ledger.syncState.get(.retry) ?? SyncRetryState()
                 print("  faults over after \(fmt(seconds(clock.now - faultStart), 1)) s: \(openDuringFaults)/\(soldCount) doors already open, "
                     + "owed: \(owedAtRecovery.members.count) members, \(owedAtRecovery.plans.count) plans, full \(owedAtRecovery.full != nil), "
                     + "changes \(owedAtRecovery.changes != nil), queue \(try await repository.unprocessedAccessChangeCount())")

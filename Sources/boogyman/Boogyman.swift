@@ -329,24 +329,19 @@ struct Kisi: AsyncParsableCommand {
             guard let mode = KisiUserCreationMode(rawValue: userCreation) else {
                 throw ValidationError("--user-creation must be managed or invitations")
             }
-            guard let url = URL(string: baseURL) else { throw ValidationError("--base-url is not a URL") }
             let apiKey = try apiKey ?? Self.readAPIKey()
-            let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
-            // Paced with a running server's sync through the database: the key's limit is shared.
-            let pacer = configuration.database.pacesKisiTogether ? DatabaseKisiPacer(repository: database.repository, apiKey: apiKey) : nil
-            let client = KisiClient(configuration: .init(
-                apiKey: KisiAPIKey(apiKey), baseURL: url, integrationIdentifier: "BooGYMan", sharedPacer: pacer))
-            let organization: KisiOrganization
+            let logger = GymServer.makeLogger(level: .warning)
+            let database = try await GymServer.openDatabase(configuration, logger: logger)
+            let organization: KisiOrganizationSummary
             do {
-                organization = try await client.organization()
-            } catch {
+                // The admin UI's connect flow; paced with a running server's sync through the database.
+                organization = try await KisiConnector.connect(
+                    KisiConnector.ConnectRequest(apiKey: apiKey, baseURL: baseURL, instanceURL: instanceURL, userCreationMode: mode),
+                    repository: database.repository, masterKey: masterKey, logger: logger,
+                    sharedPacing: configuration.database.pacesKisiTogether)
+            } catch let problem as KisiProblem {
                 await database.shutdown()
-                throw ValidationError("Kisi did not accept the key: \(error)")
-            }
-            do {
-                try await database.repository.saveKisiSettings(
-                    KisiSettings(apiKey: apiKey, organizationID: organization.id, baseURL: baseURL, instanceURL: instanceURL, userCreationMode: mode),
-                    masterKey: masterKey)
+                throw ValidationError("Kisi did not accept the key: \(problem.plainWords) (\(problem.detail))")
             } catch {
                 await database.shutdown()
                 throw error

@@ -41,8 +41,8 @@ struct SyncTriggerChoiceTests {
             inputs.now = midnight.instant
             inputs.sinceLastFullReconcile = .seconds(600)
             inputs.kisiChangeReport = "group_lock.destroy #44 by someone else"
-            inputs.revocationApproval = "approval 2"
-            inputs.approvalTried = "approval 1"
+            inputs.revocationApproval = [77, 78]
+            inputs.approvalTried = [77]
             inputs.changeQueueRetryAt = midnight.instant.addingTimeInterval(30)
             change(&inputs)
         }
@@ -82,7 +82,7 @@ struct SyncTriggerChoiceTests {
              expected: .fullReconcile(.kisiEvent(report: "user.update #901"))),
         Case(name: "a Kisi event within the minimum interval of the last one waits, the approval goes first",
              inputs: everythingDue { $0.now = t0; $0.sinceLastFullReconcile = .seconds(1); $0.sinceLastKisiEventRun = .seconds(4) },
-             expected: .fullReconcile(.revocationsApproved(approval: "approval 2"))),
+             expected: .fullReconcile(.revocationsApproved(approval: [77, 78]))),
         Case(name: "a Kisi event within the minimum interval of the last one waits behind the backoff too",
              inputs: quiet { $0.kisiChangeReport = "x"; $0.sinceLastKisiEventRun = .seconds(4); $0.changeQueueRetryAt = t0 + 1 },
              expected: .retryOwedWorkDuringBackoff),
@@ -95,12 +95,12 @@ struct SyncTriggerChoiceTests {
              expected: .fullReconcile(.kisiEvent(report: "group_lock.destroy #44 by someone else"))),
         // Approved revocations.
         Case(name: "a new approval of held revocations runs a full reconcile",
-             inputs: quiet { $0.revocationApproval = "approval 1" }, expected: .fullReconcile(.revocationsApproved(approval: "approval 1"))),
+             inputs: quiet { $0.revocationApproval = [77] }, expected: .fullReconcile(.revocationsApproved(approval: [77]))),
         Case(name: "an approval tried already is not tried again",
-             inputs: quiet { $0.revocationApproval = "approval 1"; $0.approvalTried = "approval 1" }, expected: .processChanges),
+             inputs: quiet { $0.revocationApproval = [77]; $0.approvalTried = [77] }, expected: .processChanges),
         Case(name: "an approval wins over the backoff",
-             inputs: quiet { $0.revocationApproval = "approval 2"; $0.approvalTried = "approval 1"; $0.changeQueueRetryAt = t0 + 1 },
-             expected: .fullReconcile(.revocationsApproved(approval: "approval 2"))),
+             inputs: quiet { $0.revocationApproval = [77, 78]; $0.approvalTried = [77]; $0.changeQueueRetryAt = t0 + 1 },
+             expected: .fullReconcile(.revocationsApproved(approval: [77, 78]))),
         // The change queue's backoff.
         Case(name: "the change queue backing off leaves only the probe of owed work",
              inputs: quiet { $0.changeQueueRetryAt = t0 + 1 }, expected: .retryOwedWorkDuringBackoff),
@@ -139,6 +139,6 @@ struct SyncTriggerChoiceTests {
         #expect(FullReconcileReason.dayBoundary(zone: "Europe/Bucharest").trigger == "midnight in Europe/Bucharest")
         #expect(FullReconcileReason.periodic.trigger == "periodic full reconcile")
         #expect(FullReconcileReason.kisiEvent(report: "user.update #901").trigger == "Kisi event: user.update #901")
-        #expect(FullReconcileReason.revocationsApproved(approval: "a").trigger == "revocations approved by staff")
+        #expect(FullReconcileReason.revocationsApproved(approval: [77]).trigger == "revocations approved by staff")
     }
 }

@@ -157,19 +157,19 @@ struct ConvergenceRegressionTests {
             #expect(await faults.failed >= 3)
             // The changes are processed, but the failed work is owed, not forgotten.
             #expect(try await env.repository.unprocessedAccessChangeCount() == 0)
-            let owed = SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON))
+            let owed = (try await env.ledger.syncState.get(.retry) ?? SyncRetryState())
             #expect(Set(owed.members.keys) == Set(sold.map(\.id.uuidString)))
             #expect(owed.maxAttempts == 1)
 
             // Still failing: the retry fails again and backs off further.
             try await service.retryOwedWork(now: Date().addingTimeInterval(3600))
-            let again = SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON))
+            let again = (try await env.ledger.syncState.get(.retry) ?? SyncRetryState())
             #expect(again.maxAttempts == 2)
 
             // Kisi answers again: the owed members go through without any new change or full reconcile.
             await faults.arm(false)
             try await service.retryOwedWork(now: Date().addingTimeInterval(3600))
-            #expect(try await env.ledger.syncState(SyncStateKey.retryJSON) == nil)
+            #expect(try await env.ledger.syncState.get(.retry) == nil)
             #expect(try await env.engine.dryRun().isEmpty)
             for member in sold {
                 let userID = try #require(try await env.ledger.links().users[member.id])
@@ -190,7 +190,7 @@ struct ConvergenceRegressionTests {
             await faults.arm(true)
             let sold = try await Self.sell(env, count: 2, tag: "probe")
             #expect(try await service.processChanges() == .changes)
-            let owed = SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON))
+            let owed = (try await env.ledger.syncState.get(.retry) ?? SyncRetryState())
             #expect(owed.members.count == 2)
             #expect(try #require(owed.nextAttemptAt) > Date().addingTimeInterval(10), "the first wait is 15–30 s")
 
@@ -198,13 +198,13 @@ struct ConvergenceRegressionTests {
             await env.sandbox.setFaults(FaultSettings(errorRate: 1))
             #expect(try await service.retryOwedWork() == .none)
             await env.sandbox.setFaults(FaultSettings())
-            #expect(SyncRetryState.decode(try await env.ledger.syncState(SyncStateKey.retryJSON)) == owed)
+            #expect((try await env.ledger.syncState.get(.retry) ?? SyncRetryState()) == owed)
 
             // Kisi answers again: within one probe interval everything owed goes through.
             await faults.arm(false)
             try await Task.sleep(for: .milliseconds(150))
             #expect(try await service.retryOwedWork() == .changes)
-            #expect(try await env.ledger.syncState(SyncStateKey.retryJSON) == nil)
+            #expect(try await env.ledger.syncState.get(.retry) == nil)
             for member in sold {
                 let userID = try #require(try await env.ledger.links().users[member.id])
                 #expect(try await env.oracle(userID: userID, lockID: 5001))

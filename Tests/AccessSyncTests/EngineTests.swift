@@ -334,7 +334,7 @@ struct EngineTests {
                 group.addTask { try await service.run() }
                 let member = env.gym.members[4]
                 // Wait for the start-up full reconcile.
-                #expect(try await eventually { try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != nil })
+                #expect(try await eventually { try await env.ledger.syncState.get(.lastFullReconcileAt) != nil })
                 let kisiUser = try #require(try await env.ledger.links().users[member.id])
                 try await env.expectOracleAgrees()
                 _ = try await env.repository.freeze(
@@ -595,10 +595,10 @@ struct EngineTests {
                 // The reconcile time is kept to the second: step past it so the service's own start-up
                 // reconcile is told apart from the one above.
                 try await Task.sleep(for: .milliseconds(1100))
-                let before = try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt)
+                let before = try await env.ledger.syncState.get(.lastFullReconcileAt)
                 group.addTask { try await service.run() }
                 // Let the service's start-up reconcile finish (and hold the revocations again) first.
-                #expect(try await eventually { try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != before })
+                #expect(try await eventually { try await env.ledger.syncState.get(.lastFullReconcileAt) != before })
                 #expect(try await env.engine.heldRevocations().count == 3)
                 #expect(try await env.engine.approveHeldRevocations() == 3)
                 let revoked = try await eventually {
@@ -678,7 +678,7 @@ struct EngineTests {
                     span: DateSpan(first: env.gym.today, last: env.gym.today.adding(days: 6)))
                 #expect(try await eventually { try await !env.oracle(userID: kisiUser, lockID: 5001) })
                 #expect(try await eventually {
-                    try await env.ledger.syncState(SyncStateKeys.lastFullReconcileAt) != nil
+                    try await env.ledger.syncState.get(.lastFullReconcileAt) != nil
                 })
                 group.cancelAll()
                 try await group.waitForAll()

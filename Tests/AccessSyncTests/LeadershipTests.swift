@@ -158,7 +158,7 @@ struct LeadershipTests {
             #expect(writes.withLock { $0 } == 0)
             #expect(try await env.journal().isEmpty)
             #expect(try await env.client.users().items.map(\.id) == usersBefore)
-            #expect(try await repository.syncState(SyncStateKeys.lastProcessedChangeID) == nil)
+            #expect(try await repository.syncState.get(.lastProcessedChangeID) == nil)
 
             // The current leader's engine, same everything but the fence, does the work.
             let current = SyncEngine(

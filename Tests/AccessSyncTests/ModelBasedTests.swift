@@ -805,10 +805,10 @@ struct ModelHarness {
                 try await service.noteOutcome(resumed, scope: .resumed)
             }
             try await service.retryOwedWork(now: Date().addingTimeInterval(3_600))
-            let owed = SyncRetryState.decode(try await ledger.syncState(SyncStateKey.retryJSON))
+            let owed = (try await ledger.syncState.get(.retry) ?? SyncRetryState())
             if step == .none, owed.isEmpty, await !engine.hasDeferredWork { break }
         }
-        let owed = SyncRetryState.decode(try await ledger.syncState(SyncStateKey.retryJSON))
+        let owed = (try await ledger.syncState.get(.retry) ?? SyncRetryState())
         if !owed.isEmpty { world.problems.append("owed work left after \(rounds) rounds with Kisi healthy: \(owed)") }
         world.log.append("converge: change queue and owed work done in \(rounds) rounds")
 

@@ -30,7 +30,7 @@ struct CookieSettingsTests {
         _ = try await database.repository.createStaff(
             email: AdminBrowser.ownerEmail, name: "Olga Owner", role: .owner, passwordHash: StaffPasswords.hash(AdminBrowser.password))
         let router = Router(context: APIContext.self)
-        AdminRoutes(repository: database.repository, configuration: AdminConfiguration(secureCookies: true)).register(on: router)
+        AdminRoutes(repository: database.repository, control: liveControl(database.repository), configuration: AdminConfiguration(secureCookies: true)).register(on: router)
         try await Application(router: router, logger: logger).test(.live) { client in
             let browser = AdminBrowser(client: client, repository: database.repository)
             let login = try await browser.get("/admin/login")

@@ -32,11 +32,11 @@ struct HeldRevocationTests {
             repository: repository, ledger: GymStoreSyncLedger(repository: repository))
         // What the engine stores when its brake trips (HeldRevocation's JSON).
         let held = #"[{"action":"delete_role_assignment","assignmentID":77,"userID":5,"groupID":9,"reason":"Ana's subscription ended"}]"#
-        try await repository.setSyncState(SyncStateKeys.brakeHeld, held)
+        try await repository.syncState.set(.brakeHeld, try JSONDecoder().decode([HeldRevocation].self, from: Data(held.utf8)))
         #expect(try await engine.heldRevocations().map(\.assignmentID) == [77])
 
         let router = Router(context: APIContext.self)
-        AdminRoutes(repository: repository, sync: engine).register(on: router)
+        AdminRoutes(repository: repository, control: liveControl(repository, engine: engine)).register(on: router)
         try await Application(router: router, logger: logger).test(.live) { client in
             let desk = AdminBrowser(client: client, repository: repository)
             try await desk.signIn(AdminBrowser.deskEmail)
@@ -48,10 +48,10 @@ struct HeldRevocationTests {
             try await owner.signIn(AdminBrowser.ownerEmail)
             let csrf = try await owner.sessionCSRF()
             #expect(try await owner.post("/admin/sync/approve", ["csrf": csrf]).status == .seeOther)
-            #expect(try await repository.syncState(SyncStateKeys.brakeApproved) == "[77]")
+            #expect(try await repository.syncState.get(.brakeApproved) == [77])
             let rejected = try await owner.post("/admin/sync/reject", ["csrf": csrf])
             #expect(rejected.status == .seeOther)
-            #expect(try await repository.syncState(SyncStateKeys.brakeApproved) == nil)
+            #expect(try await repository.syncState.get(.brakeApproved) == nil)
             #expect(try await owner.get(try #require(rejected.location)).body.contains("nobody loses access"))
         }
         await database.shutdown()

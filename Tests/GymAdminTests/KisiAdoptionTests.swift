@@ -81,9 +81,16 @@ struct KisiAdminGym: Sendable {
                 memberID: member.id, planID: plan.id, startDate: today.adding(days: -10), paidThrough: today.adding(days: 30)))
 
             let router = Router(context: APIContext.self)
-            AdminRoutes(repository: repository, sync: engine, configuration: AdminConfiguration(masterKey: masterKey)).register(on: router)
-            try await Application(router: router, logger: logger).test(.live) { client in
-                try await body(KisiAdminGym(sandbox: sandbox, repository: repository, engine: engine, client: client, member: member, planID: plan.id))
+            let bell = SyncCommandBell()
+            AdminRoutes(
+                repository: repository, control: liveControl(repository, engine: engine, masterKey: masterKey, bell: bell),
+                configuration: AdminConfiguration(masterKey: masterKey)
+            ).register(on: router)
+            // The admin UI's Kisi writes (invitations) are carried out by the sync leader's command loop.
+            try await withCommandLeader(repository, engine: engine, bell: bell) {
+                try await Application(router: router, logger: logger).test(.live) { client in
+                    try await body(KisiAdminGym(sandbox: sandbox, repository: repository, engine: engine, client: client, member: member, planID: plan.id))
+                }
             }
             await database.shutdown()
         }

@@ -24,7 +24,8 @@ struct KisiPagesTests {
             let database = try await GymServer.openDatabase(configuration, logger: logger)
             _ = try await database.repository.createStaff(
                 email: AdminBrowser.ownerEmail, name: "Olga Owner", role: .owner, passwordHash: StaffPasswords.hash(AdminBrowser.password))
-            let app = GymServer.application(configuration, database: database, logger: logger)
+            // As `serve` runs: the connection made in the wizard is adopted and led, and the unlock goes to the leader.
+            let app = GymServer.application(configuration, database: database, followsStoredKisiConnection: true, logger: logger)
             try await app.test(.live) { client in
                 let browser = AdminBrowser(client: client, repository: database.repository)
                 try await browser.signIn(AdminBrowser.ownerEmail)

@@ -193,13 +193,13 @@ struct LiveSyncTests {
                     let ana = try #require(anaUser.get())
                     #expect(try await api.get("/api/v1/sync/status").json["connected"] as? Bool == true)
 
-                    try await repository.setSyncState(SyncStateKeys.disconnectRequested, "the owner, in a test")
+                    try await repository.syncState.set(.disconnectRequested, "the owner, in a test")
                     _ = try await waitUntil("the leader revokes everything and forgets the connection") {
                         try await repository.kisiSettings(masterKey: masterKey) == nil
                     }
-                    let outcome = try await repository.syncState(SyncStateKeys.disconnectOutcome)
+                    let outcome = try await repository.syncState.get(.disconnectOutcome)
                     #expect(outcome?.contains("revoked") == true, "outcome: \(outcome ?? "none")")
-                    #expect(try await repository.syncState(SyncStateKeys.disconnectRequested) == nil)
+                    #expect(try await repository.syncState.get(.disconnectRequested) == nil)
                     #expect(try await !kisi.allowed(userID: ana, lockID: 5001))
                     #expect(try await kisi.userID(email: "ana.seed@example.com") == ana, "Kisi users are never deleted")
                     _ = try await waitUntil("the status reports Kisi disconnected") {

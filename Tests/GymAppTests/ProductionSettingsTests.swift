@@ -7,6 +7,9 @@ import HummingbirdTesting
 import KisiSandbox
 import Logging
 import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Secrets from files, the log format, the demo's master key and `kisi connect` without the key on the
 /// command line: what an operator deploying BooGYMan relies on.
@@ -172,6 +175,46 @@ struct ProductionSettingsTests {
         await database.shutdown()
         #expect(settings?.apiKey == SandboxSeed.demoAPIKey, "the demo's database does not open with its key file")
         #expect(settings?.baseURL == "http://127.0.0.1:\(sandboxPort)")
+
+        // And the real thing: `serve` on the demo's database, with and without the key file.
+        let token = try #require(
+            printed.split(separator: "\n").first { $0.contains("API token:") }?.split(separator: " ").last.map(String.init))
+        #expect(try await serveReportsKisiConnected(database: databasePath, token: token, environment: ["BOOGYMAN_MASTER_KEY_FILE": keyFile]) == true)
+        #expect(try await serveReportsKisiConnected(database: databasePath, token: token, environment: [:]) == false)
+    }
+
+    /// Starts `boogyman serve` on `database`, reads `connected` from `GET /api/v1/sync/status` once the
+    /// server answers and its Kisi supervisor had time to read the stored connection, then stops it.
+    func serveReportsKisiConnected(database: String, token: String, environment: [String: String]) async throws -> Bool? {
+        let port = try unusedPort()
+        let process = Process()
+        process.executableURL = try #require(CommandLineRun.binary)
+        process.arguments = ["serve", "--database", database, "--port", String(port)]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BOOGYMAN_") }.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.interrupt()
+            process.waitUntilExit()
+        }
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/sync/status")!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.timeoutInterval = 3
+        var connected: Bool?
+        // The supervisor reads the stored connection at start and then every 2 s: ask until it says
+        // connected, or for 6 s after the first answer.
+        var firstAnswer: ContinuousClock.Instant?
+        for _ in 0..<300 where process.isRunning {
+            if let (data, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 {
+                connected = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["connected"] as? Bool
+                if connected == true { break }
+                firstAnswer = firstAnswer ?? .now
+                if let firstAnswer, ContinuousClock.now - firstAnswer > .seconds(6) { break }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return connected
     }
 
     @Test("kisi connect reads the API key from standard input when --api-key is absent, refuses an empty one, and still takes --api-key")

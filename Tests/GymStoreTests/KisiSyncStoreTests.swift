@@ -334,23 +334,51 @@ struct KisiSyncStoreTests {
 
     // MARK: Sync state
 
-    @Test("Sync state stores, replaces and removes values by key", arguments: DatabaseKind.available)
+    @Test("Sync state stores, replaces and removes typed values", arguments: DatabaseKind.available)
     func syncState(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in
-            let repository = database.repository
-            #expect(try await repository.syncState(SyncStateKey.lastProcessedChangeID) == nil)
-            try await repository.setSyncState(SyncStateKey.lastProcessedChangeID, "41")
-            try await repository.setSyncState(SyncStateKey.pausedReason, "Kisi rejected the API key (401)")
-            try await repository.setSyncState(SyncStateKey.lastProcessedChangeID, "42")
-            #expect(try await repository.syncState(SyncStateKey.lastProcessedChangeID) == "42")
-            #expect(try await repository.syncState(SyncStateKey.pausedReason) == "Kisi rejected the API key (401)")
-            let held = String(repeating: #"{"member":"x","grant":1},"#, count: 2_000)
-            try await repository.setSyncState(SyncStateKey.brakeHeldJSON, held)
-            #expect(try await repository.syncState(SyncStateKey.brakeHeldJSON) == held)
-            try await repository.setSyncState(SyncStateKey.pausedReason, nil)
-            try await repository.setSyncState("never-set", nil)
-            #expect(try await repository.syncState(SyncStateKey.pausedReason) == nil)
+            let state = database.repository.syncState
+            #expect(try await state.get(.lastProcessedChangeID) == nil)
+            try await state.set(.lastProcessedChangeID, 41)
+            try await state.set(.pausedReason, "Kisi rejected the API key (401)")
+            try await state.set(.lastProcessedChangeID, 42)
+            #expect(try await state.get(.lastProcessedChangeID) == 42)
+            #expect(try await state.get(.pausedReason) == "Kisi rejected the API key (401)")
+            let held = Array(repeating: ["member": "x", "grant": "1"], count: 2_000)
+            try await state.set(.brakeHeld, held)
+            #expect(try await state.get(SyncStateEntry<[[String: String]]>.brakeHeld) == held)
+            try await state.set(.pausedReason, nil)
+            try await state.set(.kisiChangeReported, nil)
+            #expect(try await state.get(.pausedReason) == nil)
             #expect(try await tableCounts(database)["sync_state"] == 2)
+        }
+    }
+
+    @Test("Typed sync state keeps the keys and the text that existing databases hold", arguments: DatabaseKind.available)
+    func syncStateStoredText(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            let state = repository.syncState
+            let startedAt = Date(timeIntervalSince1970: 1_800_000_000)
+            try await state.set(.lastProcessedChangeID, 42)
+            try await state.set(.lastFullReconcileAt, startedAt)
+            try await state.set(.brakeApproved, [77, 78])
+            try await state.set(.kisiSelfUserID, 9)
+            #expect(try await repository.syncState("last_processed_change_id") == "42")
+            #expect(try await repository.syncState("last_full_reconcile_at") == "2027-01-15T08:00:00Z")
+            #expect(try await repository.syncState("brake_approved_json") == "[77,78]")
+            #expect(try await repository.syncState("kisi_self_user_id") == "9")
+            // Written by an older release: read back as typed values.
+            try await repository.setSyncState("deferred_actions", "17")
+            try await repository.setSyncState("kisi_disconnect_requested", "Olga Owner at 10:00")
+            #expect(try await state.get(.deferredActions) == 17)
+            #expect(try await state.get(.lastFullReconcileAt) == startedAt)
+            #expect(try await state.get(.disconnectRequested) == "Olga Owner at 10:00")
+            // Nothing owed is no row at all; text that is not a value reads as absent.
+            try await state.set(.retry, SyncRetryState())
+            #expect(try await repository.syncState("retry_json") == nil)
+            try await repository.setSyncState("kisi_webhook_integration_id", "not a number")
+            #expect(try await state.get(.kisiWebhookIntegrationID) == nil)
         }
     }
 }

@@ -114,6 +114,29 @@ struct ListPagingStoreTests {
         }
     }
 
+    @Test("Deep offsets, which skip by ID before reading rows, answer the same rows as walking the list", arguments: DatabaseKind.available)
+    func deepOffsets(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            var ids: [Int] = []
+            for n in 0..<560 {
+                ids.append(try await repository.beginKisiWrite(action: n % 2 == 0 ? "createGrant" : "deleteGrant", reason: "n\(n)"))
+            }
+            let newestFirst = Array(ids.reversed())
+            let deep = try await repository.auditEntries(KisiWriteFilter(), PageRequest(limit: 7, offset: 530))
+            #expect(deep.items.map(\.id) == Array(newestFirst[530..<537]) && deep.total == 560 && deep.offset == 530)
+            let next = try await repository.auditEntries(KisiWriteFilter(), PageRequest(limit: 7, cursor: try #require(deep.nextCursor)))
+            #expect(next.items.map(\.id) == Array(newestFirst[537..<544]))
+            let tail = try await repository.auditEntries(KisiWriteFilter(), PageRequest(limit: 10, offset: 555))
+            #expect(tail.items.map(\.id) == Array(newestFirst[555...]) && tail.nextCursor == nil)
+            #expect(try await repository.auditEntries(KisiWriteFilter(), PageRequest(limit: 10, offset: 600)).items.isEmpty)
+            let deletes = try await repository.auditEntries(KisiWriteFilter(action: "deleteGrant"), PageRequest(limit: 5, offset: 270))
+            let deleteIDs = Array(ids.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).reversed())
+            #expect(deletes.items.map(\.id) == Array(deleteIDs[270..<275]))
+            #expect(deletes.items.allSatisfy { $0.action == "deleteGrant" })
+        }
+    }
+
     @Test("A cursor that is not one of the list's own is refused, and tokens survive their text form", arguments: DatabaseKind.available)
     func foreignCursors(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in

@@ -11,8 +11,6 @@ import Testing
 struct WebhookReplayTests {
     static let secret = "webhook-s3cret"
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
-    /// `SyncStateKeys.kisiChangeReported`, the flag the sync service reads and clears.
-    static let changeReported = "kisi_change_reported"
 
     func withWebhook(_ body: @Sendable (any TestClientProtocol, GymRepository) async throws -> Void) async throws {
         var logger = Logger(label: "boogyman.webhook-replay-tests")
@@ -57,9 +55,9 @@ struct WebhookReplayTests {
             // Kisi's delivery, then an attacker replaying it every 0.5 s while the sync polls.
             for _ in 0..<60 {
                 #expect(try await Self.deliver(client, captured).status == .noContent)
-                if try await repository.syncState(Self.changeReported) != nil {
+                if try await repository.syncState.get(.kisiChangeReported) != nil {
                     reconciles += 1
-                    try await repository.setSyncState(Self.changeReported, nil)
+                    try await repository.syncState.set(.kisiChangeReported, nil)
                 }
             }
             #expect(reconciles == 1)
@@ -73,9 +71,9 @@ struct WebhookReplayTests {
                 let event = Self.event(uuid: "evt-\(index)", createdAt: Self.now.addingTimeInterval(-Double(index)))
                 #expect(try await Self.deliver(client, event).status == .noContent)
             }
-            let report = try #require(try await repository.syncState(Self.changeReported))
+            let report = try #require(try await repository.syncState.get(.kisiChangeReported))
             #expect(report.contains("group_lock.destroy #77"))
-            #expect(try await repository.setSyncStateIfAbsent(Self.changeReported, "another") == false)
+            #expect(try await repository.setSyncStateIfAbsent(.kisiChangeReported, "another") == false)
         }
     }
 
@@ -93,7 +91,7 @@ struct WebhookReplayTests {
             let answer = try await Self.deliver(client, event)
             #expect(answer.status == .badRequest)
             #expect(answer.code == code)
-            #expect(try await repository.syncState(Self.changeReported) == nil)
+            #expect(try await repository.syncState.get(.kisiChangeReported) == nil)
             // Refusing it did not mark its ID as seen: a fresh delivery of that event still counts.
             if variant != "no uuid" {
                 let uuid = "evt-" + (variant == "stale" ? "old" : variant)

@@ -1,0 +1,272 @@
+import Foundation
+import GymCore
+import GymStore
+import KisiAPI
+import Logging
+
+/// ``SyncControl`` for a running BooGYMan: writes go to the sync leader through the database (the same
+/// path whether the leader is this process or another replica), reads use the connection's paced client.
+public struct LiveSyncControl: SyncControl {
+    public struct Configuration: Sendable {
+        /// An unlock nobody claimed within this is dropped: a door must not open long after the click.
+        public var unlockClaimDeadline: Duration
+        /// How long a page waits for a command's answer (a claim plus one Kisi call with its deadline).
+        public var answerDeadline: Duration
+        /// How long a queued invitation stays valid when the leader is busy or away.
+        public var invitationLifetime: Duration
+        /// How often the answer is looked for.
+        public var answerPollInterval: Duration
+        /// Pace this replica's reads through the database with the other replicas (PostgreSQL, SQLite files).
+        public var sharedPacing: Bool
+
+        public init(
+            unlockClaimDeadline: Duration = .seconds(5), answerDeadline: Duration = .seconds(15), invitationLifetime: Duration = .seconds(600),
+            answerPollInterval: Duration = .milliseconds(20), sharedPacing: Bool = false
+        ) {
+            self.unlockClaimDeadline = unlockClaimDeadline
+            self.answerDeadline = answerDeadline
+            self.invitationLifetime = invitationLifetime
+            self.answerPollInterval = answerPollInterval
+            self.sharedPacing = sharedPacing
+        }
+    }
+
+    public let engines: CurrentSyncEngine
+    public let repository: GymRepository
+    let masterKey: MasterKey?
+    public let bell: SyncCommandBell
+    public let configuration: Configuration
+    let logger: Logger
+
+    public init(
+        engines: CurrentSyncEngine, repository: GymRepository, masterKey: MasterKey?, bell: SyncCommandBell = SyncCommandBell(),
+        configuration: Configuration = Configuration(), logger: Logger = Logger(label: "boogyman.sync-control")
+    ) {
+        self.engines = engines
+        self.repository = repository
+        self.masterKey = masterKey
+        self.bell = bell
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public var isConnected: Bool { engines.engine != nil }
+
+    public func options() async -> SyncOptions? {
+        guard let engine = engines.engine else { return nil }
+        return await engine.configuration.options
+    }
+
+    func engine() throws(KisiProblem) -> SyncEngine {
+        guard let engine = engines.engine else { throw KisiProblem.notConnected }
+        return engine
+    }
+
+    /// The client of the connection in force; while this replica has not adopted one yet (or follows no
+    /// stored connection), one built from the stored settings.
+    func client() async throws -> KisiClient {
+        if let engine = engines.engine { return engine.client }
+        guard let masterKey, let settings = try await repository.kisiSettings(masterKey: masterKey) else { throw KisiProblem.notConnected }
+        return try KisiConnector.client(settings: settings, repository: repository, logger: logger, sharedPacing: configuration.sharedPacing)
+    }
+
+    // MARK: Planning
+
+    public func dryRun() async throws -> [SyncAction] { try await engine().dryRun() }
+
+    public func heldRevocations() async throws -> [HeldRevocation] {
+        guard let engine = engines.engine else { return [] }
+        return try await engine.heldRevocations()
+    }
+
+    public func managedAccessRevocations() async throws -> [SyncAction] { try await engine().managedAccessRevocations() }
+
+    // MARK: Requests to the leader
+
+    public func approveHeldRevocations() async throws -> Int { try await engine().approveHeldRevocations() }
+
+    public func rejectHeldRevocations() async throws {
+        try await repository.syncState.set(.brakeApproved, nil)
+    }
+
+    public func memberSynced(_ memberID: UUID, throughChange changeID: Int, since: Date, wait: Duration) async -> MemberSyncOutcome {
+        guard isConnected else { return .notConnected }
+        let clock = ContinuousClock()
+        let deadline = clock.now + wait
+        var applied = false
+        while !Task.isCancelled {
+            let processed = (try? await repository.syncState.get(.lastProcessedChangeID)) ?? 0
+            if processed >= changeID {
+                applied = true
+                break
+            }
+            guard clock.now < deadline else { break }
+            try? await Task.sleep(for: configuration.answerPollInterval * 2)
+        }
+        guard applied else { return .later("The sync has not reached this change yet; Kisi follows within seconds.") }
+        do {
+            if let paused = try await repository.syncState.get(.pausedReason) {
+                return .incomplete("The sync is paused: \(paused)")
+            }
+            let failed = try await repository.kisiWrites(
+                KisiWriteFilter(memberID: memberID, status: .failed, from: since), PageRequest(limit: 1)).items
+            if let failure = failed.first {
+                return .incomplete("Kisi refused a change (\(failure.action): \(failure.error ?? "failed")); it is retried by itself.")
+            }
+            if try await heldRevocations().contains(where: { $0.memberID == memberID }) {
+                return .incomplete("The mass-revocation brake holds this member's revocation for a manager's approval.")
+            }
+        } catch {
+            return .later("BooGYMan could not read how the sync went (\(error)).")
+        }
+        return .applied
+    }
+
+    /// Whether a connection is stored, even if this replica has not adopted it yet (it was just made):
+    /// the leader claims a command within seconds of adopting it.
+    func connectionStored() async -> Bool {
+        if isConnected { return true }
+        guard let masterKey else { return false }
+        return ((try? await repository.kisiSettings(masterKey: masterKey)) ?? nil) != nil
+    }
+
+    public func unlock(_ request: SyncCommand.UnlockRequest) async throws -> SyncCommandAnswer {
+        guard await connectionStored() else { throw KisiProblem.notConnected }
+        let record = try await send(.unlock(request), requestedBy: request.actor, lifetime: configuration.unlockClaimDeadline)
+        switch record.status {
+        case .succeeded, .failed:
+            let answer = try Self.answer(of: record)
+            if let problem = answer.problem { throw problem }
+            return answer
+        case .expired, .pending:
+            throw KisiProblem(.noLeader, "No BooGYMan server answered for the Kisi sync within seconds, so the door was not opened. Try again in a minute.")
+        case .running:
+            throw KisiProblem(.outcomeUnknown, "Kisi did not answer in time; the door may or may not have opened.")
+        }
+    }
+
+    public func resendInvitation(_ request: SyncCommand.InvitationRequest, wait: Duration) async throws -> InvitationOutcome {
+        guard await connectionStored() else { throw KisiProblem.notConnected }
+        let record = try await send(
+            .resendInvitation(request), requestedBy: request.actor, lifetime: configuration.invitationLifetime, wait: wait)
+        switch record.status {
+        case .succeeded, .failed:
+            let answer = try Self.answer(of: record)
+            if let problem = answer.problem { throw problem }
+            return .sent(answer.summary)
+        case .expired:
+            throw KisiProblem(.noLeader, "No BooGYMan server ran the Kisi sync for ten minutes, so the invitation was not sent.")
+        case .pending, .running:
+            return .queued
+        }
+    }
+
+    public func requestDisconnectRevokingAccess(requestedBy: String) async throws {
+        guard isConnected else { throw KisiProblem.notConnected }
+        // The leading replica does it, fenced like every sync write, after stopping its sync; revoking
+        // from here could race a grant the running sync is about to make.
+        try await repository.syncState.set(.disconnectOutcome, nil)
+        try await repository.syncState.set(.disconnectRequested, requestedBy)
+    }
+
+    public func disconnectLeavingAccess() async throws {
+        try await repository.deleteKisiSettings()
+        // This replica stops at once; the others notice within their next look at the settings.
+        engines.replace(with: nil)
+    }
+
+    /// Queues `command`, wakes a leader in this process, and waits until it is finished or `wait` passes.
+    func send(_ command: SyncCommand, requestedBy: String, lifetime: Duration, wait: Duration? = nil) async throws -> SyncCommandRecord {
+        let payload = String(decoding: try JSONEncoder().encode(command), as: UTF8.self)
+        let expiresAt = Date().addingTimeInterval(Self.seconds(lifetime))
+        let id = try await repository.enqueueSyncCommand(kind: command.kind, payload: payload, requestedBy: requestedBy, expiresAt: expiresAt)
+        bell.ring()
+        let clock = ContinuousClock()
+        let deadline = clock.now + (wait ?? configuration.answerDeadline)
+        while true {
+            guard let record = try await repository.syncCommand(id) else {
+                throw KisiProblem(.unexpected, "The request for the Kisi sync disappeared.")
+            }
+            if record.isFinished || clock.now >= deadline || Task.isCancelled { return record }
+            try? await Task.sleep(for: configuration.answerPollInterval)
+        }
+    }
+
+    static func answer(of record: SyncCommandRecord) throws -> SyncCommandAnswer {
+        guard let text = record.result, let answer = try? JSONDecoder().decode(SyncCommandAnswer.self, from: Data(text.utf8)) else {
+            throw KisiProblem(.unexpected, "The Kisi sync gave no readable answer (\(record.error ?? "no details")).")
+        }
+        return answer
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
+    // MARK: Reads
+
+    func read<T: Sendable>(_ work: (KisiClient) async throws -> T) async throws -> T {
+        let client = try await client()
+        do {
+            return try await work(client)
+        } catch {
+            throw KisiProblem(error)
+        }
+    }
+
+    public func organization() async throws -> KisiOrganizationSummary {
+        try await read { client in
+            let organization = try await client.organization()
+            return KisiOrganizationSummary(id: organization.id, name: organization.name)
+        }
+    }
+
+    public func places() async throws -> [KisiPlaceSummary] {
+        try await read { client in try await client.allPlaces().collect().map { KisiPlaceSummary(id: $0.id, name: $0.name) } }
+    }
+
+    public func locks() async throws -> [KisiLockSummary] {
+        try await read { client in try await client.allLocks().collect().map(KisiLockSummary.init) }
+    }
+
+    public func integrations() async throws -> [KisiIntegrationSummary] {
+        try await read { client in
+            try await client.allIntegrations().collect().map { KisiIntegrationSummary(id: $0.id, type: $0.type, name: $0.name) }
+        }
+    }
+
+    public func unlockEvents(from: Date, to: Date, kisiUserID: Int?) async throws -> [DoorEvent] {
+        // The interval is sent in whole seconds, so its end is rounded up: rounded down, it would leave
+        // out an unlock of the last second (the one a member just made at the desk).
+        let end = Date(timeIntervalSince1970: to.timeIntervalSince1970.rounded(.up))
+        var query = KisiEventQuery(from: from, to: end, eventTypes: ["lock.unlock"])
+        if let kisiUserID {
+            query.actorType = "User"
+            query.actorID = kisiUserID
+        }
+        return try await read { client in
+            // Kisi collects large sets in the background; a few short waits cover a page's windows.
+            try await client.allEvents(query, maximumPolls: 5).collect().map(DoorEvent.init).sorted { $0.occurredAt < $1.occurredAt }
+        }
+    }
+
+    public func kisiUsers(email: String) async throws -> [KisiUserSummary] {
+        try await read { client in
+            try await client.allUsers(filter: KisiUserFilter(email: email)).collect()
+                .filter { $0.email.caseInsensitiveCompare(email) == .orderedSame }
+                .sorted { $0.id < $1.id }
+                .map(KisiUserSummary.init)
+        }
+    }
+
+    public func kisiUser(id: Int) async throws -> KisiUserSummary? {
+        try await read { client in
+            do {
+                return KisiUserSummary(try await client.user(id: id))
+            } catch KisiError.notFound {
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// The names rows carry in the `sync_state` table. They are what existing databases hold: never rename one.
+/// Nothing outside this file spells them; callers name an entry (``SyncStateEntry``) instead.
+private enum SyncStateKey: String {
+    case lastFullReconcileAt = "last_full_reconcile_at"
+    case lastProcessedChangeID = "last_processed_change_id"
+    case pausedReason = "paused_reason"
+    case brakeHeld = "brake_held_json"
+    case brakeApproved = "brake_approved_json"
+    case propagation = "propagation_json"
+    case deferredActions = "deferred_actions"
+    case retry = "retry_json"
+    case kisiChangeReported = "kisi_change_reported"
+    case kisiSelfUserID = "kisi_self_user_id"
+    case kisiWebhookIntegrationID = "kisi_webhook_integration_id"
+    case disconnectRequested = "kisi_disconnect_requested"
+    case disconnectOutcome = "kisi_disconnect_outcome"
+}
+
+/// One entry of the sync's small durable state, with its value's type and how that value is stored as text.
+public struct SyncStateEntry<Value: Sendable>: Sendable {
+    fileprivate let key: SyncStateKey
+    /// Nil stores nothing: the entry is removed (an empty retry state, say).
+    fileprivate let encode: @Sendable (Value) -> String?
+    /// Nil for text that is not a value of this entry: read as absent rather than failing the reader.
+    fileprivate let decode: @Sendable (String) -> Value?
+
+    fileprivate init(
+        _ key: SyncStateKey, encode: @escaping @Sendable (Value) -> String?, decode: @escaping @Sendable (String) -> Value?
+    ) {
+        self.key = key
+        self.encode = encode
+        self.decode = decode
+    }
+
+    /// The key's text, for logs and error messages.
+    public var name: String { key.rawValue }
+}
+
+extension SyncStateEntry where Value == String {
+    fileprivate init(text key: SyncStateKey) {
+        self.init(key, encode: { $0 }, decode: { $0 })
+    }
+
+    /// Why the sync is paused (e.g. "Kisi rejected the API key (401)"); absent while running.
+    public static var pausedReason: Self { Self(text: .pausedReason) }
+    /// Set by the Kisi webhook when an event could not be traced to one member or plan (e.g. a role
+    /// assignment made by hand): the sync runs a full reconcile at its next poll and clears it.
+    public static var kisiChangeReported: Self { Self(text: .kisiChangeReported) }
+    /// Set by an owner disconnecting Kisi with "revoke all managed access" (the text says who and when).
+    /// The replica leading the sync stops syncing, removes every managed grant, forgets the connection and
+    /// clears it; the owner's request thus runs where the Kisi writes are fenced.
+    public static var disconnectRequested: Self { Self(text: .disconnectRequested) }
+    /// What the last such request came to, in plain words, for the settings page.
+    public static var disconnectOutcome: Self { Self(text: .disconnectOutcome) }
+}
+
+extension SyncStateEntry where Value == Int {
+    fileprivate init(decimal key: SyncStateKey) {
+        self.init(key, encode: { String($0) }, decode: { Int($0) })
+    }
+
+    /// The ID of the last access change the sync has applied.
+    public static var lastProcessedChangeID: Self { Self(decimal: .lastProcessedChangeID) }
+    /// How many actions the leading sync has set aside (see `SyncYield`).
+    public static var deferredActions: Self { Self(decimal: .deferredActions) }
+    /// The Kisi user behind BooGYMan's API key: events it caused are BooGYMan's own.
+    public static var kisiSelfUserID: Self { Self(decimal: .kisiSelfUserID) }
+    /// The ID of the `event_webhook` integration BooGYMan registered with Kisi.
+    public static var kisiWebhookIntegrationID: Self { Self(decimal: .kisiWebhookIntegrationID) }
+}
+
+extension SyncStateEntry where Value == Date {
+    /// When the last completed full reconcile started, stored as ISO 8601 text (whole seconds).
+    public static var lastFullReconcileAt: Self {
+        Self(.lastFullReconcileAt, encode: { $0.formatted(.iso8601) }, decode: { try? Date($0, strategy: .iso8601) })
+    }
+}
+
+extension SyncStateEntry where Value == [Int] {
+    /// The role-assignment IDs staff approved for revocation, consumed by the next run.
+    public static var brakeApproved: Self { .json(.brakeApproved) }
+}
+
+extension SyncStateEntry where Value == PropagationSummary {
+    /// Propagation latency over the last hour, as the leading sync publishes it.
+    public static var propagation: Self {
+        .json(.propagation, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+extension SyncStateEntry where Value == SyncRetryState {
+    /// The work that failed and is owed, with when it is tried next; absent when nothing is owed.
+    public static var retry: Self {
+        Self(.retry, encode: { $0.encoded() }, decode: { SyncRetryState.decode($0) })
+    }
+}
+
+extension SyncStateEntry where Value: Codable {
+    /// Revocations held by the mass-revocation brake, awaiting approval, as JSON of the sync's own type.
+    public static var brakeHeld: Self { .json(.brakeHeld) }
+
+    fileprivate static func json(
+        _ key: SyncStateKey, dates: JSONEncoder.DateEncodingStrategy = .deferredToDate,
+        decodingDates: JSONDecoder.DateDecodingStrategy = .deferredToDate
+    ) -> Self {
+        Self(
+            key,
+            encode: { value in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                encoder.dateEncodingStrategy = dates
+                return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+            },
+            decode: { text in
+                let decoder = JSONDecoder()
+                decoder.dateDecodingStrategy = decodingDates
+                return try? decoder.decode(Value.self, from: Data(text.utf8))
+            })
+    }
+}
+
+/// The sync's small durable state, typed: the change cursor, the brake's store, figures for the status
+/// pages and messages between replicas. It reads and writes through a transport: the repository itself,
+/// or the sync's ledger, whose writes are fenced by the sync lease.
+public struct SyncState: Sendable {
+    public typealias Read = @Sendable (String) async throws -> String?
+    public typealias Write = @Sendable (String, String?) async throws -> Void
+
+    private let read: Read
+    private let write: Write
+
+    public init(read: @escaping Read, write: @escaping Write) {
+        self.read = read
+        self.write = write
+    }
+
+    /// The entry's value; nil when absent or not readable as its type.
+    public func get<Value>(_ entry: SyncStateEntry<Value>) async throws -> Value? {
+        try await read(entry.key.rawValue).flatMap(entry.decode)
+    }
+
+    /// Stores the entry's value; nil removes it.
+    public func set<Value>(_ entry: SyncStateEntry<Value>, _ value: Value?) async throws {
+        try await write(entry.key.rawValue, value.flatMap(entry.encode))
+    }
+}
+
+extension GymRepository {
+    /// Sync state read and written directly, unfenced: for pages, the webhook and the connection flow.
+    public var syncState: SyncState {
+        SyncState(read: { key in try await self.syncState(key) }, write: { key, value in try await self.setSyncState(key, value) })
+    }
+
+    /// Stores `value` unless the entry holds one already; true if it was stored. One statement, so
+    /// concurrent writers cannot both succeed.
+    public func setSyncStateIfAbsent<Value>(_ entry: SyncStateEntry<Value>, _ value: Value, now: Date = Date()) async throws -> Bool {
+        guard let text = entry.encode(value) else { return false }
+        return try await setSyncStateIfAbsent(entry.key.rawValue, text, now: now)
+    }
+}
