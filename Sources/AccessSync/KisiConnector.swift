@@ -54,13 +54,15 @@ public enum KisiConnector {
         }
     }
 
-    /// Checks the key with Kisi (`GET /organization`, paced with the running sync when `sharedPacing`)
-    /// and stores it sealed with `masterKey`; the running servers adopt it within seconds. Nothing is
-    /// stored when Kisi does not accept the key.
+    /// Checks the key with Kisi (`GET /organization`, paced with the running sync when `sharedPacing`),
+    /// finds out what the key may do (its user, role assignments and roles) and stores it sealed with
+    /// `masterKey`; the running servers adopt it within seconds. Nothing is stored when Kisi does not
+    /// accept the key. A key whose rights cannot be found out is still stored: it works, and the outcome
+    /// says that its rights are unknown.
     @discardableResult
     public static func connect(
         _ request: ConnectRequest, repository: GymRepository, masterKey: MasterKey, logger: Logger, sharedPacing: Bool
-    ) async throws -> KisiOrganizationSummary {
+    ) async throws -> KisiConnectionOutcome {
         guard let baseURL = URL(string: request.baseURL), baseURL.scheme == "https" || baseURL.scheme == "http" else {
             throw KisiProblem(.invalid, "The Kisi address must be an http(s) address.")
         }
@@ -74,12 +76,13 @@ public enum KisiConnector {
         } catch {
             throw KisiProblem(error)
         }
+        let rights = await KisiKeyRights.discover(with: client)
         try await repository.saveKisiSettings(
             KisiSettings(
                 apiKey: request.apiKey, organizationID: organization.id, baseURL: request.baseURL, instanceURL: request.instanceURL,
                 userCreationMode: request.userCreationMode),
             masterKey: masterKey)
-        return KisiOrganizationSummary(id: organization.id, name: organization.name)
+        return KisiConnectionOutcome(organization: KisiOrganizationSummary(id: organization.id, name: organization.name), rights: rights)
     }
 }
 

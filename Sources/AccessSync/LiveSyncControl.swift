@@ -230,6 +230,10 @@ public struct LiveSyncControl: SyncControl {
         try await read { client in try await client.allLocks().collect().map(KisiLockSummary.init) }
     }
 
+    public func keyRights() async throws -> KisiKeyRights {
+        await KisiKeyRights.discover(with: try await client())
+    }
+
     public func integrations() async throws -> [KisiIntegrationSummary] {
         try await read { client in
             try await client.allIntegrations().collect().map { KisiIntegrationSummary(id: $0.id, type: $0.type, name: $0.name) }

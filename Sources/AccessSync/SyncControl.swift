@@ -48,6 +48,9 @@ public protocol SyncControl: Sendable {
     func organization() async throws -> KisiOrganizationSummary
     func places() async throws -> [KisiPlaceSummary]
     func locks() async throws -> [KisiLockSummary]
+    /// What the connected key may do, found out from Kisi (its user, role assignments and roles); a
+    /// discovery Kisi does not allow or answer is said in the result's lines, not thrown.
+    func keyRights() async throws -> KisiKeyRights
     /// Kisi's integrations; ``KisiProblem/Kind/forbidden`` when the key may not list them.
     func integrations() async throws -> [KisiIntegrationSummary]
     /// Unlock attempts in `[from, to]` (of one Kisi user when given), oldest first, from Kisi's event sets.

@@ -648,7 +648,9 @@ public actor SyncEngine {
     static func pauseReason(_ error: KisiError) -> String? {
         switch error {
         case .unauthorized: "Kisi rejected the API key (401); sync paused until it is fixed"
-        case .forbidden: "Kisi refused access (403): the API key's user is not an administrator; sync paused"
+        // Writes refused with 403 fail alone (SyncRefused); this is a read, without which nothing can be planned.
+        case .forbidden:
+            "Kisi refused to let the API key read what BooGYMan keeps in step (403): its user lacks the right to see Kisi users, groups, their doors or access rights (users_read, groups_read, group_locks_read or role_assignments_read); sync paused until the key's user is given them"
         default: nil
         }
     }

@@ -7,8 +7,8 @@ import NIOCore
 /// Door activity: a page with a live feed of Kisi's `lock.unlock` events as check-ins (member, club,
 /// door, opened or refused and why), sent as Server-Sent Events.
 extension AdminRoutes {
-    /// How often the stream asks Kisi for new events; Kisi allows one event query per second per key.
-    static let activityPollInterval: Duration = .seconds(4)
+    /// How often the stream asks Kisi for new events (the pace the Kisi wizard names for keys without a webhook).
+    static let activityPollInterval: Duration = KisiKeyRights.eventSetPollInterval
     /// A stream ends after this long and the browser's EventSource reconnects by itself, so no
     /// request outlives a shutdown by more than this.
     static let activityStreamLifetime: TimeInterval = 120

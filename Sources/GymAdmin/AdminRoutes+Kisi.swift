@@ -30,18 +30,20 @@ extension AdminRoutes {
                 if let instanceURL, URL(string: instanceURL).map({ $0.scheme == "https" || $0.scheme == "http" }) != true {
                     throw FieldErrors(field: "instance_url", "must be an http(s) address")
                 }
-                let organization: KisiOrganizationSummary
+                let outcome: KisiConnectionOutcome
                 do {
-                    organization = try await KisiConnector.connect(
+                    outcome = try await KisiConnector.connect(
                         KisiConnector.ConnectRequest(apiKey: apiKey, baseURL: baseURLText, instanceURL: instanceURL, userCreationMode: mode),
                         repository: repository, masterKey: masterKey, logger: context.logger, sharedPacing: configuration.sharesKisiPacing)
                 } catch let problem as KisiProblem {
                     throw FieldErrors(field: "api_key", "Kisi did not accept it: \(problem.plainWords)")
                 }
-                context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(organization.id)", "staff_id": "\(session.staff.id)"])
-                // Show what BooGYMan can now see in Kisi: the organization, its places and its locks.
+                context.logger.notice("Kisi connected from the admin UI", metadata: ["organization": "\(outcome.organization.id)", "staff_id": "\(session.staff.id)"])
+                // Show what BooGYMan can now see in Kisi (the organization, its places and its locks) and
+                // what the new key may do, as found out while connecting: the running sync may still hold
+                // the previous key for a few seconds.
                 var connected = try await settingsData(viewer: session.staff.id)
-                connected["test"] = try await kisiOverview()
+                connected["test"] = try await kisiOverview(rights: outcome.rights)
                 connected["notice"] = Self.notices["connected"]
                 return try page("settings", request, context, session: session, active: "settings", connected)
             } catch let errors as FieldErrors {
@@ -169,17 +171,21 @@ extension AdminRoutes {
         return data
     }
 
-    /// The organization, places and locks as Kisi reports them, or the problem in plain words.
-    func kisiOverview() async throws -> [String: Any] {
+    /// The organization, places and locks as Kisi reports them and what the key may do (`rights`, else
+    /// found out now), or the problem in plain words.
+    func kisiOverview(rights known: KisiKeyRights? = nil) async throws -> [String: Any] {
         do {
             let organization = try await control.organization()
             let places = try await control.places()
             let locks = try await control.locks()
+            let keyRights: KisiKeyRights
+            if let known { keyRights = known } else { keyRights = try await control.keyRights() }
             return [
                 "organization": organization.name, "organizationID": organization.id,
+                "keyRights": keyRights.lines,
                 "places": places.map { ["id": $0.id, "name": $0.name] },
                 "locks": locks.map { ["id": $0.id, "name": $0.name, "place": $0.placeName ?? ""] },
-                "checks": try await healthChecks(placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
+                "checks": try await healthChecks(rights: keyRights, placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
             ]
         } catch {
             return ["problem": Self.plainWords(error)]
@@ -188,19 +194,16 @@ extension AdminRoutes {
 
     /// What the sync needs from Kisi, checked one by one, each with what to do when it fails. The key
     /// itself was accepted by the time this runs (the organization was read with it).
-    func healthChecks(placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
+    func healthChecks(rights: KisiKeyRights, placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
         func check(_ label: String, _ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
         var checks = [check("API key", true, "Kisi accepts it.")]
-        // Only an organization administrator may list integrations: the same rights the sync needs.
-        var integrations: [KisiIntegrationSummary]?
-        do {
-            integrations = try await control.integrations()
-            checks.append(check("Key owner is an administrator", true, "The key's user may manage groups, users and integrations."))
-        } catch let problem as KisiProblem where problem.kind == .forbidden {
-            checks.append(check("Key owner is an administrator", false,
-                                "Kisi refused an administrator's request: make the key's user an organization administrator."))
-        }
         let layout = try await repository.layout()
+        checks.append(Self.keyRightsCheck(rights, clubs: layout.clubs.values.sorted { $0.name < $1.name }.map { ($0.name, $0.kisiPlaceID) }))
+        // Only a key that may register the webhook may list integrations; others are not asked.
+        var integrations: [KisiIntegrationSummary]?
+        if rights.canRegisterWebhook || rights.reach == .unknown {
+            integrations = try? await control.integrations()
+        }
         let missingPlaces = layout.clubs.values.compactMap { club in club.kisiPlaceID.flatMap { placeIDs.contains($0) ? nil : "\(club.name): place \($0)" } }
         let configuredLocks = layout.allDoors.map(\.lockID)
         let missingLocks = configuredLocks.filter { !lockIDs.contains($0) }
@@ -214,7 +217,10 @@ extension AdminRoutes {
         let registered = try await repository.syncState.get(.kisiWebhookIntegrationID)
         var instance: String?
         if let masterKey = configuration.masterKey { instance = try await repository.kisiSettings(masterKey: masterKey)?.instanceURL }
-        if instance == nil {
+        if !rights.canRegisterWebhook, rights.reach != .unknown {
+            let seconds = KisiKeyRights.eventSetPollInterval.components.seconds
+            checks.append(check("Webhook", false, "This key cannot register a webhook: door activity is read from Kisi's event sets every \(seconds) seconds instead, and changes made in Kisi's dashboard are repaired every 10 minutes."))
+        } else if instance == nil {
             checks.append(check("Webhook", false, "No public address is set, so Kisi cannot tell BooGYMan about changes made in its dashboard; they are repaired every 10 minutes instead."))
         } else if let instance, let registered, integrations?.contains(where: { $0.id == registered }) == true {
             checks.append(check("Webhook", true, "Kisi sends its events to \(instance)/webhooks/kisi, signed."))
@@ -222,6 +228,31 @@ extension AdminRoutes {
             checks.append(check("Webhook", false, "Not registered with Kisi yet: BooGYMan registers it within seconds of connecting (and at every start)."))
         }
         return checks
+    }
+
+    /// The key's rights as the sync needs them: organization-wide (administrator or access manager),
+    /// some places (place administrator, naming them and any club outside them), or not enough.
+    static func keyRightsCheck(_ rights: KisiKeyRights, clubs: [(name: String, placeID: Int?)]) -> [String: Any] {
+        let label = "Key rights"
+        func check(_ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
+        switch rights.reach {
+        case .wholeOrganization:
+            let role = rights.organizationRoleNames.isEmpty ? "an organization-wide role" : "organization \(rights.organizationRoleNames.joined(separator: " and "))"
+            return check(true, "The key's user is \(role): BooGYMan may manage Kisi users, groups, their doors and access rights everywhere.")
+        case .places(let places):
+            let names = places.map(\.name).joined(separator: ", ")
+            let outside = clubs.filter { club in club.placeID.map { id in !places.contains { $0.id == id } } ?? false }.map(\.name)
+            guard outside.isEmpty else {
+                return check(false, "The key's user administers only \(names): no door access can be kept for \(outside.joined(separator: ", ")). Use a key whose user administers their places too, or an organization administrator's.")
+            }
+            return check(true, "The key's user is the place administrator of \(names): BooGYMan manages place-scoped groups there and no doors elsewhere.")
+        case .none:
+            let missing = rights.missingSyncPermissions.joined(separator: ", ")
+            let why = missing.isEmpty ? "its rights to groups, their doors and access rights meet in no one place" : "it lacks \(missing)"
+            return check(false, "The key's user may not manage door access (\(why)): make it an organization administrator, an access manager or the place administrator of the gym's places.")
+        case .unknown:
+            return check(false, "BooGYMan could not tell what this key may do; the sync finds out when Kisi refuses a change, and says which right is missing.")
+        }
     }
 
     /// Kisi's failures as front-of-house words.

@@ -332,10 +332,10 @@ struct Kisi: AsyncParsableCommand {
             let apiKey = try apiKey ?? Self.readAPIKey()
             let logger = GymServer.makeLogger(level: .warning)
             let database = try await GymServer.openDatabase(configuration, logger: logger)
-            let organization: KisiOrganizationSummary
+            let outcome: KisiConnectionOutcome
             do {
                 // The admin UI's connect flow; paced with a running server's sync through the database.
-                organization = try await KisiConnector.connect(
+                outcome = try await KisiConnector.connect(
                     KisiConnector.ConnectRequest(apiKey: apiKey, baseURL: baseURL, instanceURL: instanceURL, userCreationMode: mode),
                     repository: database.repository, masterKey: masterKey, logger: logger,
                     sharedPacing: configuration.database.pacesKisiTogether)
@@ -347,7 +347,9 @@ struct Kisi: AsyncParsableCommand {
                 throw error
             }
             await database.shutdown()
-            print("Connected to Kisi organization \(organization.id) \"\(organization.name)\". `boogyman serve` now keeps its doors in step.")
+            print("Connected to Kisi organization \(outcome.organization.id) \"\(outcome.organization.name)\". `boogyman serve` now keeps its doors in step.")
+            // What the key may do, as the admin wizard says it: a limited key is no surprise later.
+            for line in outcome.keyRights { print(line) }
         }
 
         /// The key from the terminal without echo, or the first line of standard input (`< key-file`, a pipe).

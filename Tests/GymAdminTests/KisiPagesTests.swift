@@ -42,7 +42,10 @@ struct KisiPagesTests {
                 #expect(connected.status == .ok)
                 #expect(connected.body.contains("Kisi is connected"))
                 #expect(connected.body.contains("(5001)"), "the wizard lists the organization's locks")
-                #expect(connected.body.contains("✓ <strong>Key owner is an administrator</strong>"))
+                #expect(connected.body.contains("✓ <strong>Key rights</strong>: The key&#39;s user is organization administrator")
+                    || connected.body.contains("✓ <strong>Key rights</strong>: The key's user is organization administrator"))
+                #expect(connected.body.contains("anywhere in the organization"), "the wizard says what the key may do")
+                #expect(connected.body.contains("It can register a webhook"))
                 #expect(connected.body.contains("✓ <strong>Doors&#39; locks exist</strong>") || connected.body.contains("✓ <strong>Doors' locks exist</strong>"))
                 #expect(connected.body.contains("✗ <strong>Webhook</strong>"), "no public address given, so no webhook")
                 #expect(!connected.body.contains(SandboxSeed.demoAPIKey), "the stored key never appears on a page")
@@ -61,6 +64,36 @@ struct KisiPagesTests {
                 let disconnected = try await browser.post("/admin/settings/kisi/disconnect", ["csrf": csrf])
                 #expect(disconnected.status == .seeOther)
                 #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!) == nil)
+            }
+        }
+    }
+
+    @Test("Connecting with a place administrator's key, the wizard names the key's places and says there will be no webhook")
+    func connectWithPlaceAdministratorKey() async throws {
+        var logger = Logger(label: "boogyman.admin-kisi-tests")
+        logger.logLevel = .warning
+        let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: .demoSeed(), requestsPerSecond: 0, logger: logger))
+        let placeKey = try await sandbox.createAPIKey(.placeAdministrator(of: [1001, 1002]))
+        try await sandbox.withRunningServer { kisiPort in
+            let configuration = AppConfiguration(host: "127.0.0.1", port: 0, database: .sqliteInMemory, masterKey: MasterKey.generate())
+            let database = try await GymServer.openDatabase(configuration, logger: logger)
+            _ = try await database.repository.createStaff(
+                email: AdminBrowser.ownerEmail, name: "Olga Owner", role: .owner, passwordHash: StaffPasswords.hash(AdminBrowser.password))
+            let app = GymServer.application(configuration, database: database, logger: logger)
+            try await app.test(.live) { client in
+                let browser = AdminBrowser(client: client, repository: database.repository)
+                try await browser.signIn(AdminBrowser.ownerEmail)
+                let csrf = try await browser.sessionCSRF()
+                let connected = try await browser.post(
+                    "/admin/settings/kisi", ["csrf": csrf, "api_key": placeKey.secret, "base_url": "http://127.0.0.1:\(kisiPort)"])
+                #expect(connected.status == .ok)
+                let page = connected.body.replacingOccurrences(of: "&#39;", with: "'")
+                #expect(page.contains("administers places Old Town and Floreasca"), "\(page)")
+                #expect(page.contains("It cannot register a webhook"))
+                #expect(page.contains("✓ <strong>Key rights</strong>: The key's user is the place administrator of Old Town, Floreasca"))
+                #expect(page.contains("✗ <strong>Webhook</strong>: This key cannot register a webhook"))
+                #expect(!page.contains("anywhere in the organization"))
+                #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!)?.apiKey == placeKey.secret)
             }
         }
     }

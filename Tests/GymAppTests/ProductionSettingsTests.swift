@@ -195,7 +195,9 @@ struct ProductionSettingsTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
-            process.interrupt()
+            // Killed, not interrupted: with the demo's sandbox gone, a graceful stop waits out the
+            // Kisi client's retries, and only the status matters here.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/sync/status")!)
@@ -236,6 +238,13 @@ struct ProductionSettingsTests {
             let connected = try runBinary(base, environment: environment, input: SandboxSeed.demoAPIKey + "\n")
             #expect(connected.status == 0, "\(connected.stderr)")
             #expect(connected.stdout.contains("Connected to Kisi organization 1"))
+            #expect(connected.stdout.contains("anywhere in the organization"), "it says what the key may do: \(connected.stdout)")
+            // A place administrator's key works too, and the command says how far it reaches.
+            let placeKey = try await sandbox.createAPIKey(.placeAdministrator(of: [1001, 1002]))
+            let limited = try runBinary(base + ["--api-key", placeKey.secret], environment: environment, input: "")
+            #expect(limited.status == 0, "\(limited.stderr)")
+            #expect(limited.stdout.contains("administers places Old Town and Floreasca"), "\(limited.stdout)")
+            #expect(limited.stdout.contains("It cannot register a webhook"), "\(limited.stdout)")
             // --api-key still works and then nothing is read from standard input.
             let flagged = try runBinary(base + ["--api-key", SandboxSeed.demoAPIKey], environment: environment, input: "ignored\n")
             #expect(flagged.status == 0, "\(flagged.stderr)")

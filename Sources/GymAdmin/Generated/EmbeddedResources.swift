@@ -837,6 +837,8 @@ document.addEventListener("DOMContentLoaded", () => {
     <div class="card inset" id="kisi-test-result">
       {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
       {{#organization}}<p class="status good">Kisi answered: organization “{{organization}}” ({{organizationID}}).</p>{{/organization}}
+      {{#organization}}<h3>What this key may do</h3>
+      <ul class="key-rights" id="kisi-key-rights">{{#keyRights}}<li>{{.}}</li>{{/keyRights}}</ul>{{/organization}}
       {{#organization}}<h3>Health checks</h3>{{/organization}}
       <ul class="checks">{{#checks}}<li class="check {{#ok}}good{{/ok}}{{^ok}}bad{{/ok}}">{{#ok}}✓{{/ok}}{{^ok}}✗{{/ok}} <strong>{{label}}</strong>: {{detail}}</li>{{/checks}}</ul>
       {{#organization}}<h3>Places</h3>{{/organization}}
@@ -847,7 +849,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{/test}}
   {{#hasMasterKey}}
   <h3>{{#kisi}}Replace the connection{{/kisi}}{{^kisi}}Connect Kisi{{/kisi}}</h3>
-  <p class="hint">Paste the API key of a Kisi organization administrator. BooGYMan checks it with Kisi, then stores it sealed with the master key.</p>
+  <p class="hint">Paste the API key of a Kisi organization administrator, access manager or place administrator. BooGYMan checks it with Kisi, says what it may do, then stores it sealed with the master key.</p>
   <form method="post" action="/admin/settings/kisi" class="stack" autocomplete="off">
     <input type="hidden" name="csrf" value="{{csrf}}">
     <label>API key <input type="password" name="api_key" required></label>

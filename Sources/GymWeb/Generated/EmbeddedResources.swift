@@ -2192,9 +2192,11 @@ components:
         paused_reason:
           type: string
           description: |
-            Present only while the sync is paused because Kisi refuses the API key (401, or 403
-            when its user is not an administrator). The sync retries by itself; changes wait,
-            nothing is lost.
+            Present only while the sync is paused because Kisi refuses the API key (401), or
+            refuses to let it read the Kisi users, groups, doors or access rights the sync keeps in
+            step (403 on a read). A write refused with 403 does not pause the sync: it fails alone,
+            naming the right the key lacks, and is retried later. The sync retries by itself;
+            changes wait, nothing is lost.
           example: Kisi rejected the API key (401); sync paused until it is fixed
         queue_depth:
           type: integer
