@@ -33,6 +33,7 @@ struct UnlockLatency: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let sqlite = DatabaseLocation.sqliteFile(path: directory.appendingPathComponent("gym.sqlite").path)
+            try await measureDirect(database: .sqliteFile(path: directory.appendingPathComponent("direct.sqlite").path), kisiPort: port, logger: quiet)
             try await measure("one replica, SQLite file", leader: sqlite, requester: nil, kisiPort: port, logger: quiet)
             if let postgresURL {
                 try await measure("one replica, PostgreSQL", leader: .postgres(url: postgresURL), requester: nil, kisiPort: port, logger: quiet)
@@ -41,6 +42,32 @@ struct UnlockLatency: AsyncParsableCommand {
                     logger: quiet)
             }
         }
+    }
+
+    /// The baseline: the page's own client calling Kisi directly (how unlocks were sent before they went
+    /// through the leader), with the same shared pacing.
+    func measureDirect(database location: DatabaseLocation, kisiPort: Int, logger: Logger) async throws {
+        let database = try GymDatabase(location: location, logger: logger)
+        try await database.migrate()
+        let settings = KisiSettings(apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: "http://127.0.0.1:\(kisiPort)")
+        let engine = try KisiConnector.engine(settings: settings, repository: database.repository, logger: logger, sharedPacing: true)
+        var latencies: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<samples {
+            let clicked = clock.now
+            _ = try await engine.client.unlock(lockID: 5001)
+            let elapsed = clock.now - clicked
+            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        await database.shutdown()
+        report("baseline: direct Kisi call from the page, SQLite file (no leader, no journal)", latencies, extra: "")
+    }
+
+    func report(_ label: String, _ latencies: [Double], extra: String) {
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
+        print(String(format: "%@: %d unlocks, p50 %.1f ms, p95 %.1f ms, max %.1f ms", label, sorted.count, percentile(0.5), percentile(0.95), sorted.last ?? 0) + extra)
     }
 
     /// `requester` nil: the page runs in the leader's process; else in another replica over its own pool.
@@ -105,10 +132,6 @@ struct UnlockLatency: AsyncParsableCommand {
             try await repository.deleteFinishedSyncCommands(before: Date().addingTimeInterval(3600))
         }
         await leaderDatabase.shutdown()
-        let sorted = latencies.sorted()
-        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
-        print(String(
-            format: "%@: %d unlocks, p50 %.1f ms, p95 %.1f ms, max %.1f ms; %d of %d journalled unlock writes carry the leader's fence",
-            label, sorted.count, percentile(0.5), percentile(0.95), sorted.last ?? 0, fencedWrites, writes.count))
+        report(label, latencies, extra: "; \(fencedWrites) of \(writes.count) journalled unlock writes carry the leader's fence")
     }
 }
