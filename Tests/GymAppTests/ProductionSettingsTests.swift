@@ -137,7 +137,7 @@ struct ProductionSettingsTests {
         #expect(!FileManager.default.fileExists(atPath: keyFile))
     }
 
-    @Test("A demo run without BOOGYMAN_MASTER_KEY says where its key is; after it stops, serve's configuration with that file finds Kisi connected")
+    @Test("A demo run without BOOGYMAN_MASTER_KEY says where its key is; after it stops, boogyman serve with that file reports Kisi connected, and without it not")
     func demoBinaryThenServe() async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
