@@ -237,13 +237,17 @@ extension AdminRoutes {
         func check(_ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
         switch rights.reach {
         case .wholeOrganization:
-            let role = rights.organizationRoleNames.isEmpty ? "an organization-wide role" : "organization \(rights.organizationRoleNames.joined(separator: " and "))"
-            return check(true, "The key's user is \(role): BooGYMan may manage Kisi users, groups, their doors and access rights everywhere.")
+            // Kisi's role names say their scope already ("Organization access manager").
+            let role = rights.organizationRoleNames.isEmpty ? "an organization-wide role" : "Kisi's \(rights.organizationRoleNames.joined(separator: " and ")) role"
+            return check(true, "The key's user holds \(role): BooGYMan may manage Kisi users, groups, their doors and access rights everywhere.")
         case .places(let places):
-            let names = places.map(\.name).joined(separator: ", ")
+            func list(_ items: [String]) -> String {
+                items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items[items.count - 1]
+            }
+            let names = list(places.map(\.name))
             let outside = clubs.filter { club in club.placeID.map { id in !places.contains { $0.id == id } } ?? false }.map(\.name)
             guard outside.isEmpty else {
-                return check(false, "The key's user administers only \(names): no door access can be kept for \(outside.joined(separator: ", ")). Use a key whose user administers their places too, or an organization administrator's.")
+                return check(false, "The key's user administers only \(names): no door access can be kept for \(list(outside)). Use a key whose user administers their places too, or an organization administrator's.")
             }
             return check(true, "The key's user is the place administrator of \(names): BooGYMan manages place-scoped groups there and no doors elsewhere.")
         case .none:
