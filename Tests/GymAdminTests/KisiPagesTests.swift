@@ -100,4 +100,42 @@ struct KisiPagesTests {
             }
         }
     }
+
+    @Test("A key whose rights Kisi does not reveal still connects, and the wizard says what the key may do is unknown")
+    func connectWhenDiscoveryFails() async throws {
+        let logger = {
+            var logger = Logger(label: "boogyman.admin-kisi-tests")
+            logger.logLevel = .warning
+            return logger
+        }()
+        // A Kisi that answers the organization, places and locks but not GET /user, discovery's first call.
+        let router = Router()
+        @Sendable func json(_ text: String) -> Response {
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("organization") { _, _ in json(#"{"id": 7, "name": "Stub Gym"}"#) }
+        router.get("places") { _, _ in json("[]") }
+        router.get("locks") { _, _ in json("[]") }
+        let kisi = Application(router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        try await kisi.test(.live) { kisiClient in
+            let kisiPort = try #require(kisiClient.port)
+            let configuration = AppConfiguration(host: "127.0.0.1", port: 0, database: .sqliteInMemory, masterKey: MasterKey.generate())
+            let database = try await GymServer.openDatabase(configuration, logger: logger)
+            _ = try await database.repository.createStaff(
+                email: AdminBrowser.ownerEmail, name: "Olga Owner", role: .owner, passwordHash: StaffPasswords.hash(AdminBrowser.password))
+            let app = GymServer.application(configuration, database: database, logger: logger)
+            try await app.test(.live) { client in
+                let browser = AdminBrowser(client: client, repository: database.repository)
+                try await browser.signIn(AdminBrowser.ownerEmail)
+                let csrf = try await browser.sessionCSRF()
+                let connected = try await browser.post(
+                    "/admin/settings/kisi", ["csrf": csrf, "api_key": "stub-key", "base_url": "http://127.0.0.1:\(kisiPort)"])
+                #expect(connected.status == .ok)
+                let page = connected.body.replacingOccurrences(of: "&#39;", with: "'")
+                #expect(page.contains("BooGYMan could not tell what this key may do"), "\(page)")
+                #expect(page.contains("✗ <strong>Key rights</strong>"))
+                #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!)?.organizationID == 7)
+            }
+        }
+    }
 }
