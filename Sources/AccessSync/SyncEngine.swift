@@ -131,6 +131,10 @@ public actor SyncEngine {
     private(set) var deferred: [SyncAction] = []
     /// When the full reconcile whose work is set aside started; it counts as done once that work is.
     private var deferredFullReconcileStartedAt: Date?
+    /// The members' order of the run whose work is set aside, kept for its resumption.
+    private var deferredOrder: ArrivalOrder?
+    /// The long run under way (a full reconcile and the work it set aside), published as ``SyncRunProgress``.
+    private var progress: ProgressTracker?
     public var hasDeferredWork: Bool { !deferred.isEmpty }
     public var deferredCount: Int { deferred.count }
     /// Runs are serialized: the actor is reentrant at every `await`, and two runs interleaving could
@@ -320,22 +324,124 @@ public actor SyncEngine {
 
     // MARK: Full reconcile
 
+    /// Observes and plans the whole gym and carries the plan out: revocations first, then each member's
+    /// user and grants, members most likely at the door soon first (see ``arrivalOrder(for:)``). Its
+    /// progress is published while it runs (``SyncStateEntry/runProgress``), until the work it sets
+    /// aside is done too. A restart needs no record of what was done: the next run observes Kisi and
+    /// the links written after each create, and plans only what is still missing.
     public func reconcileAll(trigger: String = "full reconcile", yield: SyncYield? = nil) async throws -> SyncReport {
         try await withRun(trigger: trigger) { run in
             deferred = []  // this run re-plans everything from a fresh observation
             deferredFullReconcileStartedAt = nil
-            let (actions, links, observed) = try await observeAndPlanAll(&run)
-            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
-            try await execute(
-                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: run.meter, report: &run.report,
-                yield: yield)
-            guard run.report.pausedReason == nil else { return }
+            deferredOrder = nil
+            do {
+                let (actions, links, observed) = try await observeAndPlanAll(&run)
+                snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
+                let order = try await arrivalOrder(for: actions)
+                progress = ProgressTracker(trigger: trigger, startedAt: run.report.startedAt)
+                try await execute(
+                    actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: run.meter, report: &run.report,
+                    yield: yield, order: order)
+            } catch {
+                try? await endProgress()
+                throw error
+            }
+            guard run.report.pausedReason == nil else {
+                if deferred.isEmpty { try await endProgress() }
+                return
+            }
             if run.report.deferred > 0 {
                 deferredFullReconcileStartedAt = run.report.startedAt
+                deferredOrder = currentOrder
             } else {
-                try await ledger.syncState.set(.lastFullReconcileAt, run.report.startedAt)
+                try await endProgress()
+                try await ledger.syncState.set(.lastFullReconcileAt, Date())
             }
         }
+    }
+
+    // MARK: Order and progress of long runs
+
+    /// The members' order for a long run's grants: recent check-ins at the door, then access starting
+    /// about now, then older check-ins (``ArrivalOrder/rank(lastCheckIns:accessStarts:now:recentDays:startWindowDays:)``).
+    /// Read from the door events of linked members and the planned grants' starts; one query.
+    func arrivalOrder(for actions: [SyncAction]) async throws -> ArrivalOrder {
+        var starts: [UUID: Date] = [:]
+        for action in actions {
+            guard let memberID = action.memberID else { continue }
+            let start: Date? = switch action.kind {
+            case let .createGrant(_, _, _, validFrom, _): validFrom
+            case let .inviteUser(_, _, _, _, _, validFrom, _): validFrom
+            case let .updateGrantValidity(_, validFrom, _): validFrom
+            default: nil
+            }
+            if let start, starts[memberID].map({ start < $0 }) ?? true { starts[memberID] = start }
+        }
+        guard !starts.isEmpty else { return ArrivalOrder(rank: [:]) }
+        let checkIns = try await repository.lastDoorEventPerMember()
+        return ArrivalOrder(rank: ArrivalOrder.rank(lastCheckIns: checkIns, accessStarts: starts, now: configuration.now()))
+    }
+
+    /// The members' order of the executor run under way, kept for the resumption of what it sets aside.
+    private var currentOrder: ArrivalOrder?
+
+    /// Counts of a long run, across the segments it is split into when it yields to newer changes.
+    struct ProgressTracker {
+        let trigger: String
+        let startedAt: Date
+        var planned = 0
+        var done = 0
+        var failed = 0
+        /// Time spent executing in finished segments; time set aside is not counted.
+        var workedBefore: Duration = .zero
+        var segmentStart: ContinuousClock.Instant?
+        var lastPublished: ContinuousClock.Instant?
+
+        func figures(now: Date, clock: ContinuousClock.Instant) -> SyncRunProgress {
+            var worked = workedBefore
+            if let segmentStart { worked += clock - segmentStart }
+            let seconds = Double(worked.components.seconds) + Double(worked.components.attoseconds) / 1e18
+            return SyncRunProgress.estimate(
+                trigger: trigger, startedAt: startedAt, now: now, planned: planned, done: done, failed: failed, workingSeconds: seconds)
+        }
+    }
+
+    /// How often the progress of a long run is written: often enough for a progress bar, rarely enough
+    /// to cost nothing next to Kisi's 5 writes a second.
+    static let progressInterval: Duration = .seconds(2)
+
+    private func beginProgressSegment(planned: Int?) async throws {
+        guard var tracker = progress else { return }
+        if let planned { tracker.planned = planned }
+        tracker.segmentStart = ContinuousClock.now
+        tracker.lastPublished = ContinuousClock.now
+        progress = tracker
+        try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: ContinuousClock.now))
+    }
+
+    private func progressStep(succeeded: Bool) async throws {
+        guard var tracker = progress else { return }
+        if succeeded { tracker.done += 1 } else { tracker.failed += 1 }
+        let now = ContinuousClock.now
+        let due = tracker.lastPublished.map { now - $0 >= Self.progressInterval } ?? true
+        if due { tracker.lastPublished = now }
+        progress = tracker
+        if due { try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: now)) }
+    }
+
+    private func endProgressSegment() async throws {
+        guard var tracker = progress else { return }
+        let now = ContinuousClock.now
+        if let start = tracker.segmentStart { tracker.workedBefore += now - start }
+        tracker.segmentStart = nil
+        progress = tracker
+        try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: now))
+    }
+
+    private func endProgress() async throws {
+        guard progress != nil else { return }
+        progress = nil
+        try await ledger.syncState.set(.runProgress, nil)
     }
 
     // MARK: Change-driven reconcile
@@ -584,10 +690,22 @@ public actor SyncEngine {
             run.report.planned = actions.count
             // Links are read afresh: users and groups created before the yield resolve through them.
             let links = try await loadLinks(&run, memberIDs: Set(actions.compactMap(\.memberID)))
-            try await runExecutor(actions, links: links, full: false, meter: run.meter, report: &run.report, yield: yield)
-            if run.report.pausedReason == nil, deferred.isEmpty, let fullStartedAt = deferredFullReconcileStartedAt {
+            if progress == nil { progress = ProgressTracker(trigger: trigger, startedAt: run.report.startedAt) }
+            do {
+                try await runExecutor(
+                    actions, links: links, full: false, meter: run.meter, report: &run.report, yield: yield, order: deferredOrder,
+                    tracksProgress: true)
+            } catch {
+                if deferred.isEmpty { try? await endProgress() }
+                throw error
+            }
+            if deferred.isEmpty {
+                deferredOrder = nil
+                try await endProgress()
+            }
+            if run.report.pausedReason == nil, deferred.isEmpty, deferredFullReconcileStartedAt != nil {
                 deferredFullReconcileStartedAt = nil
-                try await ledger.syncState.set(.lastFullReconcileAt, fullStartedAt)
+                try await ledger.syncState.set(.lastFullReconcileAt, Date())
             }
         }
         return resumed ? report : nil
@@ -595,7 +713,7 @@ public actor SyncEngine {
 
     func execute(
         _ actions: [SyncAction], links: KisiLinks, managedGrantCount: Int, full: Bool, meter: KisiCallMeter, report: inout SyncReport,
-        yield: SyncYield? = nil
+        yield: SyncYield? = nil, order: ArrivalOrder? = nil
     ) async throws {
         report.planned = actions.count
         let outcome = configuration.brake.apply(to: actions, managedGrantCount: managedGrantCount)
@@ -618,16 +736,38 @@ public actor SyncEngine {
             try await ledger.syncState.set(SyncStateEntry<[HeldRevocation]>.brakeHeld, nil)
         }
 
-        try await runExecutor(proceed, links: links, full: full, meter: meter, report: &report, yield: yield)
+        try await runExecutor(
+            proceed, links: links, full: full, meter: meter, report: &report, yield: yield, order: order, tracksProgress: order != nil,
+            planned: proceed.count)
     }
 
+    /// - Parameters:
+    ///   - tracksProgress: count this run's actions in the long run's progress (see ``ProgressTracker``).
+    ///   - planned: the long run's whole plan, when this run starts it; nil when it resumes it.
     private func runExecutor(
-        _ actions: [SyncAction], links: KisiLinks, full: Bool, meter: KisiCallMeter, report: inout SyncReport, yield: SyncYield?
+        _ actions: [SyncAction], links: KisiLinks, full: Bool, meter: KisiCallMeter, report: inout SyncReport, yield: SyncYield?,
+        order: ArrivalOrder? = nil, tracksProgress: Bool = false, planned: Int? = nil
     ) async throws {
         var executor = SyncExecutor(
             client: client, ledger: ledger, meter: meter, trigger: report.trigger, actor: configuration.actor,
             hooks: configuration.hooks, logger: logger, links: links)
-        let result = try await executor.run(actions, closeUnmatched: full, yield: yield)
+        currentOrder = order
+        var onFinished: (@Sendable (Bool) async -> Void)?
+        if tracksProgress, progress != nil {
+            onFinished = { @Sendable [weak self] succeeded in
+                guard let self else { return }
+                try? await self.progressStep(succeeded: succeeded)
+            }
+        }
+        if tracksProgress { try await beginProgressSegment(planned: planned) }
+        let result: ExecutionResult
+        do {
+            result = try await executor.run(actions, closeUnmatched: full, yield: yield, order: order, onFinished: onFinished)
+        } catch {
+            if tracksProgress { try? await endProgressSegment() }
+            throw error
+        }
+        if tracksProgress { try await endProgressSegment() }
         // Only a run that may yield owns the set-aside list; a change-driven run in between leaves it be.
         if yield != nil { deferred = result.deferred }
         report.deferred = result.deferred.count

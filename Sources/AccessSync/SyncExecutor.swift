@@ -157,11 +157,17 @@ struct SyncExecutor {
     /// - Parameter closeUnmatched: finish the unfinished entries of earlier runs that no action of this
     ///   plan matched (as `skipped`). Only for full runs: they observed all of Kisi, so the plan already
     ///   accounts for whatever those writes did; a change-driven run leaves them for a later check.
-    mutating func run(_ actions: [SyncAction], closeUnmatched: Bool, yield: SyncYield? = nil) async throws -> ExecutionResult {
+    /// - Parameters:
+    ///   - order: the members' order inside the grant priority (see ``ArrivalOrder``); nil for the plain order.
+    ///   - onFinished: told after each action carried out (true) or failed (false), for a long run's progress.
+    mutating func run(
+        _ actions: [SyncAction], closeUnmatched: Bool, yield: SyncYield? = nil, order: ArrivalOrder? = nil,
+        onFinished: (@Sendable (Bool) async -> Void)? = nil
+    ) async throws -> ExecutionResult {
         for entry in try await ledger.unfinishedWrites() {
             suspects[Self.suspectKey(entry.action, entry.memberID, entry.planID), default: []].append(entry)
         }
-        let ordered = actions.sorted(by: SyncAction.executionOrder)
+        let ordered = order?.sorted(actions) ?? actions.sorted(by: SyncAction.executionOrder)
         let clock = ContinuousClock()
         var lastYieldCheck = clock.now
         for (index, action) in ordered.enumerated() {
@@ -194,6 +200,7 @@ struct SyncExecutor {
                 }
                 try await execute(action)
                 result.executed[action.kind.actionName, default: 0] += 1
+                await onFinished?(true)
             } catch let paused as SyncPaused {
                 result.pausedReason = paused.reason
                 result.failures.append(failure(action, paused))
@@ -210,6 +217,7 @@ struct SyncExecutor {
                     "action": "\(action.kind.actionName)", "error": "\(error)", "member": "\(action.memberID?.uuidString ?? "-")",
                 ])
                 result.failures.append(failure(action, error))
+                await onFinished?(false)
             }
         }
         if result.pausedReason == nil, closeUnmatched {

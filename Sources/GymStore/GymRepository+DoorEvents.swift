@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 /// A door event Kisi reported (`lock.unlock`, allowed or denied), kept so that the door activity feed,
 /// the dashboard's check-ins and a member's recent entries come from the database every replica
@@ -66,6 +67,21 @@ extension GymRepository {
     /// The local ID of the newest event, 0 when none: where a live feed starts.
     public func lastDoorEventID() async throws -> Int {
         try await DoorEventRow.query(on: database).sort(\.$id, .descending).first()?.id ?? 0
+    }
+
+    /// Each member's last door event (opened or refused) through the Kisi user linked to them: who comes
+    /// to the door, for the order of a long sync. One aggregate query over the events' user index.
+    public func lastDoorEventPerMember() async throws -> [UUID: Date] {
+        let rows = try await sqlDatabase.raw("""
+            SELECT l.local_id AS member_id, MAX(d.occurred_at) AS last_at
+            FROM door_events d JOIN kisi_links l ON l.kind = \(bind: KisiLinkRow.memberKind) AND l.kisi_id = d.kisi_user_id
+            GROUP BY l.local_id
+            """).all()
+        var last = [UUID: Date](minimumCapacity: rows.count)
+        for row in rows {
+            last[try row.decode(column: "member_id", as: UUID.self)] = try row.decode(column: "last_at", as: Date.self)
+        }
+        return last
     }
 
     /// Events from `since` on, newest first, optionally of one Kisi user.

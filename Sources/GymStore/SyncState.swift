@@ -16,6 +16,7 @@ private enum SyncStateKey: String {
     case kisiWebhookIntegrationID = "kisi_webhook_integration_id"
     case disconnectRequested = "kisi_disconnect_requested"
     case disconnectOutcome = "kisi_disconnect_outcome"
+    case runProgress = "run_progress_json"
 }
 
 /// One entry of the sync's small durable state, with its value's type and how that value is stored as text.
@@ -72,7 +73,8 @@ extension SyncStateEntry where Value == Int {
 }
 
 extension SyncStateEntry where Value == Date {
-    /// When the last completed full reconcile started, stored as ISO 8601 text (whole seconds).
+    /// When the last full reconcile finished (including the work it set aside), stored as ISO 8601
+    /// text (whole seconds).
     public static var lastFullReconcileAt: Self {
         Self(.lastFullReconcileAt, encode: { $0.formatted(.iso8601) }, decode: { try? Date($0, strategy: .iso8601) })
     }
@@ -87,6 +89,77 @@ extension SyncStateEntry where Value == PropagationSummary {
     /// Propagation latency over the last hour, as the leading sync publishes it.
     public static var propagation: Self {
         .json(.propagation, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+extension SyncStateEntry where Value == SyncRunProgress {
+    /// How far the long run under way (a full reconcile and the work it set aside) has come; absent
+    /// when none is under way.
+    public static var runProgress: Self {
+        .json(.runProgress, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+/// How far a long sync run has come and when it should finish: what the status API and the dashboard
+/// show during a big gym's first sync (hours of writes at Kisi's 5 requests/second).
+public struct SyncRunProgress: Codable, Sendable, Equatable {
+    /// What started the run ("full reconcile", "startup", ...).
+    public var trigger: String
+    public var startedAt: Date
+    /// When these figures were taken.
+    public var updatedAt: Date
+    /// Actions the run planned (Kisi writes, and the few local link writes among them).
+    public var planned: Int
+    public var done: Int
+    public var failed: Int
+    /// Actions finished per second of the run's working time, or Kisi's own rate while too few are done to tell.
+    public var writesPerSecond: Double
+    public var estimatedFinishAt: Date
+
+    /// Kisi's documented limit: the rate assumed until the run has shown its own.
+    public static let kisiRateLimit = 5.0
+    /// Below this many finished actions, or this much working time, the observed rate says too little.
+    static let minimumSample = 10
+    static let minimumSeconds = 5.0
+
+    enum CodingKeys: String, CodingKey {
+        case trigger, startedAt = "started_at", updatedAt = "updated_at", planned, done, failed
+        case writesPerSecond = "writes_per_second", estimatedFinishAt = "estimated_finish_at"
+    }
+
+    public init(
+        trigger: String, startedAt: Date, updatedAt: Date, planned: Int, done: Int, failed: Int, writesPerSecond: Double,
+        estimatedFinishAt: Date
+    ) {
+        self.trigger = trigger
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+        self.planned = planned
+        self.done = done
+        self.failed = failed
+        self.writesPerSecond = writesPerSecond
+        self.estimatedFinishAt = estimatedFinishAt
+    }
+
+    /// The figures at `now`, after `workingSeconds` of work (time the run spent set aside for newer
+    /// changes is not counted: it says nothing of the rate). The finish is the remaining actions at
+    /// the observed rate, or at Kisi's 5/s while the sample is too small.
+    public static func estimate(
+        trigger: String, startedAt: Date, now: Date, planned: Int, done: Int, failed: Int, workingSeconds: Double
+    ) -> SyncRunProgress {
+        let finished = done + failed
+        let rate = finished >= minimumSample && workingSeconds >= minimumSeconds
+            ? Double(finished) / workingSeconds
+            : kisiRateLimit
+        let remaining = max(planned - finished, 0)
+        return SyncRunProgress(
+            trigger: trigger, startedAt: startedAt, updatedAt: now, planned: planned, done: done, failed: failed,
+            writesPerSecond: (rate * 100).rounded() / 100, estimatedFinishAt: now.addingTimeInterval(Double(remaining) / rate))
+    }
+
+    /// Whole minutes left at `now`, rounded up (0 once the estimate has passed).
+    public func minutesLeft(at now: Date) -> Int {
+        Int((max(estimatedFinishAt.timeIntervalSince(now), 0) / 60).rounded(.up))
     }
 }
 

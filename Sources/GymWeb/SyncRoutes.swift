@@ -56,6 +56,7 @@ extension GymRoutes {
         let pausedReason = try await repository.syncState.get(.pausedReason)
         let queueDepth = try await repository.unprocessedAccessChangeCount()
         let deferredActions = try await repository.syncState.get(.deferredActions) ?? 0
+        let progress = try await repository.syncState.get(.runProgress)
         let state: String =
             if sync == nil { "not_connected" }
             else if pausedReason != nil { "paused" }
@@ -76,6 +77,7 @@ extension GymRoutes {
             writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
             deferredActions: deferredActions,
             propagation: propagation.map(PropagationBody.init),
+            progress: progress.map(SyncProgressBody.init),
             errorsByMember: errorsByMember.values.sorted { ($0.lastAt, $0.memberID) > ($1.lastAt, $1.memberID) })
     }
 }
@@ -170,6 +172,7 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let writesLastHour: [String: Int]
     let deferredActions: Int
     let propagation: PropagationBody?
+    let progress: SyncProgressBody?
     let errorsByMember: [MemberErrorsBody]
 
     enum CodingKeys: String, CodingKey {
@@ -177,7 +180,35 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
         case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
         case openReviews = "open_reviews", writesLastHour = "writes_last_hour", deferredActions = "deferred_actions"
-        case propagation, errorsByMember = "errors_by_member"
+        case propagation, progress, errorsByMember = "errors_by_member"
+    }
+}
+
+/// The long run under way, while there is one (see ``SyncRunProgress``).
+struct SyncProgressBody: Encodable, Sendable {
+    let trigger: String
+    let startedAt: String
+    let updatedAt: String
+    let planned: Int
+    let done: Int
+    let failed: Int
+    let writesPerSecond: Double
+    let estimatedFinishAt: String
+
+    init(_ progress: SyncRunProgress) {
+        trigger = progress.trigger
+        startedAt = progress.startedAt.formatted(.iso8601)
+        updatedAt = progress.updatedAt.formatted(.iso8601)
+        planned = progress.planned
+        done = progress.done
+        failed = progress.failed
+        writesPerSecond = progress.writesPerSecond
+        estimatedFinishAt = progress.estimatedFinishAt.formatted(.iso8601)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case trigger, startedAt = "started_at", updatedAt = "updated_at", planned, done, failed
+        case writesPerSecond = "writes_per_second", estimatedFinishAt = "estimated_finish_at"
     }
 }
 

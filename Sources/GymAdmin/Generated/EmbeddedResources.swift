@@ -367,6 +367,14 @@ document.addEventListener("DOMContentLoaded", () => {
       {{^pausedReason}}{{#retrying}}<p class="status bad" id="retrying">Retrying: {{what}} failed; the sync retries by itself (attempt {{attempts}}, next attempt {{next}}). Last error: {{lastError}}</p>{{/retrying}}{{^retrying}}<p class="status good">Connected and running</p>{{/retrying}}{{/pausedReason}}
     {{/connected}}
     {{^connected}}<p class="status bad" id="not-connected">Not connected: door access is not sent to Kisi.{{#isOwner}} <a href="/admin/settings">Connect Kisi</a>{{/isOwner}}</p>{{/connected}}
+    {{#progress}}
+    <div id="sync-progress">
+      <label for="sync-progress-bar">Sending door access to Kisi (since {{startedAt}})</label>
+      <progress id="sync-progress-bar" max="100" value="{{percent}}">{{percent}}%</progress>
+      <p id="sync-progress-text">{{done}} of {{planned}} Kisi changes · {{left}}{{#failed}} · {{failed}} failed, retried later{{/failed}}</p>
+      <p class="hint">At {{rate}} changes a second, finishing about {{finishAt}}. Members who were at the door lately and those whose access starts now come first; sales, freezes and cancellations made meanwhile still reach Kisi within seconds.</p>
+    </div>
+    {{/progress}}
     <dl>
       <dt>Changes waiting for the sync</dt><dd id="queue-depth">{{queueDepth}}</dd>
       <dt>Last full reconcile</dt><dd>{{lastFullReconcile}}</dd>

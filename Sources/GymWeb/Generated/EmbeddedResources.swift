@@ -2208,8 +2208,8 @@ components:
         last_full_reconcile_at:
           $ref: "#/components/schemas/Instant"
           description: |
-            When the last completed full reconcile (one Kisi did not pause) started. Absent until
-            the first one. The sync runs one at start, every 10 minutes, and after a club or studio
+            When the last completed full reconcile (one Kisi did not pause) finished, the work it
+            set aside for newer changes included. Absent until the first one. The sync runs one at start, every 10 minutes, and after a club or studio
             change.
         held_revocations:
           type: array
@@ -2240,12 +2240,40 @@ components:
             set aside.
         propagation:
           $ref: "#/components/schemas/PropagationLatency"
+        progress:
+          $ref: "#/components/schemas/SyncProgress"
         errors_by_member:
           type: array
           description: |
             Members whose Kisi writes failed in the last hour, most recent first, with the last
             error. Failed work is owed and retried by itself (see `retrying`).
           items: { $ref: "#/components/schemas/MemberSyncErrors" }
+    SyncProgress:
+      type: object
+      additionalProperties: false
+      required: [trigger, started_at, updated_at, planned, done, failed, writes_per_second, estimated_finish_at]
+      description: |
+        Present only while a full reconcile (and the work it set aside for newer changes) is under
+        way, such as a big gym's first sync: 100,000 members are about 200,000 Kisi writes, hours
+        at Kisi's 5 requests/second. Updated every 2 seconds while the run works. Members' users
+        and grants go member by member, those seen at a door lately and those whose access starts
+        about now first; changes made meanwhile still reach Kisi within seconds.
+      properties:
+        trigger: { type: string, description: What started the run., example: full reconcile }
+        started_at: { $ref: "#/components/schemas/Instant" }
+        updated_at: { $ref: "#/components/schemas/Instant" }
+        planned: { type: integer, minimum: 0, description: Actions the run planned (Kisi writes and a few local link writes). }
+        done: { type: integer, minimum: 0, description: Actions carried out. }
+        failed: { type: integer, minimum: 0, description: Actions that failed; they are owed and retried by themselves. }
+        writes_per_second:
+          type: number
+          minimum: 0
+          description: |
+            Actions finished per second of the run's working time (time set aside for newer
+            changes is not counted); Kisi's limit, 5, until at least 10 are finished.
+        estimated_finish_at:
+          $ref: "#/components/schemas/Instant"
+          description: When the remaining actions are done at `writes_per_second`.
     SyncRetrying:
       type: object
       additionalProperties: false
