@@ -160,6 +160,7 @@ class AdminUI(unittest.TestCase):
         result = self.driver.find_element(By.ID, "kisi-test-result").text
         self.assertIn("Kisi answered", result)
         self.assertIn("API key", result)
+        self.assertIn("What this key may do", result)
         self.shot("kisi-wizard")
         # No restart: the sync takes the new connection up within seconds, and its webhook is registered.
         deadline = time.time() + 60
