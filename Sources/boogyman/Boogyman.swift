@@ -315,7 +315,7 @@ struct Kisi: AsyncParsableCommand {
             abstract: "Check a Kisi API key against Kisi and store it, sealed with BOOGYMAN_MASTER_KEY.")
 
         @OptionGroup var options: DatabaseOptions
-        @Option(help: "The Kisi API key (an organization administrator's login secret). Prefer the prompt (or one line on standard input): flags end up in shell history and the process list.")
+        @Option(help: "The Kisi API key (the login secret of an organization administrator, access manager or place administrator; the command says what it may do). Prefer the prompt (or one line on standard input): flags end up in shell history and the process list.")
         var apiKey: String?
         @Option(help: "Kisi's API address; a sandbox URL for tests.") var baseURL = KisiSettings.defaultBaseURL
         @Option(help: "Create Kisi users as managed users (no Kisi e-mails) or invite them.") var userCreation = "managed"
