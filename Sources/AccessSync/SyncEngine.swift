@@ -392,17 +392,30 @@ public actor SyncEngine {
         var planned = 0
         var done = 0
         var failed = 0
+        /// The Kisi requests the plan usually takes, and those its finished actions took (``SyncActionKind/usualKisiRequests``).
+        var plannedRequests = 0
+        var finishedRequests = 0
         /// Time spent executing in finished segments; time set aside is not counted.
         var workedBefore: Duration = .zero
         var segmentStart: ContinuousClock.Instant?
         var lastPublished: ContinuousClock.Instant?
+        /// (finished requests, working seconds) at each publication within the last ``rateWindow`` of work, oldest
+        /// first: the rate is taken over that window.
+        var samples: [(finished: Int, workingSeconds: Double)] = []
 
-        func figures(now: Date, clock: ContinuousClock.Instant) -> SyncRunProgress {
+        /// How much recent work the rate is taken over.
+        static let rateWindow = 60.0
+
+        mutating func figures(now: Date, clock: ContinuousClock.Instant) -> SyncRunProgress {
             var worked = workedBefore
             if let segmentStart { worked += clock - segmentStart }
             let seconds = Double(worked.components.seconds) + Double(worked.components.attoseconds) / 1e18
-            return SyncRunProgress.estimate(
-                trigger: trigger, startedAt: startedAt, now: now, planned: planned, done: done, failed: failed, workingSeconds: seconds)
+            while let second = samples.dropFirst().first, seconds - second.workingSeconds >= Self.rateWindow { samples.removeFirst() }
+            let progress = SyncRunProgress.estimate(
+                trigger: trigger, startedAt: startedAt, now: now, planned: planned, done: done, failed: failed, workingSeconds: seconds,
+                requests: (plannedRequests, finishedRequests), since: samples.first)
+            samples.append((finishedRequests, seconds))
+            return progress
         }
     }
 
@@ -410,23 +423,33 @@ public actor SyncEngine {
     /// to cost nothing next to Kisi's 5 writes a second.
     static let progressInterval: Duration = .seconds(2)
 
-    private func beginProgressSegment(planned: Int?) async throws {
+    private func beginProgressSegment(planned: [SyncAction]?) async throws {
         guard var tracker = progress else { return }
-        if let planned { tracker.planned = planned }
+        if let planned {
+            tracker.planned = planned.count
+            tracker.plannedRequests = planned.reduce(0) { $0 + $1.kind.usualKisiRequests }
+        }
         tracker.segmentStart = ContinuousClock.now
         tracker.lastPublished = ContinuousClock.now
+        let figures = tracker.figures(now: configuration.now(), clock: ContinuousClock.now)
         progress = tracker
-        try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: ContinuousClock.now))
+        try await ledger.syncState.set(.runProgress, figures)
     }
 
-    private func progressStep(succeeded: Bool) async throws {
+    private func progressStep(_ action: SyncAction, succeeded: Bool) async throws {
         guard var tracker = progress else { return }
         if succeeded { tracker.done += 1 } else { tracker.failed += 1 }
+        tracker.finishedRequests += action.kind.usualKisiRequests
         let now = ContinuousClock.now
         let due = tracker.lastPublished.map { now - $0 >= Self.progressInterval } ?? true
-        if due { tracker.lastPublished = now }
+        guard due else {
+            progress = tracker
+            return
+        }
+        tracker.lastPublished = now
+        let figures = tracker.figures(now: configuration.now(), clock: now)
         progress = tracker
-        if due { try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: now)) }
+        try await ledger.syncState.set(.runProgress, figures)
     }
 
     private func endProgressSegment() async throws {
@@ -434,8 +457,9 @@ public actor SyncEngine {
         let now = ContinuousClock.now
         if let start = tracker.segmentStart { tracker.workedBefore += now - start }
         tracker.segmentStart = nil
+        let figures = tracker.figures(now: configuration.now(), clock: now)
         progress = tracker
-        try await ledger.syncState.set(.runProgress, tracker.figures(now: configuration.now(), clock: now))
+        try await ledger.syncState.set(.runProgress, figures)
     }
 
     private func endProgress() async throws {
@@ -738,7 +762,7 @@ public actor SyncEngine {
 
         try await runExecutor(
             proceed, links: links, full: full, meter: meter, report: &report, yield: yield, order: order, tracksProgress: order != nil,
-            planned: proceed.count)
+            planned: proceed)
     }
 
     /// - Parameters:
@@ -746,17 +770,17 @@ public actor SyncEngine {
     ///   - planned: the long run's whole plan, when this run starts it; nil when it resumes it.
     private func runExecutor(
         _ actions: [SyncAction], links: KisiLinks, full: Bool, meter: KisiCallMeter, report: inout SyncReport, yield: SyncYield?,
-        order: ArrivalOrder? = nil, tracksProgress: Bool = false, planned: Int? = nil
+        order: ArrivalOrder? = nil, tracksProgress: Bool = false, planned: [SyncAction]? = nil
     ) async throws {
         var executor = SyncExecutor(
             client: client, ledger: ledger, meter: meter, trigger: report.trigger, actor: configuration.actor,
             hooks: configuration.hooks, logger: logger, links: links)
         currentOrder = order
-        var onFinished: (@Sendable (Bool) async -> Void)?
+        var onFinished: (@Sendable (SyncAction, Bool) async -> Void)?
         if tracksProgress, progress != nil {
-            onFinished = { @Sendable [weak self] succeeded in
+            onFinished = { @Sendable [weak self] action, succeeded in
                 guard let self else { return }
-                try? await self.progressStep(succeeded: succeeded)
+                try? await self.progressStep(action, succeeded: succeeded)
             }
         }
         if tracksProgress { try await beginProgressSegment(planned: planned) }

@@ -162,7 +162,7 @@ struct SyncExecutor {
     ///   - onFinished: told after each action carried out (true) or failed (false), for a long run's progress.
     mutating func run(
         _ actions: [SyncAction], closeUnmatched: Bool, yield: SyncYield? = nil, order: ArrivalOrder? = nil,
-        onFinished: (@Sendable (Bool) async -> Void)? = nil
+        onFinished: (@Sendable (SyncAction, Bool) async -> Void)? = nil
     ) async throws -> ExecutionResult {
         for entry in try await ledger.unfinishedWrites() {
             suspects[Self.suspectKey(entry.action, entry.memberID, entry.planID), default: []].append(entry)
@@ -200,7 +200,7 @@ struct SyncExecutor {
                 }
                 try await execute(action)
                 result.executed[action.kind.actionName, default: 0] += 1
-                await onFinished?(true)
+                await onFinished?(action, true)
             } catch let paused as SyncPaused {
                 result.pausedReason = paused.reason
                 result.failures.append(failure(action, paused))
@@ -217,7 +217,7 @@ struct SyncExecutor {
                     "action": "\(action.kind.actionName)", "error": "\(error)", "member": "\(action.memberID?.uuidString ?? "-")",
                 ])
                 result.failures.append(failure(action, error))
-                await onFinished?(false)
+                await onFinished?(action, false)
             }
         }
         if result.pausedReason == nil, closeUnmatched {
@@ -584,5 +584,17 @@ extension SyncExecutor {
               let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension SyncActionKind {
+    /// The Kisi requests carrying this action out usually takes: what a long run's finish is estimated
+    /// from, since actions differ (a user update reads the user first; a link is a local write).
+    var usualKisiRequests: Int {
+        switch self {
+        case .linkGroup, .linkUser, .holdForReview, .resolveReview: 0
+        case .updateUser: 2
+        default: 1
+        }
     }
 }

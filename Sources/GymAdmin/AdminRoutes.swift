@@ -313,8 +313,7 @@ public struct AdminRoutes: Sendable {
     static func progressData(_ progress: SyncRunProgress, now: Date) -> [String: Any] {
         let finished = progress.done + progress.failed
         let percent = progress.planned > 0 ? min(100, finished * 100 / progress.planned) : 100
-        let minutes = progress.minutesLeft(at: now)
-        let left = finished >= progress.planned ? "finishing" : minutes <= 1 ? "about a minute left" : "about \(minutes) min left"
+        let left = finished >= progress.planned ? "finishing" : progress.timeLeft(at: now)
         var data: [String: Any] = [
             "done": finished.formatted(), "planned": progress.planned.formatted(), "percent": percent, "left": left,
             "rate": String(format: "%.1f", progress.writesPerSecond), "finishAt": readable(progress.estimatedFinishAt),

@@ -112,7 +112,8 @@ public struct SyncRunProgress: Codable, Sendable, Equatable {
     public var planned: Int
     public var done: Int
     public var failed: Int
-    /// Actions finished per second of the run's working time, or Kisi's own rate while too few are done to tell.
+    /// Kisi requests (or actions, see ``estimate(trigger:startedAt:now:planned:done:failed:workingSeconds:requests:since:)``)
+    /// per second of the run's recent working time, or Kisi's own rate while too few are done to tell.
     public var writesPerSecond: Double
     public var estimatedFinishAt: Date
 
@@ -142,24 +143,39 @@ public struct SyncRunProgress: Codable, Sendable, Equatable {
     }
 
     /// The figures at `now`, after `workingSeconds` of work (time the run spent set aside for newer
-    /// changes is not counted: it says nothing of the rate). The finish is the remaining actions at
-    /// the observed rate, or at Kisi's 5/s while the sample is too small.
+    /// changes is not counted: it says nothing of the rate).
+    ///
+    /// The finish is the remaining work at the rate observed since `since` (an earlier sample of the
+    /// same run, so that the estimate follows the run from one kind of work to the next), else over the
+    /// whole run, else at Kisi's 5/s while the sample is too small. Work is counted in `requests`, the
+    /// Kisi requests the plan usually takes (planned, and taken by the finished actions), when given:
+    /// a user update reads the user before writing it, a link costs Kisi nothing; else in actions.
     public static func estimate(
-        trigger: String, startedAt: Date, now: Date, planned: Int, done: Int, failed: Int, workingSeconds: Double
+        trigger: String, startedAt: Date, now: Date, planned: Int, done: Int, failed: Int, workingSeconds: Double,
+        requests: (planned: Int, finished: Int)? = nil, since: (finished: Int, workingSeconds: Double)? = nil
     ) -> SyncRunProgress {
-        let finished = done + failed
-        let rate = finished >= minimumSample && workingSeconds >= minimumSeconds
-            ? Double(finished) / workingSeconds
-            : kisiRateLimit
-        let remaining = max(planned - finished, 0)
+        let work = requests ?? (planned, done + failed)
+        func rate(_ count: Int, _ seconds: Double) -> Double? {
+            count >= minimumSample && seconds >= minimumSeconds ? Double(count) / seconds : nil
+        }
+        let rate = since.flatMap { rate(work.finished - $0.finished, workingSeconds - $0.workingSeconds) }
+            ?? rate(work.finished, workingSeconds)
+            ?? kisiRateLimit
+        let remaining = max(work.planned - work.finished, 0)
         return SyncRunProgress(
             trigger: trigger, startedAt: startedAt, updatedAt: now, planned: planned, done: done, failed: failed,
             writesPerSecond: (rate * 100).rounded() / 100, estimatedFinishAt: now.addingTimeInterval(Double(remaining) / rate))
     }
 
-    /// Whole minutes left at `now`, rounded up (0 once the estimate has passed).
-    public func minutesLeft(at now: Date) -> Int {
-        Int((max(estimatedFinishAt.timeIntervalSince(now), 0) / 60).rounded(.up))
+    /// The time left at `now` in words for staff: "less than a minute left", "about 12 min left",
+    /// "about 10.8 h left".
+    public func timeLeft(at now: Date) -> String {
+        let seconds = max(estimatedFinishAt.timeIntervalSince(now), 0)
+        let minutes = Int((seconds / 60).rounded())
+        if seconds < 60 { return "less than a minute left" }
+        if minutes <= 1 { return "about a minute left" }
+        if minutes < 120 { return "about \(minutes) min left" }
+        return "about \(String(format: "%.1f", seconds / 3_600)) h left"
     }
 }
 

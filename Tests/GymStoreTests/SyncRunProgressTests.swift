@@ -14,7 +14,33 @@ struct SyncRunProgressTests {
             workingSeconds: 400)
         #expect(progress.writesPerSecond == 3)  // 1,200 finished in 400 s of work (the other 200 s set aside)
         #expect(progress.estimatedFinishAt == start.addingTimeInterval(600 + 8_800.0 / 3))
-        #expect(progress.minutesLeft(at: start.addingTimeInterval(600)) == 49)  // 2,933 s, rounded up
+        #expect(progress.timeLeft(at: start.addingTimeInterval(600)) == "about 49 min left")  // 2,933 s
+        #expect(progress.timeLeft(at: start.addingTimeInterval(3_500)) == "less than a minute left")
+    }
+
+    @Test("the rate is the recent one when an earlier sample is given, so the estimate follows a change of pace")
+    func recentRate() {
+        // 1,000 grants in the first 200 s (5 a second), then user updates at 2 a second for 60 s.
+        let progress = SyncRunProgress.estimate(
+            trigger: "startup", startedAt: start, now: start.addingTimeInterval(260), planned: 2_000, done: 1_120, failed: 0,
+            workingSeconds: 260, since: (finished: 1_000, workingSeconds: 200))
+        #expect(progress.writesPerSecond == 2)
+        #expect(progress.estimatedFinishAt == start.addingTimeInterval(260 + 880 / 2))
+        // Too few since that sample: the whole run's rate.
+        let early = SyncRunProgress.estimate(
+            trigger: "startup", startedAt: start, now: start.addingTimeInterval(201), planned: 2_000, done: 1_005, failed: 0,
+            workingSeconds: 201, since: (finished: 1_000, workingSeconds: 200))
+        #expect(early.writesPerSecond == 5)
+    }
+
+    @Test("the finish counts the Kisi requests left, not the actions: user updates take two each, links none")
+    func requestsLeft() {
+        // 300 actions done of 500; they took 300 requests; the 200 left are user updates, 400 requests.
+        let progress = SyncRunProgress.estimate(
+            trigger: "startup", startedAt: start, now: start.addingTimeInterval(75), planned: 500, done: 300, failed: 0,
+            workingSeconds: 75, requests: (planned: 700, finished: 300))
+        #expect(progress.writesPerSecond == 4)
+        #expect(progress.estimatedFinishAt == start.addingTimeInterval(75 + 100))  // 400 requests at 4 a second
     }
 
     @Test("too small a sample falls back to Kisi's 5 a second", arguments: [(9, 100.0), (500, 4.0)])
@@ -25,12 +51,21 @@ struct SyncRunProgressTests {
         #expect(progress.estimatedFinishAt == start.addingTimeInterval(Double(1_000 - finished) / 5))
     }
 
-    @Test("a run with everything finished is due now, and minutes left never go below zero")
+    @Test("a run with everything finished is due now, and the time left never goes below zero")
     func finished() {
         let progress = SyncRunProgress.estimate(
             trigger: "startup", startedAt: start, now: start.addingTimeInterval(60), planned: 300, done: 299, failed: 1, workingSeconds: 60)
         #expect(progress.estimatedFinishAt == start.addingTimeInterval(60))
-        #expect(progress.minutesLeft(at: start.addingTimeInterval(120)) == 0)
+        #expect(progress.timeLeft(at: start.addingTimeInterval(120)) == "less than a minute left")
+    }
+
+    @Test("an 11-hour first sync says hours, not hundreds of minutes")
+    func hours() {
+        // 100,000 members, about 200,000 writes, at Kisi's 5 a second.
+        let progress = SyncRunProgress.estimate(
+            trigger: "startup", startedAt: start, now: start, planned: 200_000, done: 0, failed: 0, workingSeconds: 0)
+        #expect(progress.timeLeft(at: start) == "about 11.1 h left")
+        #expect(progress.timeLeft(at: start.addingTimeInterval(40_000 - 90)) == "about 2 min left")
     }
 
     @Test("it is stored in the sync state and read back unchanged", arguments: DatabaseKind.available)
