@@ -372,7 +372,7 @@ document.addEventListener("DOMContentLoaded", () => {
       <label for="sync-progress-bar">Sending door access to Kisi (since {{startedAt}})</label>
       <progress id="sync-progress-bar" max="100" value="{{percent}}">{{percent}}%</progress>
       <p id="sync-progress-text">{{done}} of {{planned}} Kisi changes · {{left}}{{#failed}} · {{failed}} failed, retried later{{/failed}}</p>
-      <p class="hint">At {{rate}} changes a second, finishing about {{finishAt}}. Members who were at the door lately and those whose access starts now come first; sales, freezes and cancellations made meanwhile still reach Kisi within seconds.</p>
+      <p class="hint">At {{rate}} Kisi requests a second, finishing about {{finishAt}}. Members who were at the door lately and those whose access starts now come first; sales, freezes and cancellations made meanwhile still reach Kisi within seconds.</p>
     </div>
     {{/progress}}
     <dl>
