@@ -714,11 +714,13 @@ public actor SyncEngine {
             run.report.planned = actions.count
             // Links are read afresh: users and groups created before the yield resolve through them.
             let links = try await loadLinks(&run, memberIDs: Set(actions.compactMap(\.memberID)))
-            if progress == nil { progress = ProgressTracker(trigger: trigger, startedAt: run.report.startedAt) }
+            // Work set aside while no long run's progress is kept: its progress counts from here.
+            let startsProgress = progress == nil
+            if startsProgress { progress = ProgressTracker(trigger: trigger, startedAt: run.report.startedAt) }
             do {
                 try await runExecutor(
                     actions, links: links, full: false, meter: run.meter, report: &run.report, yield: yield, order: deferredOrder,
-                    tracksProgress: true)
+                    tracksProgress: true, planned: startsProgress ? actions : nil)
             } catch {
                 if deferred.isEmpty { try? await endProgress() }
                 throw error
