@@ -106,7 +106,7 @@ struct EmbeddingTests {
             #expect(port > 0)
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/organization")
             request.headers.add(name: "Authorization", value: "KISI-LOGIN \(SandboxSeed.demoAPIKey)")
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
             return JSONValue.decode(Data(buffer: body))?["name"]?.string
         }
