@@ -20,7 +20,7 @@ public struct LiveSyncControl: SyncControl {
         public var sharedPacing: Bool
 
         public init(
-            unlockClaimDeadline: Duration = .seconds(5), answerDeadline: Duration = .seconds(15), invitationLifetime: Duration = .seconds(600),
+            unlockClaimDeadline: Duration = .seconds(5), answerDeadline: Duration = .seconds(10), invitationLifetime: Duration = .seconds(600),
             answerPollInterval: Duration = .milliseconds(20), sharedPacing: Bool = false
         ) {
             self.unlockClaimDeadline = unlockClaimDeadline
@@ -188,6 +188,9 @@ public struct LiveSyncControl: SyncControl {
                 throw KisiProblem(.unexpected, "The request for the Kisi sync disappeared.")
             }
             if record.isFinished || clock.now >= deadline || Task.isCancelled { return record }
+            // Unclaimed past its lifetime (and a second's grace for a claim in flight): no leader will run it
+            // now, since a claim marks such commands expired first. Answer at once rather than at `deadline`.
+            if record.status == .pending, Date() > expiresAt.addingTimeInterval(1) { return record }
             try? await Task.sleep(for: configuration.answerPollInterval)
         }
     }

@@ -51,7 +51,13 @@ struct KisiPagesTests {
                 #expect(!connected.body.contains(SandboxSeed.demoAPIKey), "the stored key never appears on a page")
                 #expect(try await database.repository.kisiSettings(masterKey: configuration.masterKey!)?.apiKey == SandboxSeed.demoAPIKey)
 
-                let unlocked = try await browser.post("/admin/locks/5001/unlock", ["csrf": csrf])
+                // The server adopts the new connection and starts leading it within seconds; an unlock before
+                // that is refused ("no server answered"), never run late.
+                var unlocked = try await browser.post("/admin/locks/5001/unlock", ["csrf": csrf])
+                for _ in 0..<10 where unlocked.status == .badRequest && unlocked.body.contains("No BooGYMan server answered") {
+                    try await Task.sleep(for: .seconds(1))
+                    unlocked = try await browser.post("/admin/locks/5001/unlock", ["csrf": csrf])
+                }
                 #expect(unlocked.status == .seeOther)
                 let audit = try await database.repository.kisiWrites(KisiWriteFilter(action: "unlock_lock")).items
                 #expect(audit.map(\.status) == [.succeeded])
