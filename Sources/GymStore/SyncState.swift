@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The names rows carry in the `sync_state` table. They are what existing databases hold: never rename one.
@@ -17,6 +18,7 @@ private enum SyncStateKey: String {
     case disconnectRequested = "kisi_disconnect_requested"
     case disconnectOutcome = "kisi_disconnect_outcome"
     case runProgress = "run_progress_json"
+    case kisiKeyRights = "kisi_key_rights_json"
 }
 
 /// One entry of the sync's small durable state, with its value's type and how that value is stored as text.
@@ -189,6 +191,9 @@ extension SyncStateEntry where Value == SyncRetryState {
 extension SyncStateEntry where Value: Codable {
     /// Revocations held by the mass-revocation brake, awaiting approval, as JSON of the sync's own type.
     public static var brakeHeld: Self { .json(.brakeHeld) }
+    /// What the connected API key may do in Kisi, as the last discovery found it (AccessSync's own type,
+    /// carrying ``KisiSettings/keyFingerprint`` of the key it was found for, so another key's rights are never used).
+    public static var kisiKeyRights: Self { .json(.kisiKeyRights, dates: .iso8601, decodingDates: .iso8601) }
 
     fileprivate static func json(
         _ key: SyncStateKey, dates: JSONEncoder.DateEncodingStrategy = .deferredToDate,
@@ -247,5 +252,13 @@ extension GymRepository {
     public func setSyncStateIfAbsent<Value>(_ entry: SyncStateEntry<Value>, _ value: Value, now: Date = Date()) async throws -> Bool {
         guard let text = entry.encode(value) else { return false }
         return try await setSyncStateIfAbsent(entry.key.rawValue, text, now: now)
+    }
+}
+
+extension KisiSettings {
+    /// A short SHA-256 fingerprint of the API key: tells whether what was learnt about a key (its rights)
+    /// belongs to the key in force, without storing the key a second time.
+    public var keyFingerprint: String {
+        SHA256.hash(data: Data(apiKey.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 }
