@@ -73,10 +73,19 @@ public final class KisiCallMeter: @unchecked Sendable {
 public struct KisiObserver: Sendable {
     public let client: KisiClient
     public let meter: KisiCallMeter
+    /// Awaited before every Kisi request: the rolling sweep slows its reads here while changes wait.
+    public let pace: (@Sendable () async throws -> Void)?
+    /// Told the reads a whole observation is about to take, once the first pages' totals are known.
+    public let onEstimate: (@Sendable (Int) async -> Void)?
 
-    public init(client: KisiClient, meter: KisiCallMeter = KisiCallMeter()) {
+    public init(
+        client: KisiClient, meter: KisiCallMeter = KisiCallMeter(), pace: (@Sendable () async throws -> Void)? = nil,
+        onEstimate: (@Sendable (Int) async -> Void)? = nil
+    ) {
         self.client = client
         self.meter = meter
+        self.pace = pace
+        self.onEstimate = onEstimate
     }
 
     /// A member who needs a Kisi user: the planner links them by e-mail when they have none.
@@ -100,8 +109,15 @@ public struct KisiObserver: Sendable {
         for groupID in relevant.sorted() {
             groupLocks += try await readGroupLocks(groupID: groupID)
         }
+        let linkedUsers = Set(links.users.values).count
+        if let onEstimate {
+            // Targeted reads of the users and per-group listings of the grants: close to the real count for
+            // a big gym, an overestimate for a small one that lists instead (which is quick anyway).
+            let unlinked = candidates?.filter { links.users[$0.memberID] == nil }.count ?? 0
+            await onEstimate(1 + relevant.count + 1 + (linkedUsers + 99) / 100 + unlinked + 1 + (linkedUsers + 249) / 250 + relevant.count)
+        }
         let users = try await readManagedUsers(links: links, candidates: candidates)
-        let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: Set(links.users.values).count)
+        let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: linkedUsers)
         return ObservedState(
             groups: groups, groupLocks: groupLocks, users: users, roleAssignments: assignments,
             groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
@@ -194,6 +210,7 @@ public struct KisiObserver: Sendable {
 
     /// The user with exactly this e-mail (one call).
     public func readUser(email: String) async throws -> ObservedUser? {
+        try await pace?()
         meter.read()
         return try await client.user(email: email).map(Self.observed)
     }
@@ -220,6 +237,7 @@ public struct KisiObserver: Sendable {
     }
 
     func firstPage<Item: Sendable>(_ pages: inout KisiPageSequence<Item>.AsyncIterator) async throws -> FirstPage<Item> {
+        try await pace?()
         meter.read()
         do {
             guard let page = try await pages.next() else { return FirstPage(items: [], total: 0, done: true) }
@@ -235,7 +253,9 @@ public struct KisiObserver: Sendable {
         if let ceiling = first.ceiling { throw ceiling }
         var items = first.items
         guard !first.done else { return items }
-        while let page = try await pages.next() {
+        while true {
+            try await pace?()
+            guard let page = try await pages.next() else { break }
             meter.read()
             items += page.items
         }
@@ -244,7 +264,10 @@ public struct KisiObserver: Sendable {
 
     func collect<Item: Sendable>(_ sequence: KisiPaginatedSequence<Item>) async throws -> [Item] {
         var items: [Item] = []
-        for try await page in sequence.pages {
+        var pages = sequence.pages.makeAsyncIterator()
+        while true {
+            try await pace?()
+            guard let page = try await pages.next() else { break }
             meter.read()
             items += page.items
         }

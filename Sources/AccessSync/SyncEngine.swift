@@ -129,7 +129,8 @@ public actor SyncEngine {
     /// revocations never yield), or what it could not do while Kisi refused the key (already past the
     /// brake). Kept in memory only: after a restart the start-up full reconcile re-plans it all.
     private(set) var deferred: [SyncAction] = []
-    /// When the full reconcile whose work is set aside started; it counts as done once that work is.
+    /// When the full observation behind the work set aside started (a full reconcile's start, a sweep's
+    /// first read); the run counts as done, and every member as verified from then, once that work is.
     private var deferredFullReconcileStartedAt: Date?
     /// The members' order of the run whose work is set aside, kept for its resumption.
     private var deferredOrder: ArrivalOrder?
@@ -141,6 +142,31 @@ public actor SyncEngine {
     /// plan the same write twice.
     private var running = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The scope of the run holding the lock (nil members: the whole gym), for a sweep starting meanwhile.
+    private var activeRunScope: RunScope?
+    /// Runs since the rolling sweep began reading; nil while no sweep reads.
+    private var sweepWatch: SweepWatch?
+
+    /// Whom a run may write for: some members, or anyone (full runs, plan runs, staff commands).
+    enum RunScope { case members(Set<UUID>), anyone }
+
+    /// What ran while the rolling sweep was reading: the Kisi state of these members may have moved past
+    /// what the sweep read, so it must not act on them; after a run that may have written for anyone, the
+    /// sweep's reads are stale as a whole.
+    struct SweepWatch {
+        var touchedMembers: Set<UUID> = []
+        var superseded = false
+
+        mutating func note(_ scope: RunScope) {
+            switch scope {
+            case .members(let members): touchedMembers.formUnion(members)
+            case .anyone: superseded = true
+            }
+        }
+    }
+
+    /// Whether a run holds the lock now (the sweep gives way to such runs).
+    public var isRunning: Bool { running }
 
     private func acquire() async {
         guard running else {
@@ -158,6 +184,7 @@ public actor SyncEngine {
     func serialized<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
         await acquire()
         defer { release() }
+        sweepWatch?.note(.anyone)
         return try await work()
     }
 
@@ -235,12 +262,22 @@ public actor SyncEngine {
     /// - Parameters:
     ///   - logLevel: nil for runs that only look (a dry run logs nothing).
     ///   - pausesOnRejectedKey: when false, Kisi's 401/403 are thrown to the caller like any error.
+    ///   - watchedBySweep: false for runs that write nothing and for the sweep's own; the others are noted
+    ///     by a sweep reading meanwhile (see ``SweepWatch``).
     private func withRun(
         trigger: String, memberScope: Set<UUID>? = nil, planScope: Set<UUID>? = nil, logLevel: Logger.Level? = .info,
-        pausesOnRejectedKey: Bool = true, _ body: (inout SyncRun) async throws -> Void
+        pausesOnRejectedKey: Bool = true, watchedBySweep: Bool = true, _ body: (inout SyncRun) async throws -> Void
     ) async throws -> SyncReport {
         await acquire()
-        defer { release() }
+        defer {
+            activeRunScope = nil
+            release()
+        }
+        if watchedBySweep {  // runs that may write, other than the sweep's own
+            let scope: RunScope = if let memberScope, planScope?.isEmpty ?? true { .members(memberScope) } else { .anyone }
+            activeRunScope = scope
+            sweepWatch?.note(scope)
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var run = SyncRun(
@@ -282,7 +319,7 @@ public actor SyncEngine {
     /// The actions a full reconcile would take now, with reasons. Reads Kisi and the gym; writes nothing.
     public func dryRun() async throws -> [SyncAction] {
         var actions: [SyncAction] = []
-        _ = try await withRun(trigger: "dry run", logLevel: nil, pausesOnRejectedKey: false) { run in
+        _ = try await withRun(trigger: "dry run", logLevel: nil, pausesOnRejectedKey: false, watchedBySweep: false) { run in
             actions = try await observeAndPlanAll(&run).actions
         }
         return actions
@@ -294,7 +331,7 @@ public actor SyncEngine {
     /// "disconnect and revoke all managed access" does. Reads Kisi; writes nothing.
     public func managedAccessRevocations() async throws -> [SyncAction] {
         var actions: [SyncAction] = []
-        _ = try await withRun(trigger: "revocation preview", logLevel: nil, pausesOnRejectedKey: false) { run in
+        _ = try await withRun(trigger: "revocation preview", logLevel: nil, pausesOnRejectedKey: false, watchedBySweep: false) { run in
             actions = try await planRevokingAll(&run).actions
         }
         return actions
@@ -334,30 +371,112 @@ public actor SyncEngine {
             deferred = []  // this run re-plans everything from a fresh observation
             deferredFullReconcileStartedAt = nil
             deferredOrder = nil
-            do {
-                let (actions, links, observed) = try await observeAndPlanAll(&run)
-                snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
-                let order = try await arrivalOrder(for: actions)
-                progress = ProgressTracker(trigger: trigger, startedAt: run.report.startedAt)
-                try await execute(
-                    actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: run.meter, report: &run.report,
-                    yield: yield, order: order)
-            } catch {
-                try? await endProgress()
-                throw error
-            }
-            guard run.report.pausedReason == nil else {
-                if deferred.isEmpty { try await endProgress() }
-                return
-            }
-            if run.report.deferred > 0 {
-                deferredFullReconcileStartedAt = run.report.startedAt
-                deferredOrder = currentOrder
-            } else {
-                try await endProgress()
-                try await ledger.syncState.set(.lastFullReconcileAt, Date())
-            }
+            let (actions, links, observed) = try await observeAndPlanAll(&run)
+            try await executeWholePlan(actions, links: links, observed: observed, observedFrom: run.report.startedAt, yield: yield, &run)
         }
+    }
+
+    /// Carries out a plan made from a full observation (a full reconcile's, or a rolling sweep's), as a
+    /// long run: members most likely at the door first, progress published, yielding to newer changes.
+    /// Once all of it is done, the full reconcile is recorded and every member counts as verified from
+    /// `observedFrom`, when the observation began.
+    private func executeWholePlan(
+        _ actions: [SyncAction], links: KisiLinks, observed: ObservedState, observedFrom: Date, yield: SyncYield?, _ run: inout SyncRun
+    ) async throws {
+        do {
+            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
+            let order = try await arrivalOrder(for: actions)
+            progress = ProgressTracker(trigger: run.report.trigger, startedAt: run.report.startedAt)
+            try await execute(
+                actions, links: links, managedGrantCount: observed.managedGrantCount, full: true, meter: run.meter, report: &run.report,
+                yield: yield, order: order)
+        } catch {
+            try? await endProgress()
+            throw error
+        }
+        guard run.report.pausedReason == nil else {
+            if deferred.isEmpty { try await endProgress() }
+            return
+        }
+        if run.report.deferred > 0 {
+            deferredFullReconcileStartedAt = observedFrom
+            deferredOrder = currentOrder
+        } else {
+            try await endProgress()
+            try await recordFullObservationActedOn(from: observedFrom)
+        }
+    }
+
+    /// A full observation that started at `start` has been acted on in full.
+    private func recordFullObservationActedOn(from start: Date) async throws {
+        try await ledger.syncState.set(.lastFullReconcileAt, Date())
+        let verified = try await ledger.syncState.get(.allMembersVerifiedAt)
+        try await ledger.syncState.set(.allMembersVerifiedAt, max(verified ?? start, start))
+    }
+
+    // MARK: Rolling sweep
+
+    /// What a rolling sweep read from Kisi, waiting to be acted on (``applySweep(_:trigger:yield:)``).
+    public struct SweepObservation: Sendable {
+        let observed: ObservedState
+        let links: KisiLinks
+        /// When the sweep began reading: every member it acts on is verified from then.
+        public let startedAt: Date
+        public let reads: Int
+    }
+
+    /// The rolling sweep's reads: everything a full reconcile observes (see ``KisiObserver`` for the
+    /// cost), but outside the run lock, so change-driven runs go on meanwhile, and with `pace` awaited
+    /// before each Kisi request, so the sweep takes only its share of the key's rate while they do.
+    /// Writes nothing.
+    public func observeForSweep(
+        pace: @escaping @Sendable () async throws -> Void, onEstimate: @escaping @Sendable (Int) async -> Void, meter: KisiCallMeter
+    ) async throws -> SweepObservation {
+        var watch = SweepWatch()
+        if let activeRunScope { watch.note(activeRunScope) }  // that run may write after these reads
+        sweepWatch = watch
+        do {
+            let startedAt = Date()
+            let links = try await ledger.links()
+            let reviews = try await ledger.openReviews()
+            let desired = try await desiredState(at: configuration.now())
+            let observer = KisiObserver(client: client, meter: meter, pace: pace, onEstimate: onEstimate)
+            let observed = try await observer.observeAll(links: links, reviews: reviews, candidates: Self.userCandidates(desired))
+            return SweepObservation(observed: observed, links: links, startedAt: startedAt, reads: meter.reads)
+        } catch {
+            sweepWatch = nil
+            throw error
+        }
+    }
+
+    /// Plans the whole gym against what the sweep read and carries the plan out like a full reconcile,
+    /// except for members some run wrote for since the sweep began reading (their Kisi state may have
+    /// moved past the reads; those runs planned them from fresh reads anyway). Nil, doing nothing, when
+    /// the reads are stale as a whole (a full, plan or staff run wrote meanwhile, or plans' groups were
+    /// relinked) or a long run's work is still set aside: the next sweep reads again.
+    public func applySweep(_ sweep: SweepObservation, trigger: String = "rolling sweep", yield: SyncYield? = nil) async throws -> SyncReport? {
+        var applied = false
+        let report = try await withRun(trigger: trigger, watchedBySweep: false) { run in
+            let watch = sweepWatch
+            sweepWatch = nil
+            guard let watch, !watch.superseded, deferred.isEmpty else { return }
+            let links = try await loadLinks(&run)
+            guard links.groups == sweep.links.groups else { return }
+            var stale = watch.touchedMembers
+            for member in Set(links.users.keys).union(sweep.links.users.keys) where links.users[member] != sweep.links.users[member] {
+                stale.insert(member)
+            }
+            applied = true
+            let desired = try await desiredState(at: configuration.now(), &run)
+            let actions = plan(desired: desired, observed: sweep.observed).filter { action in
+                action.memberID.map { !stale.contains($0) } ?? true
+            }
+            try await executeWholePlan(actions, links: links, observed: sweep.observed, observedFrom: sweep.startedAt, yield: yield, &run)
+        }
+        guard applied else { return nil }
+        var counted = report
+        counted.kisiReads += sweep.reads
+        return counted
     }
 
     // MARK: Order and progress of long runs
@@ -729,9 +848,9 @@ public actor SyncEngine {
                 deferredOrder = nil
                 try await endProgress()
             }
-            if run.report.pausedReason == nil, deferred.isEmpty, deferredFullReconcileStartedAt != nil {
+            if run.report.pausedReason == nil, deferred.isEmpty, let observedFrom = deferredFullReconcileStartedAt {
                 deferredFullReconcileStartedAt = nil
-                try await ledger.syncState.set(.lastFullReconcileAt, Date())
+                try await recordFullObservationActedOn(from: observedFrom)
             }
         }
         return resumed ? report : nil

@@ -53,6 +53,12 @@ public struct SyncService: Service {
     /// Kisi's webhook may report changes many times a second (a burst of hand edits, or a replayed
     /// delivery): full reconciles it causes start at most this often; reports in between coalesce.
     public var kisiEventMinimumInterval: Duration
+    /// The periodic drift repair is a rolling sweep (see ``sweepLoop(share:)``) that takes at most this
+    /// share of the key's Kisi requests while changes wait; nil makes it a plain full reconcile, which
+    /// holds the sync for its whole observation (minutes for 100,000 members).
+    public var sweepShare: Double?
+    /// The key's Kisi request rate the sweep's share is taken of (Kisi's documented 5 a second).
+    public var kisiRequestsPerSecond: Double
     let retries: SyncRetryBook
     public let logger: Logger
 
@@ -62,8 +68,11 @@ public struct SyncService: Service {
         maxMembersPerChangeRun: Int = 25, yieldCheckInterval: Duration = .milliseconds(250),
         propagation: PropagationTracker = PropagationTracker(), retryPolicy: SyncRetryPolicy = SyncRetryPolicy(),
         kisiEventMinimumInterval: Duration = .seconds(5), recoveryProbeInterval: Duration = .seconds(5),
+        sweepShare: Double? = 0.2, kisiRequestsPerSecond: Double = 5,
         logger: Logger = Logger(label: "boogyman.access-sync")
     ) {
+        self.sweepShare = sweepShare.map { min(max($0, 0.01), 1) }
+        self.kisiRequestsPerSecond = kisiRequestsPerSecond
         self.recoveryProbeInterval = recoveryProbeInterval
         self.propagation = propagation
         self.retryPolicy = retryPolicy
@@ -81,6 +90,17 @@ public struct SyncService: Service {
     }
 
     public func run() async throws {
+        guard let sweepShare else { return try await changeLoop(periodicFullReconcile: true) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await sweepLoop(share: sweepShare) }
+            try await changeLoop(periodicFullReconcile: false)
+            group.cancelAll()
+        }
+    }
+
+    /// Start-up full reconcile, then the access changes, owed work, set-aside work, midnights, Kisi's
+    /// event reports and (without the sweep) the periodic full reconcile, until shutdown.
+    func changeLoop(periodicFullReconcile: Bool) async throws {
         let clock = ContinuousClock()
         var lastFull = clock.now
         var lastKisiEventRun: ContinuousClock.Instant?
@@ -102,7 +122,9 @@ public struct SyncService: Service {
             }
             let inputs = SyncLoopInputs(
                 now: Date(), sincePaused: pausedSince.map { clock.now - $0 }, pausedRetryInterval: pausedRetryInterval,
-                dayBoundary: dayBoundary, sinceLastFullReconcile: clock.now - lastFull, fullReconcileInterval: fullReconcileInterval,
+                dayBoundary: dayBoundary, sinceLastFullReconcile: clock.now - lastFull,
+                // With the sweep, the periodic repair is its job; a century never comes.
+                fullReconcileInterval: periodicFullReconcile ? fullReconcileInterval : .seconds(3_153_600_000),
                 sinceLastKisiEventRun: lastKisiEventRun.map { clock.now - $0 }, kisiEventMinimumInterval: kisiEventMinimumInterval,
                 kisiChangeReport: try? await ledger.syncState.get(.kisiChangeReported),
                 revocationApproval: try? await ledger.syncState.get(.brakeApproved), approvalTried: approvalTried,

@@ -19,6 +19,8 @@ private enum SyncStateKey: String {
     case disconnectOutcome = "kisi_disconnect_outcome"
     case runProgress = "run_progress_json"
     case kisiKeyRights = "kisi_key_rights_json"
+    case sweep = "sweep_json"
+    case allMembersVerifiedAt = "all_members_verified_at"
 }
 
 /// One entry of the sync's small durable state, with its value's type and how that value is stored as text.
@@ -80,6 +82,12 @@ extension SyncStateEntry where Value == Date {
     public static var lastFullReconcileAt: Self {
         Self(.lastFullReconcileAt, encode: { $0.formatted(.iso8601) }, decode: { try? Date($0, strategy: .iso8601) })
     }
+    /// Every managed member's Kisi user and grants were read at or after this instant, and acted on: the
+    /// start of the last full observation (a full reconcile's or a rolling sweep's) whose plan was
+    /// carried out in full. Stored like ``lastFullReconcileAt``.
+    public static var allMembersVerifiedAt: Self {
+        Self(.allMembersVerifiedAt, encode: { $0.formatted(.iso8601) }, decode: { try? Date($0, strategy: .iso8601) })
+    }
 }
 
 extension SyncStateEntry where Value == [Int] {
@@ -99,6 +107,58 @@ extension SyncStateEntry where Value == SyncRunProgress {
     /// when none is under way.
     public static var runProgress: Self {
         .json(.runProgress, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+extension SyncStateEntry where Value == SyncSweepStatus {
+    /// Where the rolling sweep stands and when every member was last verified against Kisi.
+    public static var sweep: Self {
+        .json(.sweep, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+/// The rolling sweep: the drift repair that re-reads everything BooGYMan manages in Kisi, paced so that
+/// it takes no more than its share of the key's rate while changes wait (see the sync service).
+public struct SyncSweepStatus: Codable, Sendable, Equatable {
+    /// The sweep under way, while one is.
+    public struct Pass: Codable, Sendable, Equatable {
+        public var startedAt: Date
+        public var updatedAt: Date
+        /// `reading` Kisi (paced) or `applying` what the reads found (writes, under the sync's run lock).
+        public var phase: String
+        /// Kisi reads done so far, and about how many the whole pass takes (from the stored links and
+        /// the first pages' totals; nil until they are known).
+        public var reads: Int
+        public var readsEstimated: Int?
+
+        public init(startedAt: Date, updatedAt: Date, phase: String, reads: Int, readsEstimated: Int?) {
+            self.startedAt = startedAt
+            self.updatedAt = updatedAt
+            self.phase = phase
+            self.reads = reads
+            self.readsEstimated = readsEstimated
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case startedAt = "started_at", updatedAt = "updated_at", phase, reads, readsEstimated = "reads_estimated"
+        }
+    }
+
+    public var current: Pass?
+    /// When the last pass that was acted on started and finished, and the Kisi reads it took.
+    public var lastStartedAt: Date?
+    public var lastFinishedAt: Date?
+    public var lastReads: Int?
+
+    public init(current: Pass? = nil, lastStartedAt: Date? = nil, lastFinishedAt: Date? = nil, lastReads: Int? = nil) {
+        self.current = current
+        self.lastStartedAt = lastStartedAt
+        self.lastFinishedAt = lastFinishedAt
+        self.lastReads = lastReads
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case current, lastStartedAt = "last_started_at", lastFinishedAt = "last_finished_at", lastReads = "last_reads"
     }
 }
 
