@@ -87,6 +87,7 @@ public struct GymRoutes: Sendable {
         addPlanRoutes(to: api.group("plans"))
         addMemberRoutes(to: api.group("members"))
         addSubscriptionRoutes(to: api.group("subscriptions"))
+        addImportRoutes(to: api.group("imports"))
         addSyncRoutes(to: api.group("sync"))
         addAuditRoutes(to: api)
         return router

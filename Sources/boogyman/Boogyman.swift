@@ -180,7 +180,7 @@ struct Admin: AsyncParsableCommand {
 }
 
 struct Import: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Import data from files.", subcommands: [Members.self])
+    static let configuration = CommandConfiguration(abstract: "Import data from files.", subcommands: [Members.self, Subscriptions.self])
 
     struct Members: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -191,16 +191,20 @@ struct Import: AsyncParsableCommand {
         @Argument(help: "The CSV file.") var file: String
         @Flag(help: "Import the valid rows and report the invalid ones instead of importing nothing.") var skipInvalid = false
 
+        @Option(help: "The file's text encoding: utf-8, windows-1250 or windows-1252 (default: UTF-8 when the bytes are UTF-8, else the Windows code page that fits).")
+        var encoding: String?
+
         func run() async throws {
-            let text: String
+            let data: Data
             do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
             } catch {
-                throw ValidationError("cannot read \(file) as UTF-8 text")
+                throw ValidationError("cannot read \(file)")
             }
+            let forced = try Import.encoding(encoding)
             let parsed: (rows: [MemberCSV.Row], problems: [MemberCSV.LineProblem])
             do {
-                parsed = try MemberCSV.parse(text)
+                parsed = try MemberCSV.parse(data, forcedEncoding: forced)
             } catch {
                 throw ValidationError("\(file): \(error)")
             }
@@ -229,6 +233,69 @@ struct Import: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             print("Imported \(result.imported.count) member(s); skipped \(problems.count) bad row(s).")
+        }
+    }
+
+    static func encoding(_ name: String?) throws -> SpreadsheetCSV.Encoding? {
+        guard let name else { return nil }
+        guard let encoding = SpreadsheetCSV.Encoding(name: name) else {
+            throw ValidationError("--encoding must be utf-8, windows-1250 or windows-1252")
+        }
+        return encoding
+    }
+
+    struct Subscriptions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import members with their subscriptions (plan, start, end, paid-through, freeze, cancellation) from a spreadsheet's CSV.",
+            discussion: """
+                Columns (any order; "First Name", "E-mail", "Start Date" and similar spellings are understood): \(SubscriptionCSV.columns.joined(separator: ", ")). \
+                first_name, last_name and email are required; a row naming a plan (by name) needs start_date and paid_through (or an end_date, \
+                taken as paid to its end). Several rows with one e-mail are one member with several subscriptions; a member who exists \
+                already gets the subscriptions. Dates: 2026-03-01 or 01.03.2026. Separator (comma, semicolon, tab) and encoding (UTF-8, \
+                with or without BOM, else Windows-1250/1252) are detected and printed. Every row is checked first; if any is bad, nothing \
+                is imported unless --skip-invalid is given. --dry-run prints what would happen to door access and Kisi users and writes nothing. \
+                The import never writes to Kisi: the running sync grants door access from the new subscriptions.
+                """)
+
+        @OptionGroup var options: DatabaseOptions
+        @Argument(help: "The CSV file.") var file: String
+        @Flag(help: "Check everything and print the outcome (door access, Kisi users) without writing.") var dryRun = false
+        @Flag(help: "Import the valid rows and report the invalid ones instead of importing nothing.") var skipInvalid = false
+        @Option(help: "The file's text encoding: utf-8, windows-1250 or windows-1252 (default: detected).") var encoding: String?
+
+        func run() async throws {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw ValidationError("cannot read \(file)")
+            }
+            let parsed: SubscriptionCSV.Parsed
+            do {
+                parsed = try SubscriptionCSV.parse(data, forcedEncoding: try Import.encoding(encoding))
+            } catch {
+                throw ValidationError("\(file): header row: \(error)")
+            }
+            print(SubscriptionImportReport.readLine(file: file, parsed))
+            let database = try await GymServer.openDatabase(try options.configuration(), logger: GymServer.makeLogger(level: .warning))
+            let result: SubscriptionImportResult
+            do {
+                result = try await database.repository.importSubscriptions(
+                    parsed.rows, earlierProblems: parsed.problems, skipInvalid: skipInvalid, dryRun: dryRun)
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+            await database.shutdown()
+            for problem in result.problems { FileHandle.standardError.write(Data("\(file): \(problem)\n".utf8)) }
+            if !result.written && !dryRun {
+                print("Imported nothing: \(result.problems.count) bad row(s). Fix them, or rerun with --skip-invalid to import the rest.")
+                print("The good rows alone would give:")
+                for line in SubscriptionImportReport.accessLines(result.access) { print("  " + line) }
+                throw ExitCode(1)
+            }
+            for line in SubscriptionImportReport.outcomeLines(result, dryRun: dryRun) { print(line) }
+            if dryRun && !result.problems.isEmpty && !skipInvalid { throw ExitCode(1) }
         }
     }
 }

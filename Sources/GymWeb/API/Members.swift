@@ -9,19 +9,21 @@ extension GymRoutes {
     func addMemberRoutes(to group: RouterGroup<APIContext>) {
         group.get { request, _ in
             let search = try request.textParameter("q")
-            return ListResponse(try await repository.members(search: search, try request.pageRequest(cursor: true)), MemberBody.init)
+            let page = try await repository.members(search: search, try request.pageRequest(cursor: true))
+            let kisiUsers = try await repository.kisiUserIDs(memberIDs: page.items.map(\.id))
+            return ListResponse(page) { MemberBody($0, kisiUserID: kisiUsers[$0.id]) }
         }
         group.post { request, context in
             let body = try await request.decodeJSON(MemberCreate.self, context: context)
-            return EditedResponse(status: .created, response: MemberBody(try await repository.createMember(body.draft)))
+            return EditedResponse(status: .created, response: try await memberBody(try await repository.createMember(body.draft)))
         }
         group.get(":id") { _, context in
-            MemberBody(try await repository.member(try context.id("member")))
+            try await memberBody(try await repository.member(try context.id("member")))
         }
         group.patch(":id") { request, context in
             let id = try context.id("member")
             let patch = try await request.decodeJSON(MemberPatch.self, context: context)
-            return MemberBody(try await repository.updateMember(id) { patch.apply(to: &$0) })
+            return try await memberBody(try await repository.updateMember(id) { patch.apply(to: &$0) })
         }
         group.delete(":id") { _, context in
             try await repository.deleteMember(try context.id("member"))
@@ -30,11 +32,11 @@ extension GymRoutes {
         group.post(":id/block") { request, context in
             let id = try context.id("member")
             let body = try await request.decodeJSON(BlockRequest.self, context: context)
-            return MemberBody(try await repository.blockMember(id: id, reason: body.reason, by: context.actor))
+            return try await memberBody(try await repository.blockMember(id: id, reason: body.reason, by: context.actor))
         }
         // No body to read: there is nothing to say about lifting a block.
         group.post(":id/unblock") { _, context in
-            MemberBody(try await repository.unblockMember(id: try context.id("member"), by: context.actor))
+            try await memberBody(try await repository.unblockMember(id: try context.id("member"), by: context.actor))
         }
         group.get(":id/access") { request, context in
             let id = try context.id("member")
@@ -46,6 +48,13 @@ extension GymRoutes {
             _ = try await repository.member(id)
             return ListResponse(try await repository.subscriptions(memberID: id, planID: nil, try request.pageRequest(cursor: true)), SubscriptionBody.init)
         }
+    }
+}
+
+extension GymRoutes {
+    /// The member with the Kisi user the sync linked it to (created or adopted), if any.
+    func memberBody(_ member: Member) async throws -> MemberBody {
+        MemberBody(member, kisiUserID: try await repository.kisiUserIDs(memberIDs: [member.id])[member.id])
     }
 }
 
@@ -66,12 +75,15 @@ struct MemberBody: ResponseEncodable, Sendable {
     let phone: String?
     let notes: String?
     let blocked: BlockBody?
+    /// The member's Kisi user (created by the sync or adopted by e-mail); absent while there is none.
+    let kisiUserID: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, firstName = "first_name", lastName = "last_name", email, phone, notes, blocked
+        case id, firstName = "first_name", lastName = "last_name", email, phone, notes, blocked, kisiUserID = "kisi_user_id"
     }
 
-    init(_ member: Member) {
+    init(_ member: Member, kisiUserID: Int? = nil) {
+        self.kisiUserID = kisiUserID
         id = member.id
         firstName = member.firstName
         lastName = member.lastName
