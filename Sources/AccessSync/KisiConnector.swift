@@ -82,6 +82,14 @@ public enum KisiConnector {
                 apiKey: request.apiKey, organizationID: organization.id, baseURL: request.baseURL, instanceURL: request.instanceURL,
                 userCreationMode: request.userCreationMode),
             masterKey: masterKey)
+        // Kept with the connection (the key as stored, trimmed), so pages know what the key may do without asking Kisi.
+        if let stored = try? await repository.kisiSettings(masterKey: masterKey) {
+            do {
+                try await rights.keep(for: stored, in: repository)
+            } catch {
+                logger.warning("the Kisi key's rights could not be kept; they are found out again when needed", metadata: ["error": "\(error)"])
+            }
+        }
         return KisiConnectionOutcome(organization: KisiOrganizationSummary(id: organization.id, name: organization.name), rights: rights)
     }
 }

@@ -18,11 +18,14 @@ public struct LiveSyncControl: SyncControl {
         public var answerPollInterval: Duration
         /// Pace this replica's reads through the database with the other replicas (PostgreSQL, SQLite files).
         public var sharedPacing: Bool
+        /// How long a page waits for Kisi to say what a key may do, the first time the key is used.
+        public var rightsDiscoveryDeadline: Duration
 
         public init(
             unlockClaimDeadline: Duration = .seconds(5), answerDeadline: Duration = .seconds(10), invitationLifetime: Duration = .seconds(600),
-            answerPollInterval: Duration = .milliseconds(20), sharedPacing: Bool = false
+            answerPollInterval: Duration = .milliseconds(20), sharedPacing: Bool = false, rightsDiscoveryDeadline: Duration = .seconds(3)
         ) {
+            self.rightsDiscoveryDeadline = rightsDiscoveryDeadline
             self.unlockClaimDeadline = unlockClaimDeadline
             self.answerDeadline = answerDeadline
             self.invitationLifetime = invitationLifetime
@@ -132,6 +135,8 @@ public struct LiveSyncControl: SyncControl {
 
     public func unlock(_ request: SyncCommand.UnlockRequest) async throws -> SyncCommandAnswer {
         guard await connectionStored() else { throw KisiProblem.notConnected }
+        // A door the key may not open is not asked of Kisi (a page hides its button; a forced request lands here).
+        if let refusal = await unlockRefusal(lockID: request.lockID) { throw KisiProblem(.forbidden, refusal) }
         let record = try await send(.unlock(request), requestedBy: request.actor, lifetime: configuration.unlockClaimDeadline)
         switch record.status {
         case .succeeded, .failed:
@@ -234,7 +239,46 @@ public struct LiveSyncControl: SyncControl {
     }
 
     public func keyRights() async throws -> KisiKeyRights {
-        await KisiKeyRights.discover(with: try await client())
+        let settings = await storedSettings()
+        let rights = await KisiKeyRights.discover(with: try await client(for: settings))
+        if let settings { try? await rights.keep(for: settings, in: repository) }
+        return rights
+    }
+
+    public func connectionRights() async -> KisiKeyRights? {
+        let settings = await storedSettings()
+        if let settings, let kept = await KisiKeyRights.stored(for: settings, in: repository) { return kept }
+        guard let client = try? await client(for: settings) else { return nil }
+        let rights = await KisiKeyRights.discover(with: client, deadline: configuration.rightsDiscoveryDeadline)
+        guard !rights.discoveryFailed else { return nil }
+        if let settings { try? await rights.keep(for: settings, in: repository) }
+        return rights
+    }
+
+    /// Why the connected key may not unlock `lockID`, or nil when it may (or its rights are unknown). The
+    /// door's place is its club's, else Kisi's for a lock the gym's layout does not know.
+    func unlockRefusal(lockID: Int) async -> String? {
+        guard let rights = await connectionRights(), let unlock = rights.unlock, unlock != .organization else { return nil }
+        if case .none = unlock { return rights.unlockRefusal(placeID: nil, placeName: nil) }
+        if let layout = try? await repository.layout(), let door = layout.allDoors.first(where: { $0.lockID == lockID }),
+           let club = layout.clubs[door.clubID], let placeID = club.kisiPlaceID {
+            return rights.unlockRefusal(placeID: placeID, placeName: club.name)
+        }
+        let lock = try? await read { client in try await client.lock(id: lockID) }
+        return rights.unlockRefusal(placeID: lock?.placeID, placeName: lock?.placeName)
+    }
+
+    /// The stored settings, when this replica can open them.
+    func storedSettings() async -> KisiSettings? {
+        guard let masterKey else { return nil }
+        return (try? await repository.kisiSettings(masterKey: masterKey)) ?? nil
+    }
+
+    /// A client for the stored key when known (what is learnt about a key must come from that key, even in
+    /// the seconds before this replica adopts it), else the connection in force.
+    func client(for settings: KisiSettings?) async throws -> KisiClient {
+        guard let settings else { return try await client() }
+        return try KisiConnector.client(settings: settings, repository: repository, logger: logger, sharedPacing: configuration.sharedPacing)
     }
 
     public func integrations() async throws -> [KisiIntegrationSummary] {
@@ -252,9 +296,28 @@ public struct LiveSyncControl: SyncControl {
             query.actorType = "User"
             query.actorID = kisiUserID
         }
+        // A key limited to some places asks for each of its places by name (Kisi's `place_id` filter), so no
+        // query reaches beyond what it may read; one that may read none is not sent at all.
+        var queries = [query]
+        if let rights = await connectionRights() {
+            let gymPlaces = Set(((try? await repository.layout())?.clubs.values.compactMap(\.kisiPlaceID)) ?? [])
+            if let places = rights.eventPlaceIDs(gymPlaceIDs: gymPlaces) {
+                guard !places.isEmpty else { throw KisiProblem(.forbidden, rights.eventPollingWords) }
+                queries = places.map { place in
+                    var placed = query
+                    placed.placeID = place
+                    return placed
+                }
+            }
+        }
+        let chosen = queries
         return try await read { client in
-            // Kisi collects large sets in the background; a few short waits cover a page's windows.
-            try await client.allEvents(query, maximumPolls: 5).collect().map(DoorEvent.init).sorted { $0.occurredAt < $1.occurredAt }
+            var events: [String: DoorEvent] = [:]
+            for query in chosen {
+                // Kisi collects large sets in the background; a few short waits cover a page's windows.
+                for event in try await client.allEvents(query, maximumPolls: 5).collect().map(DoorEvent.init) { events[event.kisiUUID] = event }
+            }
+            return events.values.sorted { $0.occurredAt < $1.occurredAt }
         }
     }
 

@@ -51,6 +51,9 @@ public protocol SyncControl: Sendable {
     /// What the connected key may do, found out from Kisi (its user, role assignments and roles); a
     /// discovery Kisi does not allow or answer is said in the result's lines, not thrown.
     func keyRights() async throws -> KisiKeyRights
+    /// What the connected key may do as kept with the connection: found out from Kisi once per key (within
+    /// a page's deadline) and kept in the sync state. Nil while not connected or when Kisi could not say.
+    func connectionRights() async -> KisiKeyRights?
     /// Kisi's integrations; ``KisiProblem/Kind/forbidden`` when the key may not list them.
     func integrations() async throws -> [KisiIntegrationSummary]
     /// Unlock attempts in `[from, to]` (of one Kisi user when given), oldest first, from Kisi's event sets.

@@ -18,7 +18,9 @@ extension AdminRoutes {
     func addActivityRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("activity") { request, context in
             let session = try require(request, context)
-            return try page("activity", request, context, session: session, active: "activity", ["connected": control.isConnected || configuration.masterKey != nil])
+            var data: [String: Any] = ["connected": control.isConnected || configuration.masterKey != nil]
+            if let source = await doorActivitySource() { data["source"] = source }
+            return try page("activity", request, context, session: session, active: "activity", data)
         }
         admin.get("activity/stream") { request, context in
             _ = try require(request, context)

@@ -5,7 +5,7 @@ import GymStore
 import Hummingbird
 
 /// Clubs & doors (managers): each club's Kisi place and entrance locks, and each studio's locks, picked
-/// from what Kisi lists; every door with its state in Kisi and an Unlock button.
+/// from what Kisi lists; every door with its state in Kisi and an Unlock button, or why the key may not unlock it.
 extension AdminRoutes {
     func addClubRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("clubs") { request, context in
@@ -140,6 +140,8 @@ extension AdminRoutes {
         var loaded = known
         if loaded == nil { loaded = await kisiCatalog() }
         let (catalog, problem) = loaded ?? (nil, nil)
+        // Asked only while Kisi answers: the rights are kept with the connection after the first time.
+        let rights = catalog == nil ? nil : await control.connectionRights()
         var owners: [Int: (target: DoorPicks.Target, label: String)] = [:]
         for club in layout.clubs.values {
             for lock in club.kisiLockIDs { owners[lock] = (.club(club.id), "entrance of \(club.name)") }
@@ -152,14 +154,20 @@ extension AdminRoutes {
         func door(_ lockID: Int) -> [String: Any] {
             let lock = catalog?.locks[lockID]
             let lockedDown = lock?.lockedDown == true
-            return [
+            // A door the key may not open shows why instead of a button that could only fail.
+            let refusal = lock.flatMap { lock in
+                rights?.unlockRefusal(placeID: lock.placeID, placeName: lock.placeName ?? lock.placeID.flatMap { catalog?.placeName($0) })
+            }
+            var door: [String: Any] = [
                 "lockID": lockID, "name": lock?.name ?? "Lock \(lockID)",
                 "online": lock.map { $0.online == false ? "offline" : $0.online == true ? "online" : "state unknown" } ?? "state unknown",
                 "offline": lock?.online == false,
                 "lockedDown": lockedDown,
                 // Kisi refuses to unlock a locked-down door (409), so there is nothing to press.
-                "canUnlock": lock != nil && !lockedDown,
+                "canUnlock": lock != nil && !lockedDown && refusal == nil,
             ]
+            if let refusal { door["unlockRefusal"] = refusal }
+            return door
         }
 
         /// The boxes of one door's form: the place's locks, then whatever is picked or saved outside it.

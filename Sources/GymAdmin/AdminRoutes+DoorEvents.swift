@@ -23,6 +23,14 @@ extension AdminRoutes {
         return settings.instanceURL != nil && settings.webhookSecret != nil
     }
 
+    /// Where door activity comes from when Kisi's event sets are polled (no webhook), in plain words: how
+    /// often, and for which places when the key may read only some. Nil with a webhook or without Kisi.
+    func doorActivitySource() async -> String? {
+        guard await kisiConnectionStored(), !(await doorEventsArriveByWebhook()) else { return nil }
+        guard let rights = await control.connectionRights() else { return KisiKeyRights(reach: .unknown, canRegisterWebhook: false, lines: []).eventPollingWords }
+        return rights.eventPollingWords
+    }
+
     /// Whether a Kisi connection is stored (this replica may not have adopted it yet).
     func kisiConnectionStored() async -> Bool {
         if control.isConnected { return true }
@@ -61,9 +69,11 @@ extension AdminRoutes {
                 else { continue }
                 if !event.success { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
             }
-            return ["hasRows": true, "rows": clubs.map { club -> [String: Any] in
+            var data: [String: Any] = ["hasRows": true, "rows": clubs.map { club -> [String: Any] in
                 ["club": club.name, "checkIns": counts[club.id]?.opened ?? 0, "denied": counts[club.id]?.denied ?? 0]
             }]
+            if let source = await doorActivitySource() { data["source"] = source }
+            return data
         } catch {
             return ["problem": Self.plainWords(error)]
         }

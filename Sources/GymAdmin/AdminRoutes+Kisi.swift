@@ -185,7 +185,7 @@ extension AdminRoutes {
                 "keyRights": keyRights.lines,
                 "places": places.map { ["id": $0.id, "name": $0.name] },
                 "locks": locks.map { ["id": $0.id, "name": $0.name, "place": $0.placeName ?? ""] },
-                "checks": try await healthChecks(rights: keyRights, placeIDs: Set(places.map(\.id)), lockIDs: Set(locks.map(\.id))),
+                "checks": try await healthChecks(rights: keyRights, places: places, locks: locks),
             ]
         } catch {
             return ["problem": Self.plainWords(error)]
@@ -194,11 +194,13 @@ extension AdminRoutes {
 
     /// What the sync needs from Kisi, checked one by one, each with what to do when it fails. The key
     /// itself was accepted by the time this runs (the organization was read with it).
-    func healthChecks(rights: KisiKeyRights, placeIDs: Set<Int>, lockIDs: Set<Int>) async throws -> [[String: Any]] {
+    func healthChecks(rights: KisiKeyRights, places: [KisiPlaceSummary], locks: [KisiLockSummary]) async throws -> [[String: Any]] {
         func check(_ label: String, _ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
+        let placeIDs = Set(places.map(\.id))
+        let lockIDs = Set(locks.map(\.id))
         var checks = [check("API key", true, "Kisi accepts it.")]
         let layout = try await repository.layout()
-        checks.append(Self.keyRightsCheck(rights, clubs: layout.clubs.values.sorted { $0.name < $1.name }.map { ($0.name, $0.kisiPlaceID) }))
+        checks.append(Self.keyRightsCheck(rights, sites: Self.doorSites(layout, places: places, locks: locks)))
         // Only a key that may register the webhook may list integrations; others are not asked.
         var integrations: [KisiIntegrationSummary]?
         if rights.canRegisterWebhook || rights.reach == .unknown {
@@ -230,9 +232,37 @@ extension AdminRoutes {
         return checks
     }
 
+    /// A club or studio and the Kisi places its doors are in, for the key-rights check.
+    struct DoorSite {
+        /// "club Cluj Centru", "studio Climbing wall (Cluj Centru)".
+        var label: String
+        /// Kisi place ID → name: the club's place, and the places of the locks Kisi lists.
+        var places: [Int: String]
+    }
+
+    /// Every club and studio with the Kisi places of its doors, clubs first, by name.
+    static func doorSites(_ layout: GymLayout, places: [KisiPlaceSummary], locks: [KisiLockSummary]) -> [DoorSite] {
+        let placeNames = Dictionary(places.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let lockPlaces = Dictionary(locks.compactMap { lock in lock.placeID.map { (lock.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        func sitePlaces(_ placeID: Int?, _ lockIDs: [Int]) -> [Int: String] {
+            var ids = Set(lockIDs.compactMap { lockPlaces[$0] })
+            if let placeID { ids.insert(placeID) }
+            return Dictionary(uniqueKeysWithValues: ids.map { ($0, placeNames[$0] ?? "place \($0)") })
+        }
+        let clubs = layout.clubs.values.sorted { $0.name < $1.name }
+        return clubs.map { club in DoorSite(label: "club \(club.name)", places: sitePlaces(club.kisiPlaceID, club.kisiLockIDs)) }
+            + clubs.flatMap { club in
+                layout.studios.values.filter { $0.clubID == club.id }.sorted { $0.name < $1.name }.map { studio in
+                    // A studio's doors are inside its club, whose place its entrance is in.
+                    DoorSite(label: "studio \(studio.name) (\(club.name))", places: sitePlaces(club.kisiPlaceID, studio.kisiLockIDs))
+                }
+            }
+    }
+
     /// The key's rights as the sync needs them: organization-wide (administrator or access manager),
-    /// some places (place administrator, naming them and any club outside them), or not enough.
-    static func keyRightsCheck(_ rights: KisiKeyRights, clubs: [(name: String, placeID: Int?)]) -> [String: Any] {
+    /// some places (place administrator, naming them and any club or studio outside them, with what to do),
+    /// or not enough.
+    static func keyRightsCheck(_ rights: KisiKeyRights, sites: [DoorSite]) -> [String: Any] {
         let label = "Key rights"
         func check(_ ok: Bool, _ detail: String) -> [String: Any] { ["label": label, "ok": ok, "detail": detail] }
         switch rights.reach {
@@ -245,9 +275,14 @@ extension AdminRoutes {
                 items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items[items.count - 1]
             }
             let names = list(places.map(\.name))
-            let outside = clubs.filter { club in club.placeID.map { id in !places.contains { $0.id == id } } ?? false }.map(\.name)
+            let administered = Set(places.map(\.id))
+            let outside = sites.filter { !Set($0.places.keys).isSubset(of: administered) }
             guard outside.isEmpty else {
-                return check(false, "The key's user administers only \(names): no door access can be kept for \(list(outside)). Use a key whose user administers their places too, or an organization administrator's.")
+                // The places to ask for, by name: those of the sites outside that the key does not administer.
+                var missing: [Int: String] = [:]
+                for site in outside { for (id, name) in site.places where !administered.contains(id) { missing[id] = name } }
+                let missingNames = list(missing.sorted { $0.value < $1.value }.map(\.value))
+                return check(false, "The key's user administers only \(names): BooGYMan cannot keep door access at \(list(outside.map(\.label))), so members are not let in there through BooGYMan (the rest of the sync goes on). Ask the Kisi organization's administrator to make the key's user place administrator of \(missingNames) too, or connect an organization administrator's or access manager's key.")
             }
             return check(true, "The key's user is the place administrator of \(names): BooGYMan manages place-scoped groups there and no doors elsewhere.")
         case .none:

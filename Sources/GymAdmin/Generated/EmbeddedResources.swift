@@ -186,6 +186,7 @@ document.addEventListener("DOMContentLoaded", () => {
 {{$main}}
 <h1>Door activity</h1>
 <p class="hint">Check-ins as Kisi reports them: member · club · door · opened or denied (with Kisi's reason), newest first; the list updates by itself.</p>
+{{#source}}<p class="hint" id="activity-source">{{.}}</p>{{/source}}
 <p id="activity-problem" class="error" hidden></p>
 <ul id="activity-feed" class="feed" data-stream="/admin/activity/stream">
   <li class="hint" id="activity-empty">Waiting for Kisi…</li>
@@ -415,6 +416,7 @@ document.addEventListener("DOMContentLoaded", () => {
       <tbody>{{#rows}}<tr class="club-check-ins"><td>{{club}}</td><td class="check-in-count">{{checkIns}}</td><td class="denied-count">{{denied}}</td></tr>{{/rows}}</tbody>
     </table></div>
     <p class="hint">Doors Kisi opened and refused since midnight in each club's time zone.</p>
+    {{#source}}<p class="hint" id="check-ins-source">{{.}}</p>{{/source}}
     {{/hasRows}}
   {{/checkIns}}
 </section>
@@ -473,7 +475,8 @@ document.addEventListener("DOMContentLoaded", () => {
 <li class="door" data-lock-id="{{lockID}}">{{name}} <span class="hint">lock {{lockID}} · {{online}}</span>
 {{#lockedDown}}<span class="pill bad lockdown" title="Kisi keeps this door locked for everyone until the lockdown is lifted in Kisi.">Locked down</span>{{/lockedDown}}
 {{#canUnlock}}<form method="post" action="/admin/locks/{{lockID}}/unlock" class="inline" data-confirm="Unlock this door now?">
-<input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Unlock</button></form>{{/canUnlock}}</li>
+<input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Unlock</button></form>{{/canUnlock}}
+{{#unlockRefusal}}<span class="hint no-unlock">{{.}}</span>{{/unlockRefusal}}</li>
 
 """#,
         "Templates/error.mustache": #"""
