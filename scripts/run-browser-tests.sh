@@ -87,4 +87,38 @@ if [[ $status -ne 0 ]]; then
     echo "--- demo log (last 60 lines) ---" >&2
     tail -n 60 "$workdir/demo.log" >&2 || true
 fi
+kill "$demo_pid" 2>/dev/null || true
+wait "$demo_pid" 2>/dev/null || true
+
+# A second demo, the full 300 members without Kisi: charts from door events written into its database,
+# lists paged to the end, club time and the phone layout (scripts/browser-tests/test_admin_pictures.py).
+port="$(free_port)"
+sandbox_port="$(free_port)"
+(cd "$workdir" && exec "$binary" demo --database "$workdir/lists.sqlite" --port "$port" --sandbox-port "$sandbox_port" \
+    --members 300 --admin-password "$owner_password" --no-connect-kisi) >"$workdir/lists.log" 2>&1 &
+demo_pid=$!
+base_url="http://127.0.0.1:$port"
+ready=""
+for _ in $(seq 1 300); do
+    if ! kill -0 "$demo_pid" 2>/dev/null; then break; fi
+    if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/healthz", timeout=1)' "$base_url" 2>/dev/null; then
+        ready=1
+        break
+    fi
+    sleep 0.2
+done
+if [[ -z "$ready" ]]; then
+    echo "error: the 300-member demo did not answer /healthz on $base_url:" >&2
+    cat "$workdir/lists.log" >&2
+    exit 1
+fi
+pictures=0
+BOOGYMAN_URL="$base_url" OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
+    SCREENSHOT_DIR="$root/.build/browser-screenshots" DEMO_DATABASE="$workdir/lists.sqlite" \
+    "$venv/bin/python" "$root/scripts/browser-tests/test_admin_pictures.py" "$@" || pictures=$?
+if [[ $pictures -ne 0 ]]; then
+    echo "--- 300-member demo log (last 60 lines) ---" >&2
+    tail -n 60 "$workdir/lists.log" >&2 || true
+    status=$pictures
+fi
 exit "$status"

@@ -9,15 +9,14 @@ extension AdminRoutes {
         admin.get("members") { request, context in
             let session = try require(request, context)
             let search = request.uri.queryParameters.get("q") ?? ""
-            return try page("members", request, context, session: session, active: "members", [
-                "q": search, "rows": try await memberRows(search: search),
-            ])
+            let list = try await memberList(search: search, request: request)
+            return try page("members", request, context, session: session, active: "members", list)
         }
         // The list's rows alone, for search-as-you-type.
         admin.get("members/rows") { request, context in
             _ = try require(request, context)
-            let rows = try await memberRows(search: request.uri.queryParameters.get("q") ?? "")
-            return try views.page("member_rows", ["rows": rows])
+            let list = try await memberList(search: request.uri.queryParameters.get("q") ?? "", request: request)
+            return try views.page("member_rows", list)
         }
         admin.get("members/new") { request, context in
             let session = try require(request, context)
@@ -231,11 +230,47 @@ extension AdminRoutes {
         errors.fields.mapValues { $0.joined(separator: "; ") }
     }
 
-    func memberRows(search: String) async throws -> [[String: Any]] {
+    static let memberPageLength = 50
+
+    /// One page of the members list, in name order, from the `cursor` of the page before: the rows,
+    /// where they stand in the whole list ("51–100 of 300") and the link to the next page.
+    func memberList(search: String, request: Request) async throws -> [String: Any] {
         if search.unicodeScalars.count > TextLimits.query || Validate.containsControlCharacters(search) {
             throw AdminError.badRequest("The search may hold at most \(TextLimits.query) characters and no control characters.")
         }
-        let members = try await repository.members(search: search, PageRequest(limit: 50)).items
+        let query = request.uri.queryParameters
+        var cursor: PageCursor?
+        if let token = query.get("cursor"), !token.isEmpty {
+            guard let parsed = PageCursor(token: token) else { throw AdminError.badRequest("That page link is not valid; start from the first page.") }
+            cursor = parsed
+        }
+        // Where the page starts in the list, carried by the links for the "51–100 of 300" line only.
+        let first = cursor == nil ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
+        let page: Page<Member>
+        do {
+            page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: cursor))
+        } catch is PageCursor.Mismatch {
+            throw AdminError.badRequest("That page link is not valid; start from the first page.")
+        }
+        let rows = try await memberRows(page.items)
+        var data: [String: Any] = [
+            "q": search, "hasQuery": !search.isEmpty, "rows": rows, "total": page.total, "hasTotal": page.total > 0, "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1,
+            "isFirstPage": cursor == nil,
+        ]
+        var firstLink = URLComponents()
+        firstLink.queryItems = search.isEmpty ? nil : [URLQueryItem(name: "q", value: search)]
+        data["firstPage"] = "/admin/members" + (firstLink.percentEncodedQuery.map { "?" + $0 } ?? "")
+        if let next = page.nextCursor {
+            var link = URLComponents()
+            link.queryItems = (search.isEmpty ? [] : [URLQueryItem(name: "q", value: search)]) + [
+                URLQueryItem(name: "cursor", value: next.token), URLQueryItem(name: "from", value: String(first + rows.count)),
+            ]
+            data["nextPage"] = "/admin/members?" + (link.percentEncodedQuery ?? "")
+        }
+        return data
+    }
+
+    func memberRows(_ members: [Member]) async throws -> [[String: Any]] {
         let layout = try await repository.layout()
         // One query for the page's subscriptions rather than one per row.
         let subscriptionsByMember = try await repository.subscriptions(memberIDs: members.map(\.id))
@@ -246,10 +281,16 @@ extension AdminRoutes {
             let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant)
             rows.append([
                 "id": member.id.uuidString, "name": member.fullName, "email": member.email.value, "phone": member.phone ?? "",
-                "allowed": decision.mayEnter, "status": Self.reasonLabel(decision.reason),
+                "allowed": decision.mayEnter, "status": Self.statusData(decision.reason),
+                "avatar": ["initials": Self.initials(member), "hue": Self.avatarHue(member.id)],
             ])
         }
         return rows
+    }
+
+    /// What the `status` partial shows: one label and one colour class per state, the same on every page.
+    static func statusData(_ reason: AccessReason) -> [String: String] {
+        ["code": reason.rawValue, "label": reasonLabel(reason)]
     }
 
     static func reasonLabel(_ reason: AccessReason) -> String {

@@ -12,8 +12,19 @@ extension AdminRoutes {
             let session = try require(request, context)
             let planText = request.uri.queryParameters.get("plan_id") ?? ""
             let planID = UUID(uuidString: planText)
-            if !planText.isEmpty && planID == nil { throw AdminError.badRequest("The plan filter must be a plan ID.") }
-            return try page("subscriptions", request, context, session: session, active: "subscriptions", try await subscriptionsData(planID: planID))
+            if !planText.isEmpty && planID == nil { throw AdminError.badRequest("Choose the plan from the list.") }
+            let query = request.uri.queryParameters
+            let statusText = query.get("status") ?? ""
+            let status = AccessReason(rawValue: statusText)
+            if !statusText.isEmpty && status == nil { throw AdminError.badRequest("Choose the status from the list.") }
+            var cursor: PageCursor?
+            if let token = query.get("cursor"), !token.isEmpty {
+                guard let parsed = PageCursor(token: token) else { throw AdminError.badRequest("That page link is not valid; start from the first page.") }
+                cursor = parsed
+            }
+            let first = cursor == nil ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
+            return try page("subscriptions", request, context, session: session, active: "subscriptions",
+                            try await subscriptionsData(planID: planID, status: status, cursor: cursor, first: first))
         }
         admin.post("members/:id/subscriptions") { request, context in
             let (session, form) = try await postedForm(request, context)
@@ -70,41 +81,81 @@ extension AdminRoutes {
     }
 
     static let subscriptionListLength = 100
+    /// A status filter reads on through older pages until its page is full; this bounds one request's reading.
+    static let subscriptionScanLimit = 5_000
 
-    func subscriptionsData(planID: UUID?) async throws -> [String: Any] {
+    /// Newest subscriptions first, each with its own state today in its plan's club (a subscription
+    /// starting next week reads "Not started" even when the member holds another active one), a page at
+    /// a time by keyset cursor. The state is worked out by the access rule, not stored, so a status
+    /// filter reads on through the pages until its page is full.
+    func subscriptionsData(planID: UUID?, status: AccessReason?, cursor: PageCursor?, first: Int) async throws -> [String: Any] {
         let layout = try await repository.layout()
-        // Newest first from the index's end; an offset of `total - 100` walked every older row.
-        let newestPage = try await repository.subscriptions(planID: planID, PageRequest(limit: Self.subscriptionListLength), newestFirst: true)
-        let total = newestPage.total
-        let newest = newestPage.items
-        // The rows' members and all their subscriptions in two queries, not two per row.
-        let memberIDs = newest.map(\.memberID)
-        let membersByID = try await repository.members(ids: memberIDs)
-        let subscriptionsByMember = try await repository.subscriptions(memberIDs: memberIDs)
         let instant = now()
         var rows: [[String: Any]] = []
-        var members: [UUID: (Member, AccessDecision)] = [:]
-        for subscription in newest {
-            if members[subscription.memberID] == nil, let member = membersByID[subscription.memberID] {
-                let decision = AccessRule.decide(
-                    member: member, subscriptions: subscriptionsByMember[member.id] ?? [], layout: layout, at: instant)
-                members[member.id] = (member, decision)
+        var next = cursor
+        var total = 0
+        var scanned = 0
+        var more: PageCursor?
+        repeat {
+            let page: Page<Subscription>
+            do {
+                page = try await repository.subscriptions(
+                    planID: planID, PageRequest(limit: Self.subscriptionListLength, cursor: next), newestFirst: true)
+            } catch is PageCursor.Mismatch {
+                throw AdminError.badRequest("That page link is not valid; start from the first page.")
             }
-            guard let (member, decision) = members[subscription.memberID] else { continue }
-            let access = decision.plans.first { $0.subscriptionIDs.contains(subscription.id) }
-            var row: [String: Any] = [
-                "memberID": member.id.uuidString, "member": member.fullName, "plan": layout.plans[subscription.planID]?.name ?? "?",
-                "start": subscription.startDate.description, "end": subscription.endDate?.description ?? "renews",
-                "paidThrough": subscription.paidThrough.description,
-                "status": access.map { Self.reasonLabel($0.reason) } ?? "—", "allowed": access?.reason.grantsAccess ?? false,
-            ]
-            if let cancellation = subscription.cancellation { row["cancelledFrom"] = cancellation.effectiveDate.description }
-            rows.append(row)
-        }
+            total = page.total
+            scanned += page.items.count
+            let membersByID = try await repository.members(ids: page.items.map(\.memberID))
+            let today = ClubTime.gym(layout)
+            for (index, subscription) in page.items.enumerated() {
+                guard let member = membersByID[subscription.memberID] else { continue }
+                let plan = layout.plans[subscription.planID]
+                let zone = plan.map { layout.timeZone(of: $0) } ?? today.zone
+                let localToday = LocalDate(containing: instant, in: zone)
+                // The subscription's own state; a staff block closes the doors whatever it says.
+                let own = AccessRule.reason(for: subscription, on: localToday, graceDays: plan?.pastDueGraceDays ?? 0)
+                let state = member.block == nil ? own : .blocked
+                if let status, status != state { continue }
+                var row: [String: Any] = [
+                    "id": subscription.id.uuidString, "memberID": member.id.uuidString, "member": member.fullName,
+                    "avatar": ["initials": Self.initials(member), "hue": Self.avatarHue(member.id)],
+                    "plan": plan?.name ?? "?",
+                    "start": ClubTime.day(subscription.startDate, now: localToday), "startISO": subscription.startDate.description,
+                    "end": subscription.endDate.map { ClubTime.day($0, now: localToday) } ?? "renews",
+                    "paidThrough": ClubTime.day(subscription.paidThrough, now: localToday),
+                    "status": Self.statusData(state),
+                ]
+                if let cancellation = subscription.cancellation { row["cancelledFrom"] = ClubTime.day(cancellation.effectiveDate, now: localToday) }
+                rows.append(row)
+                if rows.count == Self.subscriptionListLength {
+                    // A full page: the next one starts after this row, whatever is left of the database page.
+                    more = index == page.items.count - 1 ? page.nextCursor : PageCursor(values: [subscription.startDate.description, subscription.id.uuidString])
+                    break
+                }
+            }
+            if rows.count == Self.subscriptionListLength { break }
+            next = page.nextCursor
+            more = next
+        } while next != nil && status != nil && scanned < Self.subscriptionScanLimit
         let plans = layout.plans.values.sorted { $0.name < $1.name }.map { plan -> [String: Any] in
             ["id": plan.id.uuidString, "name": plan.name, "selected": plan.id == planID]
         }
-        return ["rows": rows, "total": total, "shown": rows.count, "plans": plans]
+        let statuses: [AccessReason] = [.active, .frozen, .pastDue, .notStarted, .cancelled, .ended, .blocked]
+        var data: [String: Any] = [
+            "rows": rows, "total": total, "shown": rows.count, "hasRows": !rows.isEmpty, "plans": plans, "first": first, "last": first + rows.count - 1,
+            "isFirstPage": cursor == nil, "filtered": status != nil,
+            "statuses": statuses.map { ["code": $0.rawValue, "label": Self.reasonLabel($0), "selected": $0 == status] as [String: Any] },
+        ]
+        if let more {
+            var link = URLComponents()
+            link.queryItems = [
+                planID.map { URLQueryItem(name: "plan_id", value: $0.uuidString) }, status.map { URLQueryItem(name: "status", value: $0.rawValue) },
+                URLQueryItem(name: "cursor", value: more.token), URLQueryItem(name: "from", value: String(first + rows.count)),
+            ].compactMap { $0 }
+            data["nextPage"] = "/admin/subscriptions?" + (link.percentEncodedQuery ?? "")
+        }
+        return data
     }
 
     /// Runs a subscription change; on validation errors shows the member page again with the

@@ -51,6 +51,7 @@ public struct AdminRoutes: Sendable {
         addStaffRoutes(to: admin)
         addTokenRoutes(to: admin)
         addAdoptionRoutes(to: admin)
+        addAttendanceRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {
@@ -262,7 +263,7 @@ public struct AdminRoutes: Sendable {
         var data: [String: Any] = [
             "connected": control.isConnected,
             "queueDepth": try await repository.unprocessedAccessChangeCount(),
-            "lastFullReconcile": lastFull.map { Self.readableInstant($0.formatted(.iso8601)) } ?? "never",
+            "lastFullReconcile": lastFull.map { ClubTime.gym(layout).text($0) } ?? "never",
             "held": held.map { revocation -> [String: Any] in
                 ["action": revocation.action, "reason": revocation.reason, "plan": revocation.planID.flatMap { layout.plans[$0]?.name }]
                     .compactMapValues { $0 }
@@ -279,13 +280,18 @@ public struct AdminRoutes: Sendable {
         if let summary = try await repository.syncState.get(.propagation), summary.samples > 0 {
             data["latency"] = [
                 "p50": Self.seconds(summary.p50Milliseconds), "p95": Self.seconds(summary.p95Milliseconds),
-                "samples": summary.samples,
+                "samples": summary.samples, "chart": Self.latencyChart(summary),
             ]
         }
-        data["checkIns"] = await checkInsToday(layout: layout)
+        // Both read Kisi under the page's deadline; side by side, a silent Kisi costs the page one deadline, not two.
+        async let checkIns = checkInsToday(layout: layout)
+        async let health = doorHealth(layout: layout)
+        data["pictures"] = try await attendancePictures(layout: layout)
+        data["checkIns"] = await checkIns
+        data["doorHealth"] = await health
         data["deferred"] = try await repository.syncState.get(.deferredActions) ?? 0
         if let progress = try await repository.syncState.get(.runProgress) {
-            data["progress"] = Self.progressData(progress, now: Date())
+            data["progress"] = Self.progressData(progress, now: Date(), time: ClubTime.gym(layout))
         }
         // Work that failed and is retried by itself with backoff: staff see that it is in hand.
         let retry = try await repository.syncState.get(.retry) ?? SyncRetryState()
@@ -310,14 +316,14 @@ public struct AdminRoutes: Sendable {
     }
 
     /// A long run's progress bar: "1,200 of 4,000 Kisi changes · about 10 min left".
-    static func progressData(_ progress: SyncRunProgress, now: Date) -> [String: Any] {
+    static func progressData(_ progress: SyncRunProgress, now: Date, time: ClubTime = .utc) -> [String: Any] {
         let finished = progress.done + progress.failed
         let percent = progress.planned > 0 ? min(100, finished * 100 / progress.planned) : 100
         let left = finished >= progress.planned ? "finishing" : progress.timeLeft(at: now)
         var data: [String: Any] = [
             "done": finished.formatted(), "planned": progress.planned.formatted(), "percent": percent, "left": left,
-            "rate": String(format: "%.1f", progress.writesPerSecond), "finishAt": readable(progress.estimatedFinishAt),
-            "startedAt": readable(progress.startedAt),
+            "rate": String(format: "%.1f", progress.writesPerSecond), "finishAt": time.text(progress.estimatedFinishAt, now: now),
+            "startedAt": time.text(progress.startedAt, now: now),
         ]
         if progress.failed > 0 { data["failed"] = progress.failed.formatted() }
         return data

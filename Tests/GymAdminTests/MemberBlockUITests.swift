@@ -101,7 +101,7 @@ struct MemberBlockUITests {
             #expect(try await browser.repository.kisiWrites(KisiWriteFilter(memberID: member.id, action: "block_member")).total == 1)
 
             let list = try await browser.get("/admin/members")
-            #expect(list.body.contains("<span class=\"pill bad\">Blocked</span>"))
+            #expect(list.body.contains("<span class=\"status-pill status-blocked\" data-status=\"blocked\">Blocked</span>"))
 
             let unblocked = try await browser.post("/admin/members/\(member.id)/unblock", ["csrf": csrf])
             #expect(unblocked.status == .seeOther)

@@ -61,14 +61,26 @@ dt { color: var(--muted); }
 dd { margin: 0; font-weight: 600; }
 ul.doors { list-style: none; padding: 0; }
 ul.doors li { padding: .35rem 0; border-bottom: 1px solid var(--line); }
+/* The menu button shows on narrow screens only; the checkbox keeps the menu working without JavaScript. */
+.nav-toggle, .nav-toggle-label { display: none; }
 @media (max-width: 40rem) {
   main { padding: .6rem; }
-  /* The menu gets a full-width row of its own under the brand and sign-out. */
-  header nav { order: 3; flex-basis: 100%; gap: .2rem .8rem; font-size: .95rem; }
-  form.logout { margin-left: auto; }
-  /* Tables scroll sideways in their box instead of growing very tall rows. */
-  th, td { padding: .4rem; font-size: .92rem; white-space: nowrap; }
+  /* The menu collapses behind a button and opens as a full-width column under the brand. */
+  .nav-toggle-label { display: inline-block; order: 2; padding: .25rem .7rem; border: 1px solid #475467; border-radius: 6px; cursor: pointer; }
+  header nav { display: none; order: 4; flex-basis: 100%; flex-direction: column; gap: .1rem; font-size: 1rem; }
+  header nav a { padding: .45rem 0; border-top: 1px solid #344054; }
+  .nav-toggle:checked ~ nav { display: flex; }
+  form.logout { margin-left: auto; order: 3; }
+  th, td { padding: .4rem; font-size: .92rem; }
   .who { display: none; }
+  /* Lists become stacked cards: every cell on its own line with its column's name, nothing off-screen. */
+  table.cards thead { display: none; }
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
+  table.cards tr { background: var(--card); border: 1px solid var(--line); border-radius: 8px; margin-bottom: .6rem; padding: .4rem .6rem; }
+  table.cards td { border: 0; padding: .15rem 0; }
+  table.cards td[data-label]::before { content: attr(data-label); display: inline-block; min-width: 7.5rem; color: var(--muted); font-size: .85rem; }
+  table.cards td:first-child::before { display: none; }
+  table.cards td:first-child { font-weight: 600; font-size: 1rem; }
 }
 ul.feed { list-style: none; padding: 0; }
 ul.feed li { padding: .4rem 0; border-bottom: 1px solid var(--line); }
@@ -82,6 +94,55 @@ ul.door-events li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
 .blocked-banner { background: #fce8e6; border: 1px solid #f4b6ae; color: var(--bad); padding: .6rem .8rem; border-radius: 6px; margin-bottom: .75rem; }
 .blocked-banner p { margin: 0 0 .5rem; }
 .blocked-banner form { margin: 0; }
+
+/* Statuses: one colour and label per state on every page (members, subscriptions, member page). */
+.status-pill { display: inline-block; padding: .1rem .6rem; border-radius: 999px; font-size: .85rem; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
+.status-active { background: #e6f4ea; color: #137333; border-color: #b7dfc1; }
+.status-frozen { background: #e3f2fd; color: #0b57a4; border-color: #a9cff5; }
+.status-past_due { background: #fff4e5; color: #8a4b00; border-color: #f5c98a; }
+.status-not_started { background: #f3e8fd; color: #6b2fa3; border-color: #d7b8f3; }
+.status-cancelled { background: #fce8e6; color: #b3261e; border-color: #f4b6ae; }
+.status-ended { background: #eef1f6; color: #475467; border-color: #d0d5dd; }
+.status-blocked { background: #3b0d0c; color: #fff; }
+.status-no_subscription { background: #fff; color: #667085; border-color: #d0d5dd; border-style: dashed; }
+/* Initials avatars, coloured by member so the same person looks the same everywhere. */
+.avatar { display: inline-flex; align-items: center; justify-content: center; width: 2rem; height: 2rem; border-radius: 50%; font-size: .8rem; font-weight: 700; color: #fff; background: #667085; vertical-align: middle; flex: none; }
+.avatar.hue-0 { background: #0b63ce; } .avatar.hue-1 { background: #137333; } .avatar.hue-2 { background: #b3261e; } .avatar.hue-3 { background: #8a4b00; }
+.avatar.hue-4 { background: #6b2fa3; } .avatar.hue-5 { background: #00796b; } .avatar.hue-6 { background: #c2185b; } .avatar.hue-7 { background: #37474f; }
+a.member-link { display: inline-flex; align-items: center; gap: .5rem; text-decoration: none; }
+a.member-link:hover { text-decoration: underline; }
+.list-count { color: var(--muted); }
+.pager { display: flex; gap: .75rem; margin: 1rem 0; }
+/* Charts: inline SVG drawn by the server, scaled to the card. */
+figure.chart-box { margin: .25rem 0 .75rem; }
+svg.chart { width: 100%; height: auto; display: block; }
+svg.chart .bar { fill: #0b63ce; }
+svg.chart .bar.weekend { fill: #5b9be6; }
+svg.chart .bar.p95 { fill: #b3261e; }
+svg.chart .axis { stroke: #98a2b3; stroke-width: 1; }
+svg.chart .typical { fill: none; stroke: #f79009; stroke-width: 2.5; stroke-linejoin: round; }
+svg.chart .now { stroke: #101828; stroke-dasharray: 3 3; }
+svg.chart .tick, svg.chart .value { font: 11px system-ui, sans-serif; fill: #667085; }
+svg.chart.latency { max-width: 26rem; }
+svg.chart.heat { max-width: 44rem; }
+svg.chart .cell.level-0 { fill: #f2f4f7; } svg.chart .cell.level-1 { fill: #c6dbf7; } svg.chart .cell.level-2 { fill: #8bb8ee; }
+svg.chart .cell.level-3 { fill: #4a90e2; } svg.chart .cell.level-4 { fill: #1f6fc9; } svg.chart .cell.level-5 { fill: #0b3f80; }
+.club-chart { border-top: 1px solid var(--line); padding-top: .5rem; }
+.club-chart h4 { margin: .25rem 0; font-size: .95rem; }
+/* Door health: offline and locked-down doors first, in colour. */
+ul.door-health { list-style: none; padding: 0; margin: 0; }
+ul.door-health li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
+.door-state .dot { display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; background: #98a2b3; }
+.door-state.state-online .dot { background: #12b76a; }
+.door-state.state-offline .dot, .door-state.state-missing .dot { background: #d92d20; }
+.door-state.state-locked-down .dot { background: #f79009; }
+.door-state.state-offline .door-label, .door-state.state-missing .door-label { color: var(--bad); font-weight: 600; }
+.door-state.state-locked-down .door-label { color: #8a4b00; font-weight: 600; }
+.door-label { color: var(--muted); font-size: .9rem; }
+.verdict { font-size: 1.15rem; padding: .6rem .8rem; border-radius: 8px; margin: 0 0 .75rem; }
+.verdict.good { background: #e6f4ea; }
+.verdict.bad { background: #fce8e6; }
+li.door.offline { color: var(--bad); }
 
 """#,
         "Assets/admin.js": #"""
@@ -273,6 +334,44 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/attendance.mustache": #"""
+{{<layout}}
+{{$title}}Attendance{{/title}}
+{{$main}}
+<h1>Attendance</h1>
+<p class="hint">Check-ins (doors Kisi opened) of the last four weeks, by weekday and hour in each club's own time; darker is busier.</p>
+{{#clubs}}
+<section class="card club-heat" data-club-id="{{id}}" data-zone="{{zone}}" data-total="{{total}}">
+  <h2>{{name}} <span class="meta">{{total}} check-ins{{#busiest}} · busiest {{busiest}}{{/busiest}}</span></h2>
+  <figure class="chart-box heat-box">{{#heat}}{{>heat_map}}{{/heat}}</figure>
+</section>
+{{/clubs}}
+<section class="card" id="churn">
+  <div class="heading-row">
+    <h2>Members who stopped coming</h2>
+    <a class="button secondary" id="churn-csv" href="/admin/attendance/churn.csv?days={{churnDays}}">Export CSV</a>
+  </div>
+  <p class="hint">Subscription active today, no check-in for {{churnDays}} days or more (or none stored at all). Longest absent first.</p>
+  <form method="get" action="/admin/attendance" class="filters">
+    <label>No check-in for
+      <select name="days" id="churn-days"><option value="14" {{#is14}}selected{{/is14}}>14 days</option><option value="30" {{#is30}}selected{{/is30}}>30 days</option></select>
+    </label>
+    <button type="submit">Show</button>
+  </form>
+  <p id="churn-count">{{churnCount}} member(s).</p>
+  <table class="cards" id="churn-list">
+    <thead><tr><th>Member</th><th>Clubs</th><th>Plans</th><th>Last check-in</th></tr></thead>
+    <tbody>
+    {{#churn}}<tr class="churn-row" data-member-id="{{id}}"><td data-label="Member"><a class="member-link" href="/admin/members/{{id}}"><span class="avatar" aria-hidden="true">{{initials}}</span> {{name}}</a></td><td data-label="Clubs">{{clubs}}</td><td data-label="Plans">{{plans}}</td><td data-label="Last check-in">{{#last}}{{>time}} <span class="meta">({{daysSince}} days)</span>{{/last}}{{^last}}none stored{{/last}}</td></tr>
+    {{/churn}}
+    {{^churn}}<tr><td colspan="4">Everyone with an active subscription came in the last {{churnDays}} days.</td></tr>{{/churn}}
+    </tbody>
+  </table>
+</section>
+{{/main}}
+{{/layout}}
+
+"""#,
         "Templates/audit.mustache": #"""
 {{<layout}}
 {{$title}}Audit log{{/title}}
@@ -298,6 +397,25 @@ document.addEventListener("DOMContentLoaded", () => {
 </table></div>
 {{/main}}
 {{/layout}}
+
+"""#,
+        "Templates/avatar.mustache": #"""
+<span class="avatar hue-{{hue}}" aria-hidden="true">{{initials}}</span>
+
+"""#,
+        "Templates/bar_chart_daily.mustache": #"""
+<svg class="chart daily" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per day, last 30 days" data-max="{{max}}">
+  {{#bars}}<rect class="bar{{#weekend}} weekend{{/weekend}}" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-day="{{day}}" data-count="{{count}}"><title>{{label}}: {{count}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="middle">{{short}}</text>{{/showLabel}}{{/bars}}
+</svg>
+
+"""#,
+        "Templates/bar_chart_hourly.mustache": #"""
+<svg class="chart hourly" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per hour today, with a typical day of the last four weeks as a line" data-max="{{max}}">
+  <line class="axis" x1="0" y1="{{baseline}}" x2="{{width}}" y2="{{baseline}}"></line>
+  {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-hour="{{hour}}" data-count="{{count}}" data-typical="{{typical}}"><title>{{label}}: {{count}} today, typical {{typical}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="middle">{{label}}</text>{{/showLabel}}{{/bars}}
+  <polyline class="typical" points="{{typicalPoints}}"></polyline>
+  {{#nowX}}<line class="now" x1="{{nowX}}" y1="0" x2="{{nowX}}" y2="{{baseline}}"></line>{{/nowX}}
+</svg>
 
 """#,
         "Templates/clubs.mustache": #"""
@@ -384,6 +502,11 @@ document.addEventListener("DOMContentLoaded", () => {
       <dt>Work set aside for newer changes</dt><dd id="deferred">{{deferred}}</dd>
       <dt>Leading replica</dt><dd id="leader">{{#leader}}{{replica}}{{^live}} (lease expired){{/live}}{{/leader}}{{^leader}}none yet{{/leader}}</dd>
     </dl>
+    {{#latency}}{{#chart}}
+    <svg class="chart latency" id="latency-chart" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Sale or freeze to Kisi, last hour: p50, p95 and slowest">
+      {{#bars}}<text class="tick" x="0" y="{{textY}}">{{name}}</text><rect class="bar{{#isP95}} p95{{/isP95}}" x="40" y="{{y}}" width="{{width}}" height="16" data-name="{{name}}" data-ms="{{ms}}"><title>{{name}}: {{text}}</title></rect><text class="value" x="{{labelX}}" y="{{textY}}">{{text}}</text>{{/bars}}
+    </svg>
+    {{/chart}}{{/latency}}
     {{#userReviews}}<p class="status bad" id="user-reviews">{{userReviews}} member(s) wait for a decision about their Kisi user{{#isManager}}: <a href="/admin/kisi/adoption">decide</a>{{/isManager}}{{^isManager}}; ask a manager{{/isManager}}.</p>{{/userReviews}}
   </section>
   <section class="card" id="held-revocations">
@@ -406,6 +529,27 @@ document.addEventListener("DOMContentLoaded", () => {
     {{^hasHeld}}<p>None.</p>{{/hasHeld}}
   </section>
 </div>
+<section class="card" id="pictures">
+  <h2>Check-ins</h2>
+  <p class="hint">Doors Kisi opened, from the door events Kisi delivered to BooGYMan, in each club's own time. Bars: today per hour; line: a typical day of the last four weeks.</p>
+  {{#pictures}}
+  <article class="club-chart" data-club-id="{{id}}" data-zone="{{zone}}">
+    <h3>{{name}} <span class="meta">{{today}} today · typical day {{typical}} · {{denied}} refused today</span></h3>
+    <figure class="chart-box hourly-box" data-total="{{today}}">{{#hourly}}{{>bar_chart_hourly}}{{/hourly}}</figure>
+    <h4>Last 30 days <span class="meta">{{monthTotal}} check-ins</span></h4>
+    <figure class="chart-box daily-box" data-total="{{monthTotal}}">{{#daily}}{{>bar_chart_daily}}{{/daily}}</figure>
+  </article>
+  {{/pictures}}
+  {{^pictures}}<p>No clubs yet.</p>{{/pictures}}
+</section>
+<section class="card" id="door-health">
+  <h2>Doors</h2>
+  {{#doorHealth}}
+    {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
+    {{#hasDoors}}<p class="{{#allWell}}good{{/allWell}}{{^allWell}}bad{{/allWell}} status">{{online}} of {{total}} doors online{{^allWell}} · {{attention}} need attention{{/allWell}}</p>{{/hasDoors}}
+    <ul class="door-health">{{#doors}}<li class="door-state state-{{state}}" data-lock-id="{{lockID}}" data-state="{{state}}"><span class="dot" aria-hidden="true"></span> {{place}} · {{name}} <span class="door-label">{{label}}</span></li>{{/doors}}</ul>
+  {{/doorHealth}}
+</section>
 <section class="card" id="check-ins">
   <h2>Today's check-ins</h2>
   {{#checkIns}}
@@ -492,6 +636,14 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/heat_map.mustache": #"""
+<svg class="chart heat" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins by weekday and hour over the last four weeks" data-max="{{max}}">
+  {{#hourLabels}}<text class="tick" x="{{x}}" y="12" text-anchor="middle">{{label}}</text>{{/hourLabels}}
+  {{#dayLabels}}<text class="tick" x="2" y="{{y}}">{{label}}</text>{{/dayLabels}}
+  {{#cells}}<rect class="cell level-{{level}}" x="{{x}}" y="{{y}}" width="{{size}}" height="{{size}}" rx="3" data-weekday="{{weekday}}" data-hour="{{hour}}" data-count="{{count}}"><title>{{weekday}} {{hour}}:00: {{count}}</title></rect>{{/cells}}
+</svg>
+
+"""#,
         "Templates/layout.mustache": #"""
 <!doctype html>
 <html lang="en">
@@ -506,12 +658,15 @@ document.addEventListener("DOMContentLoaded", () => {
 <header class="top">
   <a class="brand" href="/admin">BooGYMan</a>
   {{#signedIn}}
-  <nav>
+  <input type="checkbox" id="nav-toggle" class="nav-toggle" aria-label="Show the menu">
+  <label for="nav-toggle" class="nav-toggle-label" id="menu-toggle">Menu</label>
+  <nav id="main-nav">
     <a href="/admin" {{#nav_dashboard}}aria-current="page"{{/nav_dashboard}}>Dashboard</a>
     <a href="/admin/members" {{#nav_members}}aria-current="page"{{/nav_members}}>Members</a>
     <a href="/admin/subscriptions" {{#nav_subscriptions}}aria-current="page"{{/nav_subscriptions}}>Subscriptions</a>
     <a href="/admin/activity" {{#nav_activity}}aria-current="page"{{/nav_activity}}>Door activity</a>
     {{#isManager}}
+    <a href="/admin/attendance" {{#nav_attendance}}aria-current="page"{{/nav_attendance}}>Attendance</a>
     <a href="/admin/plans" {{#nav_plans}}aria-current="page"{{/nav_plans}}>Plans</a>
     <a href="/admin/clubs" {{#nav_clubs}}aria-current="page"{{/nav_clubs}}>Clubs &amp; doors</a>
     <a href="/admin/kisi/adoption" {{#nav_adoption}}aria-current="page"{{/nav_adoption}}>Kisi users</a>
@@ -743,7 +898,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 """#,
         "Templates/member_rows.mustache": #"""
-{{#rows}}<tr><td><a href="/admin/members/{{id}}">{{name}}</a></td><td>{{email}}</td><td>{{phone}}</td><td><span class="pill {{#allowed}}good{{/allowed}}{{^allowed}}bad{{/allowed}}">{{status}}</span></td></tr>
+{{#rows}}<tr class="member-row" data-member-id="{{id}}"><td data-label="Name"><a class="member-link" href="/admin/members/{{id}}">{{#avatar}}{{>avatar}}{{/avatar}} <span class="name">{{name}}</span></a></td><td data-label="E-mail">{{email}}</td><td data-label="Phone">{{phone}}</td><td data-label="Door access">{{#status}}{{>status}}{{/status}}</td></tr>
 {{/rows}}{{^rows}}<tr><td colspan="4">No members match.</td></tr>{{/rows}}
 
 """#,
@@ -759,10 +914,15 @@ document.addEventListener("DOMContentLoaded", () => {
   <label>Search <input type="search" name="q" id="member-search" value="{{q}}" placeholder="Name, e-mail or phone" data-live-search="/admin/members/rows" data-target="member-rows" autocomplete="off"></label>
   <noscript><button type="submit">Search</button></noscript>
 </form>
-<div class="scroll"><table class="members">
+<p class="list-count" id="member-count" data-total="{{total}}" data-first="{{first}}" data-last="{{last}}">{{#hasTotal}}{{first}}–{{last}} of {{total}} members{{/hasTotal}}{{^hasTotal}}No members{{/hasTotal}}{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.</p>
+<table class="members cards">
   <thead><tr><th>Name</th><th>E-mail</th><th>Phone</th><th>Door access</th></tr></thead>
   <tbody id="member-rows">{{>member_rows}}</tbody>
-</table></div>
+</table>
+<nav class="pager" aria-label="Pages">
+  {{^isFirstPage}}<a class="button secondary" id="first-page" href="{{firstPage}}">First page</a>{{/isFirstPage}}
+  {{#nextPage}}<a class="button secondary" id="next-page" rel="next" href="{{.}}">Next page</a>{{/nextPage}}
+</nav>
 {{/main}}
 {{/layout}}
 
@@ -930,27 +1090,40 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/status.mustache": #"""
+<span class="status-pill status-{{code}}" data-status="{{code}}">{{label}}</span>
+
+"""#,
         "Templates/subscriptions.mustache": #"""
 {{<layout}}
 {{$title}}Subscriptions{{/title}}
 {{$main}}
 <h1>Subscriptions</h1>
-<p class="hint">The newest subscriptions and what they mean at the door now. Sell, freeze, unfreeze or cancel on the member's page.</p>
+<p class="hint">Newest first, each with its own state today. Sell, freeze, unfreeze or cancel on the member's page.</p>
 <form method="get" action="/admin/subscriptions" class="filters">
-  <label>Plan <select name="plan_id"><option value="">All plans</option>{{#plans}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/plans}}</select></label>
+  <label>Plan <select name="plan_id" id="plan-filter"><option value="">All plans</option>{{#plans}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/plans}}</select></label>
+  <label>Status <select name="status" id="status-filter"><option value="">Every status</option>{{#statuses}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
   <button type="submit">Show</button>
 </form>
-<p>Showing {{shown}} of {{total}}.</p>
-<div class="scroll"><table id="subscription-list">
-  <thead><tr><th>Member</th><th>Plan</th><th>From</th><th>To</th><th>Paid through</th><th>Door access</th></tr></thead>
+<p class="list-count" id="subscription-count" data-total="{{total}}">{{#hasRows}}{{first}}–{{last}}{{/hasRows}}{{^hasRows}}None{{/hasRows}} of {{total}} subscriptions{{#filtered}} with that status{{/filtered}}.</p>
+<table id="subscription-list" class="cards">
+  <thead><tr><th>Member</th><th>Plan</th><th>From</th><th>To</th><th>Paid through</th><th>State</th></tr></thead>
   <tbody>
-  {{#rows}}<tr><td><a href="/admin/members/{{memberID}}">{{member}}</a></td><td>{{plan}}</td><td>{{start}}</td><td>{{end}}{{#cancelledFrom}} (cancelled from {{cancelledFrom}}){{/cancelledFrom}}</td><td>{{paidThrough}}</td><td><span class="pill {{#allowed}}good{{/allowed}}{{^allowed}}bad{{/allowed}}">{{status}}</span></td></tr>
+  {{#rows}}<tr class="subscription-row" data-subscription-id="{{id}}" data-start="{{startISO}}"><td data-label="Member"><a class="member-link" href="/admin/members/{{memberID}}">{{#avatar}}{{>avatar}}{{/avatar}} {{member}}</a></td><td data-label="Plan">{{plan}}</td><td data-label="From">{{start}}</td><td data-label="To">{{end}}{{#cancelledFrom}} (cancelled from {{cancelledFrom}}){{/cancelledFrom}}</td><td data-label="Paid through">{{paidThrough}}</td><td data-label="State">{{#status}}{{>status}}{{/status}}</td></tr>
   {{/rows}}
   {{^rows}}<tr><td colspan="6">No subscriptions.</td></tr>{{/rows}}
   </tbody>
-</table></div>
+</table>
+<nav class="pager" aria-label="Pages">
+  {{^isFirstPage}}<a class="button secondary" id="first-page" href="/admin/subscriptions">First page</a>{{/isFirstPage}}
+  {{#nextPage}}<a class="button secondary" id="next-page" rel="next" href="{{.}}">Next page</a>{{/nextPage}}
+</nav>
 {{/main}}
 {{/layout}}
+
+"""#,
+        "Templates/time.mustache": #"""
+<time datetime="{{iso}}" title="{{utc}}" data-zone="{{zone}}">{{text}}</time>
 
 """#,
     ]
