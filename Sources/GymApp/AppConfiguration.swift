@@ -25,6 +25,12 @@ public struct AppConfiguration: Sendable {
     public var syncLeaseTTL: Duration
     /// How often the leader renews it and the others try to take it (`BOOGYMAN_SYNC_HEARTBEAT`, seconds, default 3).
     public var syncHeartbeat: Duration
+    /// How long after the last full look at Kisi the rolling sweep reads everything BooGYMan manages
+    /// again (`BOOGYMAN_SYNC_SWEEP_INTERVAL`, seconds, default 600).
+    public var syncSweepInterval: Duration
+    /// The share of the key's Kisi requests the sweep may take while changes wait
+    /// (`BOOGYMAN_SYNC_SWEEP_SHARE`, percent from 1 to 100, default 20).
+    public var syncSweepShare: Double
     /// Marks the admin UI's cookies `Secure`; turn on when BooGYMan is reached over HTTPS.
     public var secureCookies: Bool
     /// Reverse proxies whose `X-Forwarded-For` names the client (`BOOGYMAN_TRUSTED_PROXIES`, comma-separated
@@ -42,8 +48,10 @@ public struct AppConfiguration: Sendable {
         host: String = defaultHost, port: Int = defaultPort, database: DatabaseLocation, logLevel: Logger.Level = .info,
         logFormat: LogFormat = .text, masterKey: MasterKey? = nil, replicaID: String = SyncLeadership.replicaID(), syncLeaseTTL: Duration = .seconds(15),
         syncHeartbeat: Duration = .seconds(3), secureCookies: Bool = false, trustedProxies: TrustedProxies = TrustedProxies(),
-        metricsToken: String? = nil
+        metricsToken: String? = nil, syncSweepInterval: Duration = .seconds(600), syncSweepShare: Double = 0.2
     ) {
+        self.syncSweepInterval = syncSweepInterval
+        self.syncSweepShare = syncSweepShare
         self.host = host
         self.port = port
         self.database = database
@@ -125,6 +133,12 @@ public struct AppConfiguration: Sendable {
         guard heartbeat * 2 <= ttl else {
             throw ConfigurationError("BOOGYMAN_SYNC_HEARTBEAT must be at most half of BOOGYMAN_SYNC_LEASE_TTL")
         }
+        let sweepInterval = try seconds("BOOGYMAN_SYNC_SWEEP_INTERVAL", default: 600)
+        let shareText = environment["BOOGYMAN_SYNC_SWEEP_SHARE"] ?? ""
+        let sweepPercent = shareText.isEmpty ? 20 : Double(shareText)
+        guard let sweepPercent, sweepPercent >= 1, sweepPercent <= 100 else {
+            throw ConfigurationError("BOOGYMAN_SYNC_SWEEP_SHARE must be a percentage from 1 to 100, got \"\(shareText)\"")
+        }
         let secureText = (environment["BOOGYMAN_SECURE_COOKIES"] ?? "").lowercased()
         guard ["", "0", "1", "true", "false", "yes", "no"].contains(secureText) else {
             throw ConfigurationError("BOOGYMAN_SECURE_COOKIES must be true or false, got \"\(secureText)\"")
@@ -153,7 +167,9 @@ public struct AppConfiguration: Sendable {
             syncHeartbeat: heartbeat,
             secureCookies: ["1", "true", "yes"].contains(secureText),
             trustedProxies: trustedProxies,
-            metricsToken: metricsToken)
+            metricsToken: metricsToken,
+            syncSweepInterval: sweepInterval,
+            syncSweepShare: sweepPercent / 100)
     }
 }
 

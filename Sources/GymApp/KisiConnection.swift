@@ -97,7 +97,8 @@ public enum KisiConnection {
             logger: logger
         ) { fence in
             ConnectionFollowingSync(
-                engines: engines, repository: repository, fence: fence, bell: bell, masterKey: configuration.masterKey, logger: logger)
+                engines: engines, repository: repository, fence: fence, bell: bell, masterKey: configuration.masterKey,
+                sweepInterval: configuration.syncSweepInterval, sweepShare: configuration.syncSweepShare, logger: logger)
         }
     }
 

@@ -115,6 +115,9 @@ struct ConnectionFollowingSync: Service {
     let fence: LeaseFence
     let bell: SyncCommandBell
     let masterKey: MasterKey?
+    /// The rolling sweep: how often it runs and its share of the key's rate while changes wait.
+    var sweepInterval: Duration = .seconds(600)
+    var sweepShare: Double = 0.2
     let logger: Logger
 
     enum TermEvent: Sendable {
@@ -139,7 +142,9 @@ struct ConnectionFollowingSync: Service {
             // The leader alone registers Kisi's webhook for a connection: replicas adopting a new key
             // at the same moment would otherwise each create one.
             await KisiConnection.ensureWebhook(engine: current, repository: repository, masterKey: masterKey, logger: logger)
-            let service = SyncService(engine: engine, repository: repository, ledger: ledger, logger: logger)
+            let service = SyncService(
+                engine: engine, repository: repository, ledger: ledger, fullReconcileInterval: sweepInterval, sweepShare: sweepShare,
+                logger: logger)
             // Staff's Kisi writes (unlocks, invitations) go through the same fenced engine as the sync's.
             let commands = SyncCommandProcessor(engine: engine, repository: repository, fence: fence, bell: bell, logger: logger)
             let event = try await withThrowingTaskGroup(of: TermEvent.self) { group in

@@ -72,6 +72,8 @@ extension GymRoutes {
             pausedReason: pausedReason,
             queueDepth: queueDepth,
             lastFullReconcileAt: lastFull?.formatted(.iso8601),
+            allMembersVerifiedAt: try await repository.syncState.get(.allMembersVerifiedAt)?.formatted(.iso8601),
+            sweep: try await repository.syncState.get(.sweep).map(SyncSweepBody.init),
             heldRevocations: held.map { HeldRevocationBody(action: $0.action, memberID: $0.memberID, planID: $0.planID, reason: $0.reason) },
             openReviews: try await repository.openHeldReviews().count,
             writesLastHour: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
@@ -167,6 +169,8 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     let pausedReason: String?
     let queueDepth: Int
     let lastFullReconcileAt: String?
+    let allMembersVerifiedAt: String?
+    let sweep: SyncSweepBody?
     let heldRevocations: [HeldRevocationBody]
     let openReviews: Int
     let writesLastHour: [String: Int]
@@ -178,9 +182,45 @@ struct SyncStatusBody: ResponseEncodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case state, retrying, replicaID = "replica_id", leader
         case connected, pausedReason = "paused_reason", queueDepth = "queue_depth"
-        case lastFullReconcileAt = "last_full_reconcile_at", heldRevocations = "held_revocations"
+        case lastFullReconcileAt = "last_full_reconcile_at", allMembersVerifiedAt = "all_members_verified_at", sweep
+        case heldRevocations = "held_revocations"
         case openReviews = "open_reviews", writesLastHour = "writes_last_hour", deferredActions = "deferred_actions"
         case propagation, progress, errorsByMember = "errors_by_member"
+    }
+}
+
+/// The rolling sweep: the pass under way and the last finished one (see ``SyncSweepStatus``).
+struct SyncSweepBody: Encodable, Sendable {
+    struct Pass: Encodable, Sendable {
+        let startedAt: String
+        let updatedAt: String
+        let phase: String
+        let reads: Int
+        let readsEstimated: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case startedAt = "started_at", updatedAt = "updated_at", phase, reads, readsEstimated = "reads_estimated"
+        }
+    }
+
+    let current: Pass?
+    let lastStartedAt: String?
+    let lastFinishedAt: String?
+    let lastReads: Int?
+
+    init(_ status: SyncSweepStatus) {
+        current = status.current.map {
+            Pass(
+                startedAt: $0.startedAt.formatted(.iso8601), updatedAt: $0.updatedAt.formatted(.iso8601), phase: $0.phase, reads: $0.reads,
+                readsEstimated: $0.readsEstimated)
+        }
+        lastStartedAt = status.lastStartedAt?.formatted(.iso8601)
+        lastFinishedAt = status.lastFinishedAt?.formatted(.iso8601)
+        lastReads = status.lastReads
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case current, lastStartedAt = "last_started_at", lastFinishedAt = "last_finished_at", lastReads = "last_reads"
     }
 }
 

@@ -30,4 +30,30 @@ struct SyncProgressAPITests {
             #expect(try await api.get("/api/v1/sync/status").json["progress"] == nil)
         }
     }
+
+    @Test("GET /api/v1/sync/status says how far the rolling sweep has come and when every member was last verified")
+    func sweepAndVerification() async throws {
+        try await withServer { api in
+            let before = try await api.get("/api/v1/sync/status").json
+            #expect(before["sweep"] == nil)
+            #expect(before["all_members_verified_at"] == nil)
+
+            let started = Date(timeIntervalSince1970: 1_780_000_000)
+            try await api.repository.syncState.set(.allMembersVerifiedAt, started.addingTimeInterval(-600))
+            try await api.repository.syncState.set(.sweep, SyncSweepStatus(
+                current: SyncSweepStatus.Pass(
+                    startedAt: started, updatedAt: started.addingTimeInterval(30), phase: "reading", reads: 120, readsEstimated: 1_820),
+                lastStartedAt: started.addingTimeInterval(-600), lastFinishedAt: started.addingTimeInterval(-300), lastReads: 1_815))
+            let reply = try await api.get("/api/v1/sync/status")
+            #expect(reply.status == .ok)
+            #expect(reply.json["all_members_verified_at"] as? String == "2026-05-28T20:16:40Z")
+            let sweep = try #require(reply.json["sweep"] as? [String: Any])
+            #expect(sweep["last_reads"] as? Int == 1_815)
+            #expect(sweep["last_finished_at"] as? String == "2026-05-28T20:21:40Z")
+            let current = try #require(sweep["current"] as? [String: Any])
+            #expect(current["phase"] as? String == "reading")
+            #expect(current["reads"] as? Int == 120)
+            #expect(current["reads_estimated"] as? Int == 1_820)
+        }
+    }
 }

@@ -2209,8 +2209,18 @@ components:
           $ref: "#/components/schemas/Instant"
           description: |
             When the last completed full reconcile (one Kisi did not pause) finished, the work it
-            set aside for newer changes included. Absent until the first one. The sync runs one at start, every 10 minutes, and after a club or studio
-            change.
+            set aside for newer changes included, or the last rolling sweep whose findings were
+            acted on. Absent until the first one. The sync runs one at start, at each club's
+            midnight and after a club or studio change; the rolling sweep (see `sweep`) every 10
+            minutes after the last.
+        all_members_verified_at:
+          $ref: "#/components/schemas/Instant"
+          description: |
+            Every member's Kisi user and door grants were read from Kisi at or after this instant,
+            and what differed from the access rule was repaired: the start of the last full
+            reconcile or rolling sweep that was carried out in full. Absent until the first one.
+        sweep:
+          $ref: "#/components/schemas/SyncSweep"
         held_revocations:
           type: array
           description: |
@@ -2274,6 +2284,43 @@ components:
         estimated_finish_at:
           $ref: "#/components/schemas/Instant"
           description: When the remaining actions are done at `writes_per_second`.
+    SyncSweep:
+      type: object
+      additionalProperties: false
+      description: |
+        The rolling sweep, the sync's drift repair: every 10 minutes (`BOOGYMAN_SYNC_SWEEP_INTERVAL`)
+        after the last full look at Kisi it reads everything BooGYMan manages there (its groups and
+        their doors, its members' Kisi users by ID, the grants in its groups; never the rest of the
+        organization) and repairs what a hand edit or a missed event left different. While changes
+        wait it takes at most 20 % of the key's Kisi requests (`BOOGYMAN_SYNC_SWEEP_SHARE`), so
+        they keep reaching Kisi in seconds; it holds no lock while reading, and members changed
+        meanwhile are left to the change-driven runs that planned them from fresher reads.
+      properties:
+        current:
+          $ref: "#/components/schemas/SyncSweepPass"
+        last_started_at: { $ref: "#/components/schemas/Instant" }
+        last_finished_at: { $ref: "#/components/schemas/Instant" }
+        last_reads:
+          type: integer
+          minimum: 0
+          description: Kisi reads the last finished sweep took.
+    SyncSweepPass:
+      type: object
+      additionalProperties: false
+      required: [started_at, updated_at, phase, reads]
+      description: The sweep under way; absent between sweeps. Updated every 2 seconds while it reads.
+      properties:
+        started_at: { $ref: "#/components/schemas/Instant" }
+        updated_at: { $ref: "#/components/schemas/Instant" }
+        phase:
+          type: string
+          enum: [reading, applying]
+          description: Reading Kisi (paced), or repairing what the reads found (yielding to newer changes).
+        reads: { type: integer, minimum: 0, description: Kisi reads done so far. }
+        reads_estimated:
+          type: integer
+          minimum: 0
+          description: About how many reads the whole pass takes, once the first pages' totals are known.
     SyncRetrying:
       type: object
       additionalProperties: false
