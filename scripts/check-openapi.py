@@ -660,6 +660,34 @@ def run_scenario(c: Checker) -> None:
     c.call("GET", "/api/v1/sync/status", 200, label="refused calls changed nothing",
            check=lambda b: eq(b["queue_depth"], status["queue_depth"] if status else b["queue_depth"], "queue_depth"))
 
+    # -- imports ----------------------------------------------------------------------------------
+    plan_name = f"downtown YOGA {tag}"  # plans are named without case
+    import_csv = ("First Name;Last Name;E-mail;Plan;Start Date;Paid Through\r\n"
+                  f"Ida;Import{tag};ida.{tag}@example.com;{plan_name};01.01.2026;2099-12-31\r\n"
+                  f"Ana;Popescu{tag};{email};{plan_name};2030-01-01;2030-12-31\r\n")
+    before_import = c.call("GET", "/api/v1/members", 200, params={"q": tag, "limit": 500}, label="before the import")
+    c.call("POST", "/api/v1/imports", 200, body={"csv": import_csv, "dry_run": True}, label="dry run",
+           check=lambda b: (eq(b["written"], False, "written"), eq(b["separator"], "semicolon", "separator"),
+                            eq(b["members_created"], 1, "new members"), eq(b["members_existing"], 1, "existing members"),
+                            eq(b["columns"][2], {"header": "E-mail", "column": "email"}, "column understood"),
+                            eq(b["access"]["members_with_access"], 1, "members with access"),
+                            eq(b["access"]["kisi_lookup"], "at_sync", "no Kisi to ask")))
+    c.call("POST", "/api/v1/imports", 422, body={"csv": "name;age\nIda;5\n"}, label="unknown columns",
+           check=error_code("validation_failed", "csv"))
+    c.call("POST", "/api/v1/imports", 422, body={"csv": import_csv.replace(plan_name, "No such plan")}, label="a bad row",
+           check=error_code("validation_failed", "csv"))
+    c.call("POST", "/api/v1/imports", 422, body={"dry_run": True}, label="missing csv", check=error_code("validation_failed", "csv"))
+    c.call("POST", "/api/v1/imports", 400, raw=b'{"csv": ', check=error_code("malformed_json"))
+    c.call("GET", "/api/v1/members", 200, params={"q": tag, "limit": 500}, label="refused imports wrote nothing",
+           check=lambda b: eq(b["total"], before_import["total"] if before_import else b["total"], "members"))
+    imported = c.call("POST", "/api/v1/imports", 201, body={"csv": import_csv}, label="written",
+                      check=lambda b: (eq(b["written"], True, "written"), eq(len(b["member_ids"]), 1, "member_ids"),
+                                       eq(b["subscriptions_created"], 2, "subscriptions")))
+    if imported:
+        c.call("DELETE", f"/api/v1/members/{imported['member_ids'][0]}", 204, label="the imported member")
+    c.call("GET", f"/api/v1/members/{M}/subscriptions", 200, label="the existing member got the imported subscription",
+           check=lambda b: eq(any(s["start_date"] == "2030-01-01" for s in b["items"]), True, "imported subscription"))
+
     c.call("DELETE", f"/api/v1/plans/{P}", 409, label="plan sold", check=error_code("conflict"))
     c.call("DELETE", f"/api/v1/studios/{S}", 409, label="studio in a plan", check=error_code("conflict"))
     c.call("DELETE", f"/api/v1/clubs/{A}", 409, label="club has studios", check=error_code("conflict"))

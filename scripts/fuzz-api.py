@@ -578,6 +578,10 @@ class Fuzzer:
                                                 "end_date": "2026-12-31", "paid_through": "2026-02-28"},
             ("POST", "/api/v1/subscriptions/{id}/freeze"): {"start_date": "2026-03-01", "end_date": "2026-03-10", "reason": "holiday"},
             ("POST", "/api/v1/subscriptions/{id}/cancel"): {"effective_date": "2026-06-01", "reason": "moving"},
+            # A dry run: the spoiled fields must be refused, and the valid base would write nothing either.
+            ("POST", "/api/v1/imports"): {"csv": "first_name,last_name,email,plan,start_date,paid_through\n"
+                                                 f"Fuzz,Import,fuzz3-{self.tag}@example.com,Fuzz plan {self.tag},2026-01-01,2026-12-31\n",
+                                          "dry_run": True},
         }
         if key in bodies:
             return bodies[key]

@@ -11,10 +11,16 @@ extension GymRoutes {
     /// A dry run looks up Kisi users by e-mail only for this many members: each look-up is one Kisi
     /// request at Kisi's 5 a second, so a bigger import is told what the sync will do instead.
     static let importKisiLookupLimit = 5
+    /// The longest `csv` accepted (the document's `maxLength`), in code points: about 8,000 rows,
+    /// well inside one request body.
+    static let importMaximumLength = 1_000_000
 
     func addImportRoutes(to group: RouterGroup<APIContext>) {
         group.post { request, context in
             let body = try await request.decodeJSON(ImportRequest.self, context: context)
+            if body.csv.unicodeScalars.count > Self.importMaximumLength {
+                throw APIError.validation(FieldErrors(field: "csv", "must be at most \(Self.importMaximumLength) characters; split the file"))
+            }
             if Validate.containsControlCharacters(body.csv, multiline: true) {
                 throw APIError.validation(FieldErrors(field: "csv", "must not contain control characters (tab and line breaks are fine)"))
             }

@@ -102,6 +102,8 @@ tags:
     description: People who train at the gym, and their door access.
   - name: Subscriptions
     description: Members' purchases of plans, with freezes and cancellations.
+  - name: Imports
+    description: Moving an existing gym in, members with their subscriptions from a spreadsheet.
   - name: Audit
     description: Every write BooGYMan made, or meant to make, to Kisi, and why.
   - name: Sync
@@ -910,6 +912,69 @@ paths:
         "422": { $ref: "#/components/responses/ValidationFailed" }
         "500": { $ref: "#/components/responses/InternalError" }
 
+  /api/v1/imports:
+    post:
+      operationId: importSubscriptions
+      tags: [Imports]
+      summary: Import members with their subscriptions from CSV
+      description: |
+        Moves an existing gym in: members with their plan, start, end, paid-through, freeze and
+        cancellation, one row each, as a spreadsheet exports them (the same as
+        `boogyman import subscriptions FILE.csv`).
+
+        - `csv` is the file's text. Its header row names the columns in any order; common spellings
+          are understood, compared without case, spaces, `_`, `-` and `.` ("First Name",
+          `first_name`, "E-mail", "Vorname", "Start Date", "Paid Until" …): `first_name`,
+          `last_name`, `email` (required), `phone`, `notes`, `plan` (a plan's name, case-insensitive),
+          `start_date`, `end_date`, `paid_through`, `freeze_start`, `freeze_end`, `freeze_reason`,
+          `cancellation_date` (the first day without access), `cancellation_reason`. A column the
+          server does not know is a `422`: a misspelt "paid thru" must not be dropped silently.
+          The separator (comma, semicolon or tab) is detected from the header row; fields may be
+          quoted and then hold separators, `""` and line breaks. Dates are `2026-03-01` or
+          `01.03.2026` (day first); slashes are refused as ambiguous. JSON text is Unicode already,
+          so no encoding is detected here (the command line detects UTF-8, Windows-1250 and -1252).
+        - A row with a plan needs `start_date`, and `paid_through` unless it has an `end_date` (then
+          it is paid to its end). A row without a plan is a member without a subscription. Rows
+          with one e-mail are one member (their names must agree); a member who exists already
+          gets the subscriptions. The same subscription (member, plan, start) existing already or
+          twice in the file is a bad row, so sending a file again adds nothing twice.
+        - Every row is checked before anything is written. With any bad row nothing is written and
+          the answer is a `422` whose `fields.csv` lists each bad row as `line N: …` (at most 100),
+          unless `skip_invalid` is true: then the good rows are imported and the bad ones listed in
+          `problems`.
+        - `dry_run: true` checks everything and writes nothing, and answers the outcome: how many
+          members may enter after the import (by the access rule, now), how many start later, why
+          the others may not, and how many need a Kisi user. When Kisi is connected and at most 5
+          members need one, Kisi is asked (read only) how many of them have a Kisi user with their
+          e-mail, which the sync will adopt (`kisi_lookup: looked_up`); otherwise the sync does it
+          (`at_sync`).
+        - The import writes members, subscriptions and freezes in one transaction with their access
+          changes, so the sync gives door access as for any sale. It never writes to Kisi itself.
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/ImportRequest" }
+      responses:
+        "200":
+          description: A dry run's outcome; nothing was written.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/ImportReport" }
+        "201":
+          description: The import was written (the bad rows skipped when `skip_invalid`).
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/ImportReport" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+
   /api/v1/audit:
     get:
       operationId: listAuditEntries
@@ -1680,6 +1745,13 @@ components:
         blocked:
           $ref: "#/components/schemas/MemberBlock"
           description: Present while staff keep the member out of every door; absent otherwise.
+        kisi_user_id:
+          type: integer
+          minimum: 1
+          description: |
+            The member's Kisi user: the one the sync created or adopted by e-mail, or staff linked
+            on the Kisi users page. Absent while the member has none (no door access yet, Kisi not
+            connected, or the sync has not reached them).
     MemberBlock:
       type: object
       additionalProperties: false
@@ -1719,6 +1791,89 @@ components:
         next_cursor:
           type: string
           description: Present while more matches follow; send it as `cursor` for the next page.
+    ImportRequest:
+      type: object
+      required: [csv]
+      properties:
+        csv:
+          type: string
+          maxLength: 1000000
+          description: |
+            The CSV text, header row first. May hold tab, line feed and carriage return; no other
+            control characters.
+          example: |
+            First Name;Last Name;E-mail;Plan;Start Date;Paid Through
+            Ana;Popescu;ana@example.com;Unlimited;01.01.2026;31.03.2026
+        dry_run:
+          type: boolean
+          description: Check and answer the outcome without writing. Default false.
+        skip_invalid:
+          type: boolean
+          description: Import the good rows when some are bad, instead of nothing. Default false.
+    ImportReport:
+      type: object
+      additionalProperties: false
+      required: [dry_run, written, encoding, separator, columns, members_created, members_existing,
+                 subscriptions_created, member_ids, problems, access]
+      properties:
+        dry_run: { type: boolean }
+        written: { type: boolean, description: Whether anything was written. }
+        encoding: { type: string, description: "The text as read: `UTF-8`, or `UTF-8 with BOM`." }
+        separator: { type: string, enum: [comma, semicolon, tab] }
+        columns:
+          type: array
+          description: What each header cell was understood as, in the file's order.
+          items:
+            type: object
+            additionalProperties: false
+            required: [header, column]
+            properties:
+              header: { type: string, description: As written in the file. }
+              column: { type: string, description: The column it was taken for, e.g. `first_name`. }
+        members_created: { type: integer, minimum: 0, description: New members (that would be) created. }
+        members_existing: { type: integer, minimum: 0, description: Existing members (that would be) given subscriptions. }
+        subscriptions_created: { type: integer, minimum: 0 }
+        member_ids:
+          type: array
+          description: The members created; empty on a dry run.
+          items: { $ref: "#/components/schemas/ResponseUUID" }
+        problems:
+          type: array
+          description: The bad rows (left out of a dry run's counts, skipped by `skip_invalid`).
+          items:
+            type: object
+            additionalProperties: false
+            required: [line, message]
+            properties:
+              line: { type: integer, minimum: 1, description: Line of the file where the row starts; the header is line 1. }
+              message: { type: string }
+        access:
+          type: object
+          additionalProperties: false
+          description: Door access after the import, for every member the file names, by the access rule now.
+          required: [members_with_access, members_with_upcoming_access, members_without_access, kisi_users_linked,
+                     kisi_users_needed, kisi_lookup]
+          properties:
+            members_with_access: { type: integer, minimum: 0, description: Members who may open a door now. }
+            members_with_upcoming_access:
+              type: integer
+              minimum: 0
+              description: Members whose access starts later by itself; the sync grants it ahead of time.
+            members_without_access:
+              type: object
+              description: Members who may not enter now, by the access rule's reason (`frozen`, `not_started`, …).
+              additionalProperties: { type: integer, minimum: 0 }
+            kisi_users_linked: { type: integer, minimum: 0, description: Members with door access (now or later) linked to a Kisi user already. }
+            kisi_users_needed:
+              type: integer
+              minimum: 0
+              description: Members with door access (now or later) and no Kisi user yet; the sync adopts the Kisi user with their e-mail or creates one.
+            kisi_lookup:
+              type: string
+              enum: [looked_up, at_sync]
+              description: "`looked_up`: Kisi was asked (the next two counts say what it holds); `at_sync`: the sync finds out."
+            kisi_users_adopted: { type: integer, minimum: 0, description: Of those needed, how many Kisi holds a user for by e-mail. }
+            kisi_users_created: { type: integer, minimum: 0, description: Of those needed, how many the sync will create. }
     MemberCreate:
       type: object
       required: [first_name, last_name, email]
