@@ -330,6 +330,13 @@ public struct LiveSyncControl: SyncControl {
         }
     }
 
+    public func kisiUsers(offset: Int, limit: Int) async throws -> KisiUserPage {
+        try await read { client in
+            let page = try await client.users(offset: offset, limit: limit)
+            return KisiUserPage(users: page.items.map(KisiUserSummary.init), offset: page.offset, limit: page.limit, total: page.total)
+        }
+    }
+
     public func kisiUser(id: Int) async throws -> KisiUserSummary? {
         try await read { client in
             do {

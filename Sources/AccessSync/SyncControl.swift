@@ -62,6 +62,8 @@ public protocol SyncControl: Sendable {
     func kisiUsers(email: String) async throws -> [KisiUserSummary]
     /// One Kisi user, or nil when Kisi does not know it.
     func kisiUser(id: Int) async throws -> KisiUserSummary?
+    /// One page of the organization's Kisi users (one Kisi request), oldest first as Kisi lists them.
+    func kisiUsers(offset: Int, limit: Int) async throws -> KisiUserPage
 }
 
 /// How a member's change reached Kisi, as far as the page can wait for it.

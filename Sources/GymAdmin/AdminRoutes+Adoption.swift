@@ -24,7 +24,13 @@ extension AdminRoutes {
         admin.get("kisi/adoption") { request, context in
             let session = try require(request, context, role: .manager)
             let offset = try Self.pageOffset(request)
-            return try page("adoption", request, context, session: session, active: "adoption", try await adoptionData(adoptedOffset: offset))
+            var data = try await adoptionData(adoptedOffset: offset)
+            data.merge(try await unmatchedKisiUsersData(offset: try Self.kisiOffset(request))) { _, new in new }
+            return try page("adoption", request, context, session: session, active: "adoption", data)
+        }
+        admin.post("kisi/unmatched/:user/member") { request, context in
+            let (session, _) = try await postedForm(request, context, role: .manager)
+            return try await createMemberFromKisiUser(context, session: session)
         }
         admin.post("kisi/adoption/:review") { request, context in
             let (session, form) = try await postedForm(request, context, role: .manager)
@@ -369,5 +375,102 @@ extension AdminRoutes {
         case .userLinkedToSeveralMembers: "One Kisi user is linked to several members"
         case .groupMarkerMismatch, .groupLinkedToSeveralPlans, .unlinkedMarkedGroup: kind.rawValue
         }
+    }
+}
+
+// MARK: - Kisi users who are not members
+
+/// The organization's Kisi users that stand for no member yet (a gym moving in brings a Kisi
+/// organization full of people), one Kisi page per view, each with "Create member from this Kisi
+/// user": the member is created linked to that user, so the sync adopts it instead of creating another.
+extension AdminRoutes {
+    /// Kisi users read per page view: one Kisi request (Kisi lists at most 100 users a page).
+    static let kisiUsersPerPage = 100
+
+    /// The `kisi_offset` query parameter: where in Kisi's user list the page starts (Kisi stops at 20,000).
+    static func kisiOffset(_ request: Request) throws -> Int {
+        guard let raw = request.uri.queryParameters.get("kisi_offset"), !raw.isEmpty else { return 0 }
+        guard let offset = Int(raw), (0...20_000).contains(offset) else {
+            throw AdminError.badRequest("The Kisi offset must be a whole number from 0 to 20000.")
+        }
+        return offset
+    }
+
+    /// One page of Kisi users, those matching no member (by link or by e-mail) listed.
+    func unmatchedKisiUsersData(offset: Int) async throws -> [String: Any] {
+        guard await kisiConnectionStored() else { return [:] }
+        let page: KisiUserPage
+        do {
+            page = try await control.kisiUsers(offset: offset, limit: Self.kisiUsersPerPage)
+        } catch {
+            return ["unmatchedShown": true, "unmatchedProblem": Self.plainWords(error)]
+        }
+        let linked = try await repository.memberIDs(linkedToKisiUsers: page.users.map(\.id))
+        let members = try await repository.members(ids: linked.values)
+        let emailsInUse = try await repository.memberEmailKeys(among: page.users.map(\.email))
+        let unmatched = page.users.filter { user in
+            if let owner = linked[user.id], members[owner] != nil { return false }
+            return EmailAddress(user.email).map { !emailsInUse.contains($0.normalized) } ?? true
+        }
+        var data: [String: Any] = [
+            "unmatchedShown": true,
+            "unmatched": unmatched.map { user -> [String: Any] in
+                let split = Self.memberName(fromKisiName: user.name)
+                var row: [String: Any] = [
+                    "id": user.id, "name": user.name.isEmpty ? "(no name)" : user.name, "email": user.email,
+                    "created": user.createdAt.map(Self.readable) ?? "unknown",
+                ]
+                if split != nil, EmailAddress(user.email) != nil { row["creatable"] = true }
+                return row
+            },
+            "hasUnmatched": !unmatched.isEmpty,
+            "kisiFrom": page.offset + 1, "kisiTo": page.offset + page.users.count,
+            "kisiTotal": page.total.map(String.init) ?? "more",
+        ]
+        if page.users.isEmpty { data["kisiFrom"] = page.offset }
+        if page.hasMore, page.offset + page.limit <= 20_000 { data["kisiNextOffset"] = page.offset + page.limit }
+        if page.offset > 0 { data["kisiPreviousOffset"] = "\(max(0, page.offset - page.limit))" }
+        return data
+    }
+
+    /// First and last name from a Kisi user's one name field: the last word is the last name.
+    /// Nil for a single word, which says too little to file a member under.
+    static func memberName(fromKisiName name: String) -> (first: String, last: String)? {
+        let words = name.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard words.count >= 2 else { return nil }
+        return (words.dropLast().joined(separator: " "), words[words.count - 1])
+    }
+
+    func createMemberFromKisiUser(_ context: AdminContext, session: StaffSession) async throws -> Response {
+        guard let userID = context.parameters.get("user").flatMap(Int.init), userID > 0 else { throw AdminError.notFound }
+        guard await kisiConnectionStored() else {
+            throw AdminError.badRequest("Kisi is not connected, so the Kisi user cannot be read.")
+        }
+        // Read from Kisi, not from the form: the member gets the user's name and e-mail as Kisi holds them.
+        let user: KisiUserSummary?
+        do {
+            user = try await control.kisiUser(id: userID)
+        } catch {
+            throw AdminError.badRequest("BooGYMan could not read Kisi user #\(userID): \(Self.plainWords(error))")
+        }
+        guard let user else { throw AdminError.notFound }
+        guard let name = Self.memberName(fromKisiName: user.name) else {
+            throw AdminError.badRequest(
+                "Kisi user #\(userID) has no first and last name (\"\(user.name)\"). Add the member on the Members page with the e-mail \(user.email); the sync then adopts this Kisi user by e-mail.")
+        }
+        let member: Member
+        do {
+            member = try await repository.createMember(
+                MemberDraft(firstName: name.first, lastName: name.last, email: user.email), linkedToKisiUser: userID,
+                by: "staff:\(session.staff.email.value)")
+        } catch let errors as FieldErrors {
+            throw AdminError.badRequest("Kisi user #\(userID) cannot become a member as it stands: \(errors).")
+        } catch StoreError.conflict(let message) {
+            throw AdminError.badRequest("Kisi user #\(userID) stands for a member already (\(message)). Reload the page.")
+        }
+        context.logger.notice("Member created from a Kisi user", metadata: [
+            "member_id": "\(member.id)", "kisi_user_id": "\(userID)", "staff_id": "\(session.staff.id)",
+        ])
+        return Self.redirect("/admin/members/\(member.id)?done=created")
     }
 }

@@ -301,3 +301,16 @@ extension Array {
         stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }
+
+extension GymRepository {
+    /// Which of these e-mails a member uses, normalized (as ``EmailAddress/normalized``); one query
+    /// per 500 e-mails, for pages that check a page of Kisi users at once.
+    public func memberEmailKeys(among emails: some Collection<String>) async throws -> Set<String> {
+        let keys = Set(emails.compactMap { EmailAddress($0)?.normalized })
+        var found: Set<String> = []
+        for chunk in Array(keys).importChunks(of: 500) {
+            for row in try await MemberRow.query(on: database).filter(\.$emailKey ~~ chunk).all() { found.insert(row.emailKey) }
+        }
+        return found
+    }
+}

@@ -330,6 +330,39 @@ document.addEventListener("DOMContentLoaded", () => {
     {{#nextOffset}}<a href="/admin/kisi/adoption?offset={{nextOffset}}">Next</a>{{/nextOffset}}</p>
   {{/hasAdopted}}
 </section>
+
+{{#unmatchedShown}}
+<section class="card" id="unmatched">
+  <h2>Kisi users who are not members</h2>
+  <p class="hint">People in the Kisi organization whom no member stands for: no member is linked to them and none has their e-mail. Staff, cleaners and tenants belong here; members of the gym who were only in Kisi so far can be taken over. Creating a member links it to that Kisi user, so the sync adopts the user instead of creating another, and gives door access once a subscription is sold. One page of Kisi's list is read at a time.</p>
+  {{#unmatchedProblem}}<p class="error" role="alert">{{unmatchedProblem}}</p>{{/unmatchedProblem}}
+  {{^unmatchedProblem}}
+  {{^hasUnmatched}}<p id="no-unmatched">Every Kisi user of this page stands for a member.</p>{{/hasUnmatched}}
+  {{#hasUnmatched}}
+  <div class="scroll"><table>
+    <thead><tr><th>Kisi user</th><th>Name</th><th>E-mail</th><th>Created</th><th></th></tr></thead>
+    <tbody>
+    {{#unmatched}}
+    <tr class="unmatched-user" data-user-id="{{id}}">
+      <td>#{{id}}</td><td>{{name}}</td><td>{{email}}</td><td>{{created}}</td>
+      <td>{{#creatable}}
+        <form method="post" action="/admin/kisi/unmatched/{{id}}/member" class="inline" data-confirm="Create a member named {{name}} ({{email}}) linked to Kisi user #{{id}}?">
+          <input type="hidden" name="csrf" value="{{csrf}}">
+          <button type="submit" class="secondary">Create member from this Kisi user</button>
+        </form>{{/creatable}}
+        {{^creatable}}<span class="hint">Needs a first and last name and a valid e-mail: add the member by hand.</span>{{/creatable}}
+      </td>
+    </tr>
+    {{/unmatched}}
+    </tbody>
+  </table></div>
+  {{/hasUnmatched}}
+  <p class="hint">Kisi users {{kisiFrom}}–{{kisiTo}} of {{kisiTotal}}.
+    {{#kisiPreviousOffset}}<a href="/admin/kisi/adoption?kisi_offset={{kisiPreviousOffset}}#unmatched">Previous</a>{{/kisiPreviousOffset}}
+    {{#kisiNextOffset}}<a href="/admin/kisi/adoption?kisi_offset={{kisiNextOffset}}#unmatched">Next</a>{{/kisiNextOffset}}</p>
+  {{/unmatchedProblem}}
+</section>
+{{/unmatchedShown}}
 {{/main}}
 {{/layout}}
 
