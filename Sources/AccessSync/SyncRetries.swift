@@ -7,10 +7,15 @@ import GymStore
 public struct SyncRetryPolicy: Sendable, Hashable {
     public var initial: Duration
     public var maximum: Duration
+    /// How long work Kisi refused for lack of rights (403) waits: the same write is refused until the key's
+    /// rights change, which the next full reconcile (every 10 minutes, and at once with a new key) finds
+    /// out; asking every minute would only repeat a call outside the key's rights.
+    public var refusedWait: Duration
 
-    public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(60)) {
+    public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(60), refusedWait: Duration = .seconds(600)) {
         self.initial = initial
         self.maximum = maximum
+        self.refusedWait = refusedWait
     }
 
     /// The wait before attempt `attempts + 1`, given `unit` in 0..<1 (the random draw).
@@ -72,6 +77,16 @@ public enum SyncRetryBookkeeping {
             next.nextAttemptAt = now.addingTimeInterval(SyncRetryPolicy.seconds(wait))
             return next
         }
+        // Subjects whose every failure in this run waits on the key's rights wait ``SyncRetryPolicy/refusedWait``:
+        // a refusal (403), or what could not be done because of one (a plan's doors and grants after Kisi
+        // refused to create its group; Kisi's own trouble, a transient failure, is not that).
+        let refusedPlans = Set(failures.filter(\.isRefusal).compactMap(\.planID))
+        var onlyRefused: [String: Bool] = [:]
+        for failure in failures {
+            let key = failure.memberID.map { "m:" + $0.uuidString } ?? failure.planID.map { "p:" + $0.uuidString } ?? "full"
+            let waitsOnRights = failure.isRefusal || (!failure.transient && failure.planID.map(refusedPlans.contains) == true)
+            onlyRefused[key] = (onlyRefused[key] ?? true) && waitsOnRights
+        }
         var bumpedThisRun = Set<String>()
         for failure in failures {
             let key: String
@@ -88,6 +103,13 @@ public enum SyncRetryBookkeeping {
                 state.full = bumpedThisRun.contains(key) ? merge(state.full!, failure) : bump(state.full, failure)
             }
             bumpedThisRun.insert(key)
+        }
+        let refusedUntil = now.addingTimeInterval(SyncRetryPolicy.seconds(policy.refusedWait))
+        for (key, refused) in onlyRefused where refused {
+            let id = String(key.dropFirst(2))
+            if key.hasPrefix("m:"), let entry = state.members[id] { state.members[id]?.nextAttemptAt = max(entry.nextAttemptAt, refusedUntil) }
+            if key.hasPrefix("p:"), let entry = state.plans[id] { state.plans[id]?.nextAttemptAt = max(entry.nextAttemptAt, refusedUntil) }
+            if key == "full", let entry = state.full { state.full?.nextAttemptAt = max(entry.nextAttemptAt, refusedUntil) }
         }
         return state
     }
@@ -112,19 +134,19 @@ public enum SyncRetryBookkeeping {
 
     /// Every owed entry becomes due at `now` (Kisi answered again: waiting out long backoffs would only
     /// keep doors shut). Attempt counts are kept, so renewed failures back off from where they were.
-    public static func expedite(_ state: SyncRetryState, now: Date) -> SyncRetryState {
+    /// Entries waiting longer than any backoff (`sparing`, the default policy's longest wait) wait on the
+    /// key's rights (``SyncRetryPolicy/refusedWait``), which Kisi answering again does not change: they keep their time.
+    public static func expedite(_ state: SyncRetryState, now: Date, sparing limit: Duration = SyncRetryPolicy().maximum) -> SyncRetryState {
         var state = state
-        state.members = state.members.mapValues { entry in
+        let horizon = now.addingTimeInterval(SyncRetryPolicy.seconds(limit))
+        func expedited(_ entry: SyncRetryState.Entry) -> SyncRetryState.Entry {
             var entry = entry
-            entry.nextAttemptAt = min(entry.nextAttemptAt, now)
+            if entry.nextAttemptAt <= horizon { entry.nextAttemptAt = min(entry.nextAttemptAt, now) }
             return entry
         }
-        state.plans = state.plans.mapValues { entry in
-            var entry = entry
-            entry.nextAttemptAt = min(entry.nextAttemptAt, now)
-            return entry
-        }
-        if let full = state.full { state.full?.nextAttemptAt = min(full.nextAttemptAt, now) }
+        state.members = state.members.mapValues(expedited)
+        state.plans = state.plans.mapValues(expedited)
+        state.full = state.full.map(expedited)
         if let changes = state.changes { state.changes?.nextAttemptAt = min(changes.nextAttemptAt, now) }
         return state
     }
@@ -143,6 +165,8 @@ public enum SyncRetryBookkeeping {
 
 extension SyncFailure {
     var isRevocation: Bool { action == "removeGrant" || action == "removeGroupLock" || action == "deleteGroup" }
+    /// Kisi refused it for lack of rights: it goes through only once the key's rights change.
+    var isRefusal: Bool { kisiStatus == 403 }
 }
 
 /// The owed work of this replica's sync, read from and written through to the ledger's sync state.
