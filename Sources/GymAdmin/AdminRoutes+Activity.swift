@@ -19,6 +19,8 @@ extension AdminRoutes {
         admin.get("activity") { request, context in
             let session = try require(request, context)
             var data: [String: Any] = ["connected": control.isConnected || configuration.masterKey != nil]
+            // The filters pick among the gym's own clubs; the page filters the live feed as it arrives.
+            data["clubs"] = try await repository.layout().clubs.values.map(\.name).sorted()
             if let source = await doorActivitySource() { data["source"] = source }
             return try page("activity", request, context, session: session, active: "activity", data)
         }
@@ -125,6 +127,7 @@ extension AdminRoutes {
             "reason": door.reason ?? "",
         ]
         if let member { fields["memberID"] = member.id.uuidString }
+        if let club = directory.clubID(of: event).flatMap({ directory.layout.clubs[$0] }) { fields["clubName"] = club.name }
         return "event: door\nid: \(event.kisiUUID)\ndata: \(jsonString(fields))\n\n"
     }
 

@@ -38,6 +38,8 @@ extension AdminRoutes {
     }
 
     static let churnChoices = [14, 30]
+    /// The page lists this many; the CSV holds them all.
+    static let churnShown = 100
 
     static func churnDays(_ request: Request) throws -> Int {
         guard let text = request.uri.queryParameters.get("days") else { return 14 }
@@ -148,9 +150,10 @@ extension AdminRoutes {
                 return row
             },
             "churnDays": churnDays, "is14": churnDays == 14, "is30": churnDays == 30,
-            "churn": churn.map { row -> [String: Any] in
+            "churn": churn.prefix(Self.churnShown).map { row -> [String: Any] in
                 var data: [String: Any] = [
-                    "id": row.member.id.uuidString, "name": row.member.fullName, "initials": Self.initials(row.member),
+                    "id": row.member.id.uuidString, "name": row.member.fullName,
+                    "avatar": ["initials": Self.initials(row.member), "hue": Self.avatarHue(row.member.id)],
                     "email": row.member.email.value, "clubs": row.clubs.joined(separator: ", "), "plans": row.plans.joined(separator: ", "),
                 ]
                 if let last = row.lastCheckIn {
@@ -159,7 +162,7 @@ extension AdminRoutes {
                 }
                 return data
             },
-            "churnCount": churn.count,
+            "churnCount": churn.count, "more": churn.count > Self.churnShown, "shown": min(churn.count, Self.churnShown),
         ]
     }
 
@@ -172,7 +175,7 @@ extension AdminRoutes {
     }
 
     /// Members whose subscription opens doors today but who have not checked in for `days` days (or
-    /// never, as far as the stored door events go back), longest absent first. The last check-ins come
+    /// never, as far as the stored door events go back). The last check-ins come
     /// from one aggregate query; the members are read a page at a time.
     func churnList(layout: GymLayout, days: Int) async throws -> [ChurnRow] {
         let instant = now()
@@ -197,7 +200,12 @@ extension AdminRoutes {
             }
             cursor = page.nextCursor
         } while cursor != nil
-        return rows.sorted { ($0.lastCheckIn ?? .distantPast, $0.member.lastName) < ($1.lastCheckIn ?? .distantPast, $1.member.lastName) }
+        // Those who came and stopped first, longest absent first: their visits dropped. Members with no
+        // check-in stored at all follow (new, or never came since the events began to be kept).
+        return rows.sorted {
+            ($0.lastCheckIn == nil ? 1 : 0, $0.lastCheckIn ?? .distantPast, $0.member.lastName)
+                < ($1.lastCheckIn == nil ? 1 : 0, $1.lastCheckIn ?? .distantPast, $1.member.lastName)
+        }
     }
 
     /// Two letters for an avatar: first and last name's initials ("AP" for Ana Popescu).

@@ -104,15 +104,6 @@ extension AdminRoutes {
             return ["problem": Self.plainWords(error)]
         }
     }
-
-    /// An instant in a club's own time zone, e.g. `2026-03-01 14:05:12+02:00`, or UTC when no club is known.
-    static func readable(_ date: Date, in timeZone: TimeZone?) -> String {
-        guard let timeZone else { return readable(date) }
-        let style = Date.ISO8601FormatStyle(
-            dateSeparator: .dash, dateTimeSeparator: .space, timeSeparator: .colon, timeZoneSeparator: .colon,
-            includingFractionalSeconds: false, timeZone: timeZone)
-        return date.formatted(style)
-    }
 }
 
 /// The gym's names for Kisi's ids: a lock is a club entrance or a studio door, a place is a club, a Kisi
@@ -157,15 +148,17 @@ struct DoorDirectory: Sendable {
         let clubID = clubID(of: event)
         let club = clubID.flatMap { layout.clubs[$0] }
         var place = club?.name ?? ""
-        if let lock = event.lockID, let studio = doors[lock]?.studioID.flatMap({ layout.studios[$0] }) {
+        let door = event.lockName ?? event.lockID.map { "Lock \($0)" } ?? "a door"
+        // A studio whose one door Kisi names like the studio reads once: "Floreasca · Pool", not "Floreasca · Pool · Pool".
+        if let lock = event.lockID, let studio = doors[lock]?.studioID.flatMap({ layout.studios[$0] }),
+           studio.name.caseInsensitiveCompare(door) != .orderedSame {
             place += " · " + studio.name
         }
-        let door = event.lockName ?? event.lockID.map { "Lock \($0)" } ?? "a door"
         let opened = event.success
         var reason: String?
         if !opened { reason = event.message ?? "Kisi gave no reason." }
         return Description(
-            at: AdminRoutes.readable(event.occurredAt, in: club?.timeZone), place: place, door: door,
+            at: (club.map { ClubTime($0.timeZone) } ?? .utc).text(event.occurredAt), place: place, door: door,
             opened: opened, reason: reason)
     }
 }

@@ -288,6 +288,21 @@ extension AdminRoutes {
         return rows
     }
 
+    /// The member page's first line: the state in words and what it means at the door, e.g.
+    /// "Active until Tue 22 Dec, 00:00 — 4 doors open" or "Frozen — no door opens; access resumes Tue 15 Dec, 00:00".
+    static func verdict(_ decision: AccessDecision, time: ClubTime, now: Date) -> String {
+        if decision.mayEnter {
+            let open = decision.doors.filter(\.allowed).count
+            let until = decision.window.map { " until \(time.until($0.until, now: now))" } ?? ""
+            return "Active\(until) — \(open) door\(open == 1 ? "" : "s") open\(open == 1 ? "s" : "")"
+        }
+        var text = "\(reasonLabel(decision.reason)) — no door opens"
+        if decision.reason != .blocked, let next = decision.plans.compactMap(\.upcoming).map(\.from).min() {
+            text += "; access resumes \(time.text(next, now: now))"
+        }
+        return text
+    }
+
     /// What the `status` partial shows: one label and one colour class per state, the same on every page.
     static func statusData(_ reason: AccessReason) -> [String: String] {
         ["code": reason.rawValue, "label": reasonLabel(reason)]
@@ -318,15 +333,30 @@ extension AdminRoutes {
         let links = try await repository.kisiLinks()
         let writes = try await repository.kisiWrites(KisiWriteFilter(memberID: id), PageRequest(limit: 5)).items
 
-        let doors: [[String: Any]] = decision.doors.map { door in
-            let club = layout.clubs[door.door.clubID]?.name ?? "?"
-            let place = door.door.studioID.flatMap { layout.studios[$0]?.name }.map { "\(club) · \($0)" } ?? "\(club) · entrance"
-            var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.reason.explanation]
-            // Mustache treats an empty string as present, so optional text is left out rather than blank.
-            let grantedBy = door.grantingPlanIDs.compactMap { layout.plans[$0]?.name }.joined(separator: ", ")
-            if !grantedBy.isEmpty { row["grantedBy"] = grantedBy }
-            if let window = door.window { row["until"] = Self.readable(window.until) }
-            return row
+        // The member's own zone: their first plan's club's, else the gym's.
+        let time = subscriptions.lazy.compactMap { layout.plans[$0.planID] }.first.map { ClubTime(layout.timeZone(of: $0)) } ?? ClubTime.gym(layout)
+        // Doors grouped by club, the club named once: "Old Town · 3 of 4 doors open", then its doors.
+        let doorsByClub = Dictionary(grouping: decision.doors, by: \.door.clubID)
+        let doorGroups: [[String: Any]] = doorsByClub.keys.compactMap { layout.clubs[$0] }
+            // Clubs where doors open first: that is where the member trains.
+            .sorted { (doorsByClub[$0.id]?.contains(where: \.allowed) == true ? 0 : 1, $0.name) < (doorsByClub[$1.id]?.contains(where: \.allowed) == true ? 0 : 1, $1.name) }
+            .map { club in
+            let clubTime = ClubTime(club.timeZone)
+            let clubDoors = doorsByClub[club.id] ?? []
+            let rows: [[String: Any]] = clubDoors.map { door in
+                let place = door.door.studioID.flatMap { layout.studios[$0]?.name } ?? "Entrance"
+                var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.reason.explanation]
+                // Mustache treats an empty string as present, so optional text is left out rather than blank.
+                let grantedBy = door.grantingPlanIDs.compactMap { layout.plans[$0]?.name }.joined(separator: ", ")
+                if !grantedBy.isEmpty { row["grantedBy"] = grantedBy }
+                if let window = door.window { row["until"] = clubTime.untilValue(window.until, now: instant) }
+                return row
+            }
+            let open = clubDoors.filter(\.allowed).count
+            return [
+                "club": club.name, "doors": rows, "open": open, "count": clubDoors.count, "allOpen": open == clubDoors.count,
+                "noneOpen": open == 0,
+            ]
         }
         var grants: [[String: Any]] = []
         var denials: [String] = []
@@ -335,8 +365,8 @@ extension AdminRoutes {
             let desired = DesiredState.build(
                 layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: options)
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
-                ["plan": layout.plans[grant.planID]?.name ?? "?", "from": Self.readable(grant.window.from),
-                 "until": Self.readable(grant.window.until), "ahead": grant.isAhead, "why": grant.explanation]
+                ["plan": layout.plans[grant.planID]?.name ?? "?", "from": time.value(grant.window.from, now: instant),
+                 "until": time.untilValue(grant.window.until, now: instant), "ahead": grant.isAhead, "why": grant.explanation]
             }
             denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()
         }
@@ -346,13 +376,18 @@ extension AdminRoutes {
             let planAccess = decision.plans.first { $0.subscriptionIDs.contains(subscription.id) }
             let localToday = layout.plans[subscription.planID].map { LocalDate(containing: instant, in: layout.timeZone(of: $0)) } ?? today
             let currentFreeze = subscription.freezes.first { $0.span.contains(localToday) || $0.span.first > localToday }
+            let plan = layout.plans[subscription.planID]
+            let own = AccessRule.reason(for: subscription, on: localToday, graceDays: plan?.pastDueGraceDays ?? 0)
             var row: [String: Any] = [
-                "id": subscription.id.uuidString, "plan": layout.plans[subscription.planID]?.name ?? "?",
-                "start": subscription.startDate.description, "end": subscription.endDate?.description ?? "renews until cancelled",
-                "paidThrough": subscription.paidThrough.description,
-                "status": planAccess.map { Self.reasonLabel($0.reason) } ?? "—",
+                "id": subscription.id.uuidString, "plan": plan?.name ?? "?",
+                "start": ClubTime.day(subscription.startDate, now: localToday),
+                "end": subscription.endDate.map { ClubTime.day($0, now: localToday) } ?? "renews until cancelled",
+                "paidThrough": ClubTime.day(subscription.paidThrough, now: localToday),
+                // The subscription's own state; the member's block shows once, in its banner.
+                "status": Self.statusData(own),
+                "inGrace": planAccess?.inGracePeriod == true && own == .active && subscription.paidThrough < localToday,
                 "freezes": subscription.freezes.map { freeze -> [String: String] in
-                    var row = ["first": freeze.span.first.description, "last": freeze.span.last.description]
+                    var row = ["first": ClubTime.day(freeze.span.first, now: localToday), "last": ClubTime.day(freeze.span.last, now: localToday)]
                     if let reason = freeze.reason { row["reason"] = reason }
                     return row
                 },
@@ -361,7 +396,7 @@ extension AdminRoutes {
                 "today": localToday.description,
             ]
             if let cancellation = subscription.cancellation {
-                row["cancelledFrom"] = cancellation.effectiveDate.description
+                row["cancelledFrom"] = ClubTime.day(cancellation.effectiveDate, now: localToday)
                 if let reason = cancellation.reason { row["cancelReason"] = reason }
             }
             if currentFreeze != nil { row["canUnfreeze"] = true }
@@ -374,20 +409,22 @@ extension AdminRoutes {
             "reason": decision.explanation,
             "canBlock": session.staff.role >= .manager,
             "reasonLabel": Self.reasonLabel(decision.reason),
-            "doors": doors, "hasDoors": !doors.isEmpty,
+            "doorGroups": doorGroups, "hasDoors": !doorGroups.isEmpty, "verdict": Self.verdict(decision, time: time, now: instant),
+            "status": Self.statusData(decision.reason),
+            "avatar": ["initials": Self.initials(member), "hue": Self.avatarHue(member.id)],
             "grants": grants, "hasGrants": !grants.isEmpty,
             "denials": denials,
             "connected": control.isConnected,
-            "writes": writes.map(Self.auditRow), "hasWrites": !writes.isEmpty,
+            "writes": writes.map { Self.auditRow($0, time: time, plans: layout.plans, now: instant) }, "hasWrites": !writes.isEmpty,
             "subscriptions": subscriptionRows, "hasSubscriptions": !subscriptionRows.isEmpty,
             "plans": plansOnSale.map { ["id": $0.id.uuidString, "name": $0.name] },
             "sell": ["start_date": today.description, "paid_through": today.adding(days: 29).description],
-            "evaluatedAt": Self.readable(instant),
+            "evaluatedAt": time.value(instant, now: instant),
         ]
-        if let window = decision.window { data["accessUntil"] = Self.readable(window.until) }
+        if let window = decision.window { data["accessUntil"] = time.untilValue(window.until, now: instant) }
         if let block = member.block {
             let by = block.blockedBy.hasPrefix("staff:") ? String(block.blockedBy.dropFirst("staff:".count)) : block.blockedBy
-            data["blocked"] = ["reason": block.reason, "since": Self.readable(block.blockedAt), "by": by]
+            data["blocked"] = ["reason": block.reason, "since": time.value(block.blockedAt, now: instant), "by": by]
         }
         if let kisiUserID = links.users[id] {
             data["kisiUserID"] = kisiUserID

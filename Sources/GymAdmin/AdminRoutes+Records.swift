@@ -132,14 +132,7 @@ extension AdminRoutes {
     func addAuditRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("audit") { request, context in
             let session = try require(request, context, role: .manager)
-            let (filter, values) = try Self.auditFilter(request)
-            let page = try await repository.kisiWrites(filter, PageRequest(limit: 200))
-            var query = URLComponents()
-            query.queryItems = values.filter { !$0.value.isEmpty }.map { URLQueryItem(name: $0.key, value: $0.value) }.sorted { $0.name < $1.name }
-            return try self.page("audit", request, context, session: session, active: "audit", [
-                "filter": values, "rows": page.items.map(Self.auditRow), "total": page.total, "shown": page.items.count,
-                "csvQuery": query.percentEncodedQuery ?? "",
-            ])
+            return try self.page("audit", request, context, session: session, active: "audit", try await auditData(request))
         }
         admin.get("audit.csv") { request, context in
             _ = try require(request, context, role: .manager)
@@ -153,6 +146,64 @@ extension AdminRoutes {
                 .cacheControl: "no-store",
             ], body: body)
         }
+    }
+
+    static let auditPageLength = 100
+
+    /// A page of the audit log, newest first, from the entry before `before` (the last ID of the page
+    /// shown before); the member filter takes a name as well as an ID, and the action filter offers
+    /// the actions the log holds, in words.
+    func auditData(_ request: Request) async throws -> [String: Any] {
+        var (filter, values) = try Self.auditFilter(request)
+        let query = request.uri.queryParameters
+        let layout = try await repository.layout()
+        let time = ClubTime.gym(layout)
+        var data: [String: Any] = [:]
+        let name = query.get("member")?.trimmingCharacters(in: .whitespaces) ?? ""
+        values["member"] = name
+        if filter.memberID == nil, !name.isEmpty {
+            guard name.unicodeScalars.count <= TextLimits.query, !Validate.containsControlCharacters(name) else {
+                throw AdminError.badRequest("The member filter may hold at most \(TextLimits.query) characters and no control characters.")
+            }
+            let matches = try await repository.members(search: name, PageRequest(limit: 20))
+            switch matches.items.count {
+            case 0: data["memberProblem"] = "No member matches “\(name)”."
+            case 1: filter.memberID = matches.items[0].id
+            default:
+                data["memberChoices"] = matches.items.map { ["id": $0.id.uuidString, "name": $0.fullName, "email": $0.email.value] }
+                data["memberChoiceCount"] = matches.total
+            }
+        }
+        if let memberID = filter.memberID, let member = try? await repository.member(memberID) {
+            data["memberName"] = member.fullName
+        }
+        let before = query.get("before").flatMap { Int($0) }
+        let total = try await repository.kisiWrites(filter, PageRequest(limit: 1)).total
+        let hasChoices = data["memberChoices"] != nil || data["memberProblem"] != nil
+        let rows = hasChoices ? [] : try await repository.kisiWrites(filter, before: before, limit: Self.auditPageLength)
+        var link = URLComponents()
+        link.queryItems = values.filter { !$0.value.isEmpty && $0.key != "member" }.map { URLQueryItem(name: $0.key, value: $0.value) }
+            .sorted { $0.name < $1.name }
+        if filter.memberID != nil, values["member_id"]?.isEmpty ?? true, let id = filter.memberID {
+            link.queryItems?.append(URLQueryItem(name: "member_id", value: id.uuidString))
+        }
+        let csvQuery = link.percentEncodedQuery ?? ""
+        if rows.count == Self.auditPageLength, let last = rows.last {
+            var next = link
+            next.queryItems = (next.queryItems ?? []) + [URLQueryItem(name: "before", value: String(last.id))]
+            data["nextPage"] = "/admin/audit?" + (next.percentEncodedQuery ?? "")
+        }
+        let instant = now()
+        let actions = try await repository.kisiWriteActions()
+        data.merge([
+            "filter": values, "rows": rows.map { Self.auditRow($0, time: time, plans: layout.plans, now: instant) },
+            "total": total, "shown": rows.count, "hasRows": !rows.isEmpty, "csvQuery": csvQuery, "isFirstPage": before == nil,
+            "firstPage": "/admin/audit" + (csvQuery.isEmpty ? "" : "?" + csvQuery),
+            "actions": actions.map { ["action": $0, "words": KisiWriteWords.describe($0), "selected": $0 == values["action"]] as [String: Any] },
+            "statuses": KisiWriteStatus.allCases.map { ["status": $0.rawValue, "selected": $0.rawValue == values["status"]] as [String: Any] },
+            "zone": time.zone.identifier,
+        ]) { old, _ in old }
+        return data
     }
 
     /// The audit page's filters: member (ID), action, status, and a day range `from`..`until` (inclusive, UTC).

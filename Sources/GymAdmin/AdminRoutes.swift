@@ -269,7 +269,7 @@ public struct AdminRoutes: Sendable {
                     .compactMapValues { $0 }
             },
             "hasHeld": !held.isEmpty,
-            "errors": errors.map(Self.auditRow),
+            "errors": errors.map { Self.auditRow($0, time: ClubTime.gym(layout), plans: layout.plans) },
             "hasErrors": !errors.isEmpty,
         ]
         // Questions the sync left to staff about members' Kisi users; the template links them for managers.
@@ -345,9 +345,12 @@ public struct AdminRoutes: Sendable {
         date.formatted(.iso8601).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
     }
 
-    static func auditRow(_ write: KisiWrite) -> [String: Any] {
+    /// One audit entry for a page: its time in the gym's zone and its action in words (the name kept for the filter).
+    static func auditRow(_ write: KisiWrite, time: ClubTime, plans: [UUID: Plan], now: Date = Date()) -> [String: Any] {
         var row: [String: Any] = [
-            "id": write.id, "at": readable(write.createdAt), "action": write.action, "actor": write.actor, "reason": write.reason,
+            "id": write.id, "at": time.value(write.createdAt, now: now), "action": write.action,
+            "words": KisiWriteWords.describe(write.action, plan: write.planID.flatMap { plans[$0]?.name }),
+            "actor": write.actor.hasPrefix("staff:") ? String(write.actor.dropFirst("staff:".count)) : write.actor, "reason": write.reason,
             "status": write.status.rawValue, "failed": write.status == .failed,
             "object": [write.kisiObjectType, write.kisiObjectID.map(String.init)].compactMap { $0 }.joined(separator: " #"),
         ]

@@ -25,6 +25,22 @@ struct ClubTime: Sendable {
         return format(date, sameYear ? "EEE d MMM, HH:mm" : "EEE d MMM yyyy, HH:mm")
     }
 
+    /// The end of an access window: a window ending at local midnight ends with the day before, as staff
+    /// say it ("the end of Tue 22 Dec"); any other end reads as `text`.
+    func until(_ date: Date, now: Date = Date()) -> String {
+        let parts = calendar.dateComponents([.hour, .minute, .second], from: date)
+        guard parts.hour == 0, parts.minute == 0, parts.second == 0 else { return text(date, now: now) }
+        let day = LocalDate(containing: date, in: zone).adding(days: -1)
+        return "the end of " + Self.day(day, now: LocalDate(containing: now, in: zone))
+    }
+
+    /// `value` for the end of an access window (see `until`).
+    func untilValue(_ date: Date, now: Date = Date()) -> [String: Any] {
+        var value = value(date, now: now)
+        value["text"] = until(date, now: now)
+        return value
+    }
+
     /// "Tue 22 Dec" for a club-local calendar date (no zone arithmetic: the date is the club's already).
     static func day(_ date: LocalDate, now: LocalDate? = nil) -> String {
         let utc = ClubTime.utc

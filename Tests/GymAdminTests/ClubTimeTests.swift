@@ -20,6 +20,12 @@ struct ClubTimeTests {
         #expect(value["text"] as? String == "Tue 22 Dec, 18:00")
         #expect(value["utc"] as? String == "2026-12-22 16:00:00 UTC")
         #expect(ClubTime.day(LocalDate("2026-12-19")!) == "Sat 19 Dec")
+        // Access paid through 22 December ends at the club's midnight: staff say "the end of Tue 22 Dec".
+        let midnight = LocalDate("2026-12-23")!.startOfDay(in: Self.bucharest)
+        #expect(time.until(midnight, now: winter) == "the end of Tue 22 Dec")
+        #expect(time.until(midnight.addingTimeInterval(60), now: winter) == "Wed 23 Dec, 00:01")
+        // Midnight in summer time is 21:00 UTC the day before; it still ends the local day.
+        #expect(time.until(Self.instant("2026-07-01T21:00:00Z"), now: winter) == "the end of Wed 1 Jul")
     }
 
     @Test("the clocks changing: the same UTC hour is 2 hours ahead in winter and 3 in summer, and the missing and repeated hours fall right")

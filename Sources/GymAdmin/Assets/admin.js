@@ -44,7 +44,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const empty = document.getElementById("activity-empty");
     if (empty) empty.remove();
     const item = document.createElement("li");
-    item.className = event.outcome === "denied" ? "bad" : "";
+    item.className = "door-event " + (event.outcome === "denied" ? "bad" : "good");
+    item.dataset.club = event.clubName || "";
+    item.dataset.door = (event.club || "") + " " + (event.door || "");
+    item.dataset.who = event.who || "";
+    item.dataset.outcome = event.outcome;
     // "Member · Club · Door · opened" or "… · denied (Kisi's reason)"; a known member links to their page.
     item.append(event.at + " · ");
     if (event.memberID) {
@@ -59,8 +63,26 @@ document.addEventListener("DOMContentLoaded", () => {
     const outcome = event.outcome === "denied" && event.reason ? "denied (" + event.reason + ")" : event.outcome;
     item.append(" · " + where + " · " + outcome);
     feed.prepend(item);
+    applyFilters(item);
     problem.hidden = true;
   });
+  // Filters hide what does not match, the feed keeps everything, so changing a filter shows earlier events too.
+  const club = document.getElementById("filter-club");
+  const door = document.getElementById("filter-door");
+  const member = document.getElementById("filter-member");
+  const denied = document.getElementById("filter-denied");
+  const matches = (item) => {
+    if (!item.dataset.outcome) return true;
+    if (club && club.value && item.dataset.club !== club.value) return false;
+    if (door && door.value && !item.dataset.door.toLowerCase().includes(door.value.toLowerCase())) return false;
+    if (member && member.value && !item.dataset.who.toLowerCase().includes(member.value.toLowerCase())) return false;
+    if (denied && denied.checked && item.dataset.outcome !== "denied") return false;
+    return true;
+  };
+  const applyFilters = (item) => { item.hidden = !matches(item); };
+  for (const control of [club, door, member, denied]) {
+    if (control) control.addEventListener("input", () => feed.querySelectorAll("li").forEach(applyFilters));
+  }
   source.addEventListener("problem", (message) => {
     problem.textContent = JSON.parse(message.data).message;
     problem.hidden = false;

@@ -62,7 +62,8 @@ dd { margin: 0; font-weight: 600; }
 ul.doors { list-style: none; padding: 0; }
 ul.doors li { padding: .35rem 0; border-bottom: 1px solid var(--line); }
 /* The menu button shows on narrow screens only; the checkbox keeps the menu working without JavaScript. */
-.nav-toggle, .nav-toggle-label { display: none; }
+input.nav-toggle { position: absolute; opacity: 0; pointer-events: none; width: 1px; height: 1px; }
+.nav-toggle-label { display: none; }
 @media (max-width: 40rem) {
   main { padding: .6rem; }
   /* The menu collapses behind a button and opens as a full-width column under the brand. */
@@ -143,6 +144,13 @@ ul.door-health li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
 .verdict.good { background: #e6f4ea; }
 .verdict.bad { background: #fce8e6; }
 li.door.offline { color: var(--bad); }
+.member-heading { display: flex; align-items: center; gap: .5rem; flex-wrap: wrap; margin: .5rem 0; }
+.member-heading .avatar { width: 2.5rem; height: 2.5rem; font-size: 1rem; }
+tr.club-row th { background: var(--bg); color: var(--ink); font-size: .95rem; }
+@media (min-width: 60rem) {
+  /* Today and the month side by side on wide screens, so every club's pictures fit one screen. */
+  .club-chart .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
+}
 
 """#,
         "Assets/admin.js": #"""
@@ -192,7 +200,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const empty = document.getElementById("activity-empty");
     if (empty) empty.remove();
     const item = document.createElement("li");
-    item.className = event.outcome === "denied" ? "bad" : "";
+    item.className = "door-event " + (event.outcome === "denied" ? "bad" : "good");
+    item.dataset.club = event.clubName || "";
+    item.dataset.door = (event.club || "") + " " + (event.door || "");
+    item.dataset.who = event.who || "";
+    item.dataset.outcome = event.outcome;
     // "Member · Club · Door · opened" or "… · denied (Kisi's reason)"; a known member links to their page.
     item.append(event.at + " · ");
     if (event.memberID) {
@@ -207,8 +219,26 @@ document.addEventListener("DOMContentLoaded", () => {
     const outcome = event.outcome === "denied" && event.reason ? "denied (" + event.reason + ")" : event.outcome;
     item.append(" · " + where + " · " + outcome);
     feed.prepend(item);
+    applyFilters(item);
     problem.hidden = true;
   });
+  // Filters hide what does not match, the feed keeps everything, so changing a filter shows earlier events too.
+  const club = document.getElementById("filter-club");
+  const door = document.getElementById("filter-door");
+  const member = document.getElementById("filter-member");
+  const denied = document.getElementById("filter-denied");
+  const matches = (item) => {
+    if (!item.dataset.outcome) return true;
+    if (club && club.value && item.dataset.club !== club.value) return false;
+    if (door && door.value && !item.dataset.door.toLowerCase().includes(door.value.toLowerCase())) return false;
+    if (member && member.value && !item.dataset.who.toLowerCase().includes(member.value.toLowerCase())) return false;
+    if (denied && denied.checked && item.dataset.outcome !== "denied") return false;
+    return true;
+  };
+  const applyFilters = (item) => { item.hidden = !matches(item); };
+  for (const control of [club, door, member, denied]) {
+    if (control) control.addEventListener("input", () => feed.querySelectorAll("li").forEach(applyFilters));
+  }
   source.addEventListener("problem", (message) => {
     problem.textContent = JSON.parse(message.data).message;
     problem.hidden = false;
@@ -248,6 +278,12 @@ document.addEventListener("DOMContentLoaded", () => {
 <h1>Door activity</h1>
 <p class="hint">Check-ins as Kisi reports them: member · club · door · opened or denied (with Kisi's reason), newest first; the list updates by itself.</p>
 {{#source}}<p class="hint" id="activity-source">{{.}}</p>{{/source}}
+<form class="filters" id="activity-filters">
+  <label>Club <select id="filter-club"><option value="">Every club</option>{{#clubs}}<option value="{{.}}">{{.}}</option>{{/clubs}}</select></label>
+  <label>Door <input type="search" id="filter-door" placeholder="Door name" autocomplete="off"></label>
+  <label>Member <input type="search" id="filter-member" placeholder="Name" autocomplete="off"></label>
+  <label class="inline"><input type="checkbox" id="filter-denied"> Denied only</label>
+</form>
 <p id="activity-problem" class="error" hidden></p>
 <ul id="activity-feed" class="feed" data-stream="/admin/activity/stream">
   <li class="hint" id="activity-empty">Waiting for Kisi…</li>
@@ -384,18 +420,18 @@ document.addEventListener("DOMContentLoaded", () => {
     <h2>Members who stopped coming</h2>
     <a class="button secondary" id="churn-csv" href="/admin/attendance/churn.csv?days={{churnDays}}">Export CSV</a>
   </div>
-  <p class="hint">Subscription active today, no check-in for {{churnDays}} days or more (or none stored at all). Longest absent first.</p>
+  <p class="hint">Subscription active today, no check-in for {{churnDays}} days or more (or none stored at all). Those who came and stopped first, longest absent first; then those with no check-in stored.</p>
   <form method="get" action="/admin/attendance" class="filters">
     <label>No check-in for
       <select name="days" id="churn-days"><option value="14" {{#is14}}selected{{/is14}}>14 days</option><option value="30" {{#is30}}selected{{/is30}}>30 days</option></select>
     </label>
     <button type="submit">Show</button>
   </form>
-  <p id="churn-count">{{churnCount}} member(s).</p>
+  <p id="churn-count">{{churnCount}} member(s){{#more}}; the first {{shown}} below, all of them in the CSV{{/more}}.</p>
   <table class="cards" id="churn-list">
     <thead><tr><th>Member</th><th>Clubs</th><th>Plans</th><th>Last check-in</th></tr></thead>
     <tbody>
-    {{#churn}}<tr class="churn-row" data-member-id="{{id}}"><td data-label="Member"><a class="member-link" href="/admin/members/{{id}}"><span class="avatar" aria-hidden="true">{{initials}}</span> {{name}}</a></td><td data-label="Clubs">{{clubs}}</td><td data-label="Plans">{{plans}}</td><td data-label="Last check-in">{{#last}}{{>time}} <span class="meta">({{daysSince}} days)</span>{{/last}}{{^last}}none stored{{/last}}</td></tr>
+    {{#churn}}<tr class="churn-row" data-member-id="{{id}}"><td data-label="Member"><a class="member-link" href="/admin/members/{{id}}">{{#avatar}}{{>avatar}}{{/avatar}} {{name}}</a></td><td data-label="Clubs">{{clubs}}</td><td data-label="Plans">{{plans}}</td><td data-label="Last check-in">{{#last}}{{>time}} <span class="meta">({{daysSince}} days)</span>{{/last}}{{^last}}none stored{{/last}}</td></tr>
     {{/churn}}
     {{^churn}}<tr><td colspan="4">Everyone with an active subscription came in the last {{churnDays}} days.</td></tr>{{/churn}}
     </tbody>
@@ -410,31 +446,36 @@ document.addEventListener("DOMContentLoaded", () => {
 {{$title}}Audit log{{/title}}
 {{$main}}
 <h1>Audit log</h1>
-<p class="hint">Every write BooGYMan made (or tried) in Kisi, newest first.</p>
+<p class="hint">Every write BooGYMan made (or tried) in Kisi and every staff action on door access, newest first. Times in {{zone}} (UTC on hover and in the CSV).</p>
 <form method="get" action="/admin/audit" class="filters">
-  <label>Member ID <input type="text" name="member_id" value="{{filter.member_id}}"></label>
-  <label>Action <input type="text" name="action" value="{{filter.action}}" placeholder="e.g. create_role_assignment"></label>
-  <label>Status <input type="text" name="status" value="{{filter.status}}" placeholder="succeeded, failed, unknown, pending"></label>
+  <label>Member <input type="search" name="member" id="audit-member" value="{{#memberName}}{{memberName}}{{/memberName}}{{^memberName}}{{filter.member}}{{/memberName}}" placeholder="Name or e-mail"></label>
+  <label>Action <select name="action" id="audit-action"><option value="">Every action</option>{{#actions}}<option value="{{action}}" {{#selected}}selected{{/selected}}>{{words}}</option>{{/actions}}</select></label>
+  <label>Status <select name="status" id="audit-status"><option value="">Every status</option>{{#statuses}}<option value="{{status}}" {{#selected}}selected{{/selected}}>{{status}}</option>{{/statuses}}</select></label>
   <label>From <input type="date" name="from" value="{{filter.from}}"></label>
   <label>Until <input type="date" name="until" value="{{filter.until}}"></label>
   <button type="submit">Filter</button>
   <a class="button secondary" href="/admin/audit.csv?{{csvQuery}}" id="audit-csv">Export CSV</a>
 </form>
-<p>Showing {{shown}} of {{total}}.</p>
-<div class="scroll"><table>
-  <thead><tr><th>When</th><th>Action</th><th>Object</th><th>By</th><th>Status</th><th>Reason</th></tr></thead>
+{{#memberProblem}}<p class="error" id="member-problem">{{.}}</p>{{/memberProblem}}
+{{#memberChoiceCount}}<div class="card" id="member-choices"><p>{{memberChoiceCount}} members match; whose entries?</p><ul>{{#memberChoices}}<li><a href="/admin/audit?member_id={{id}}">{{name}}</a> <span class="meta">{{email}}</span></li>{{/memberChoices}}</ul></div>{{/memberChoiceCount}}
+<p class="list-count" id="audit-count" data-total="{{total}}">{{#hasRows}}{{shown}} shown of {{total}}{{/hasRows}}{{^hasRows}}Nothing shown of {{total}}{{/hasRows}}{{#memberName}} for {{memberName}}{{/memberName}}.</p>
+<table class="cards" id="audit-list">
+  <thead><tr><th>When</th><th>What</th><th>Object</th><th>By</th><th>Status</th><th>Reason</th></tr></thead>
   <tbody>
-  {{#rows}}<tr><td>{{at}}</td><td>{{action}}</td><td>{{object}}{{#memberID}} · <a href="/admin/members/{{memberID}}">member</a>{{/memberID}}</td><td>{{actor}}</td><td class="{{#failed}}bad{{/failed}}">{{status}}{{#error}}: {{error}}{{/error}}</td><td>{{reason}}</td></tr>
+  {{#rows}}<tr class="audit-row" data-action="{{action}}"><td data-label="When">{{#at}}{{>time}}{{/at}}</td><td data-label="What">{{words}} <span class="meta">{{action}}</span></td><td data-label="Object">{{object}}{{#memberID}} · <a href="/admin/members/{{memberID}}">member</a>{{/memberID}}</td><td data-label="By">{{actor}}</td><td data-label="Status" class="{{#failed}}bad{{/failed}}">{{status}}{{#error}}: {{error}}{{/error}}</td><td data-label="Reason">{{reason}}</td></tr>
   {{/rows}}
   </tbody>
-</table></div>
+</table>
+<nav class="pager" aria-label="Pages">
+  {{^isFirstPage}}<a class="button secondary" id="first-page" href="{{firstPage}}">Newest</a>{{/isFirstPage}}
+  {{#nextPage}}<a class="button secondary" id="next-page" rel="next" href="{{.}}">Older entries</a>{{/nextPage}}
+</nav>
 {{/main}}
 {{/layout}}
 
 """#,
         "Templates/avatar.mustache": #"""
 <span class="avatar hue-{{hue}}" aria-hidden="true">{{initials}}</span>
-
 """#,
         "Templates/bar_chart_daily.mustache": #"""
 <svg class="chart daily" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per day, last 30 days" data-max="{{max}}">
@@ -568,9 +609,12 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#pictures}}
   <article class="club-chart" data-club-id="{{id}}" data-zone="{{zone}}">
     <h3>{{name}} <span class="meta">{{today}} today · typical day {{typical}} · {{denied}} refused today</span></h3>
-    <figure class="chart-box hourly-box" data-total="{{today}}">{{#hourly}}{{>bar_chart_hourly}}{{/hourly}}</figure>
-    <h4>Last 30 days <span class="meta">{{monthTotal}} check-ins</span></h4>
-    <figure class="chart-box daily-box" data-total="{{monthTotal}}">{{#daily}}{{>bar_chart_daily}}{{/daily}}</figure>
+    <div class="pair">
+      <div><h4>Today per hour <span class="meta">line: typical day</span></h4>
+      <figure class="chart-box hourly-box" data-total="{{today}}">{{#hourly}}{{>bar_chart_hourly}}{{/hourly}}</figure></div>
+      <div><h4>Last 30 days <span class="meta">{{monthTotal}} check-ins</span></h4>
+      <figure class="chart-box daily-box" data-total="{{monthTotal}}">{{#daily}}{{>bar_chart_daily}}{{/daily}}</figure></div>
+    </div>
   </article>
   {{/pictures}}
   {{^pictures}}<p>No clubs yet.</p>{{/pictures}}
@@ -602,7 +646,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#hasErrors}}
   <div class="scroll"><table>
     <thead><tr><th>When</th><th>Action</th><th>Object</th><th>Error</th></tr></thead>
-    <tbody>{{#errors}}<tr><td>{{at}}</td><td>{{action}}</td><td>{{object}}</td><td>{{error}}</td></tr>{{/errors}}</tbody>
+    <tbody>{{#errors}}<tr><td>{{#at}}{{>time}}{{/at}}</td><td>{{words}}</td><td>{{object}}</td><td>{{error}}</td></tr>{{/errors}}</tbody>
   </table></div>
   {{/hasErrors}}
   {{^hasErrors}}<p>No failed Kisi writes.</p>{{/hasErrors}}
@@ -752,7 +796,7 @@ document.addEventListener("DOMContentLoaded", () => {
 {{$title}}{{member.name}}{{/title}}
 {{$main}}
 <div class="heading-row">
-  <h1 id="member-name">{{member.name}}</h1>
+  <h1 class="member-heading">{{#avatar}}{{>avatar}}{{/avatar}} <span id="member-name">{{member.name}}</span> {{#status}}{{>status}}{{/status}}</h1>
   <a class="button secondary" href="/admin/members/{{member.id}}/edit">Edit</a>
 </div>
 <p class="meta">{{member.email}}{{#member.phone}} · {{member.phone}}{{/member.phone}}</p>
@@ -762,7 +806,7 @@ document.addEventListener("DOMContentLoaded", () => {
   <h2>Door access</h2>
   {{#blocked}}
   <div class="blocked-banner" id="blocked-banner" role="alert">
-    <p><strong>Blocked</strong> since {{since}} by {{by}}: {{reason}}</p>
+    <p><strong>Blocked</strong> since {{#since}}{{>time}}{{/since}} by {{by}}: {{reason}}</p>
     {{#canBlock}}
     <form method="post" action="/admin/members/{{member.id}}/unblock" data-confirm="Unblock this member? Door access follows the subscriptions again at once.">
       <input type="hidden" name="csrf" value="{{csrf}}">
@@ -771,11 +815,9 @@ document.addEventListener("DOMContentLoaded", () => {
     {{/canBlock}}
   </div>
   {{/blocked}}
-  <p class="status {{#mayEnter}}good{{/mayEnter}}{{^mayEnter}}bad{{/mayEnter}}" id="access-summary">
-    {{#mayEnter}}May enter{{#accessUntil}} until {{accessUntil}}{{/accessUntil}}.{{/mayEnter}}
-    {{^mayEnter}}No entry: {{reason}}{{/mayEnter}}
-  </p>
-  <p class="hint">Decided by the access rule at {{evaluatedAt}}.</p>
+  <p class="verdict {{#mayEnter}}good{{/mayEnter}}{{^mayEnter}}bad{{/mayEnter}}" id="access-summary">{{verdict}}</p>
+  {{^mayEnter}}{{^blocked}}<p id="access-reason">{{reason}}</p>{{/blocked}}{{/mayEnter}}
+  <p class="hint">Decided by the access rule at {{#evaluatedAt}}{{>time}}{{/evaluatedAt}}.</p>
   {{^blocked}}{{#canBlock}}
   <details id="block"{{#blockFailed}} open{{/blockFailed}}><summary>Block now</summary>
     {{#blockFailed}}<p class="error" role="alert">Not blocked; check the reason.</p>{{/blockFailed}}
@@ -788,13 +830,16 @@ document.addEventListener("DOMContentLoaded", () => {
   </details>
   {{/canBlock}}{{/blocked}}
   {{#hasDoors}}
-  <div class="scroll"><table>
+  <table class="cards doors-by-club">
     <thead><tr><th>Door</th><th>Lock</th><th>Answer</th><th>Why</th></tr></thead>
-    <tbody>
-    {{#doors}}<tr class="door" data-lock-id="{{lockID}}" data-allowed="{{#allowed}}yes{{/allowed}}{{^allowed}}no{{/allowed}}"><td>{{place}}</td><td>{{lockID}}</td><td>{{#allowed}}<span class="pill good">opens</span>{{/allowed}}{{^allowed}}<span class="pill bad">closed</span>{{/allowed}}</td><td>{{reason}}{{#grantedBy}} ({{grantedBy}}){{/grantedBy}}{{#until}} until {{until}}{{/until}}</td></tr>
+    {{#doorGroups}}
+    <tbody class="club-doors">
+    <tr class="club-row"><th colspan="4" scope="rowgroup">{{club}} <span class="meta">{{open}} of {{count}} door(s) open</span></th></tr>
+    {{#doors}}<tr class="door" data-lock-id="{{lockID}}" data-allowed="{{#allowed}}yes{{/allowed}}{{^allowed}}no{{/allowed}}"><td data-label="Door">{{place}}</td><td data-label="Lock">{{lockID}}</td><td data-label="Answer">{{#allowed}}<span class="status-pill status-active">opens</span>{{/allowed}}{{^allowed}}<span class="status-pill status-cancelled">closed</span>{{/allowed}}</td><td data-label="Why">{{reason}}{{#grantedBy}} ({{grantedBy}}){{/grantedBy}}{{#until}} until {{>time}}{{/until}}</td></tr>
     {{/doors}}
     </tbody>
-  </table></div>
+    {{/doorGroups}}
+  </table>
   {{/hasDoors}}
   <h3>Kisi</h3>
   {{#connected}}
@@ -802,12 +847,12 @@ document.addEventListener("DOMContentLoaded", () => {
     {{^kisiUserID}}<p id="kisi-user-missing">No Kisi user yet: the sync creates one when the member first gets access.</p>{{/kisiUserID}}
     {{#hasGrants}}
     <p>Grants the sync keeps in Kisi:</p>
-    <ul class="grants">{{#grants}}<li>{{plan}}: valid from {{from}} until {{until}}{{#ahead}} (starts later){{/ahead}}</li>{{/grants}}</ul>
+    <ul class="grants">{{#grants}}<li>{{plan}}: valid from {{#from}}{{>time}}{{/from}} until {{#until}}{{>time}}{{/until}}{{#ahead}} (starts later){{/ahead}}</li>{{/grants}}</ul>
     {{/hasGrants}}
     {{^hasGrants}}<p>No grant in Kisi.</p>{{/hasGrants}}
     {{#denials}}<p class="hint">{{.}}</p>{{/denials}}
     <h4>Last Kisi writes</h4>
-    {{#hasWrites}}<ul class="writes">{{#writes}}<li>{{at}} · {{action}} · <span class="{{#failed}}bad{{/failed}}">{{status}}</span>{{#error}}: {{error}}{{/error}}</li>{{/writes}}</ul>{{/hasWrites}}
+    {{#hasWrites}}<ul class="writes">{{#writes}}<li data-action="{{action}}">{{#at}}{{>time}}{{/at}} · {{words}} · <span class="{{#failed}}bad{{/failed}}">{{status}}</span>{{#error}}: {{error}}{{/error}}</li>{{/writes}}</ul>{{/hasWrites}}
     {{^hasWrites}}<p>None yet.</p>{{/hasWrites}}
     {{#isManager}}<p><a href="/admin/audit?member_id={{member.id}}">All Kisi writes for this member</a></p>{{/isManager}}
     <form method="post" action="/admin/members/{{member.id}}/resync">
@@ -844,7 +889,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#hasSubscriptions}}
   {{#subscriptions}}
   <article class="subscription" data-subscription-id="{{id}}">
-    <h3>{{plan}} <span class="pill">{{status}}</span></h3>
+    <h3>{{plan}} {{#status}}{{>status}}{{/status}}{{#inGrace}} <span class="meta">unpaid, within the grace period</span>{{/inGrace}}</h3>
     <p>From {{start}} to {{end}} · paid through {{paidThrough}}{{#cancelledFrom}} · cancelled from {{cancelledFrom}}{{#cancelReason}} ({{cancelReason}}){{/cancelReason}}{{/cancelledFrom}}</p>
     {{#freezes}}<p class="hint">Frozen {{first}} to {{last}}{{#reason}} ({{reason}}){{/reason}}</p>{{/freezes}}
     <div class="actions">
@@ -1125,7 +1170,6 @@ document.addEventListener("DOMContentLoaded", () => {
 """#,
         "Templates/status.mustache": #"""
 <span class="status-pill status-{{code}}" data-status="{{code}}">{{label}}</span>
-
 """#,
         "Templates/subscriptions.mustache": #"""
 {{<layout}}
@@ -1157,7 +1201,6 @@ document.addEventListener("DOMContentLoaded", () => {
 """#,
         "Templates/time.mustache": #"""
 <time datetime="{{iso}}" title="{{utc}}" data-zone="{{zone}}">{{text}}</time>
-
 """#,
     ]
 }
