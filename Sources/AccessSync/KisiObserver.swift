@@ -65,8 +65,8 @@ public final class KisiCallMeter: @unchecked Sendable {
 /// - role assignments: one page of `GET /role_assignments` tells A. Listing all costs ⌈A/250⌉; listing
 ///   per managed group (`applies_to`) costs Σ⌈Mᵢ/250⌉ ≤ ⌈M/250⌉ + G. Per group is taken when A is past
 ///   the ceiling or when ⌈A/250⌉ exceeds the estimate ⌈L/250⌉ + G, so foreign assignments are read in
-///   bulk only while they are few. (A single plan holding more than 20,250 grants cannot be listed;
-///   Kisi's error says so, and such a gym needs partitioned reads — not built yet.)
+///   bulk only while they are few. A group past the offset ceiling is read from both ends and by what
+///   BooGYMan knows is in it (see ``readGroupAssignments(groupID:hints:)``).
 ///
 /// So a 2,000-member, 5-plan gym alone in its organization is observed in about 1 + 5 + 1 + 20 + 1 + 8 =
 /// 36 reads, and in a 150,000-user organization with 300,000 foreign assignments in about 1 + 5 + 1 + 20 + 1 + 13 = 41.
@@ -102,7 +102,9 @@ public struct KisiObserver: Sendable {
     ///
     /// - Parameter candidates: members who need a Kisi user (their e-mails are looked up when they are
     ///   not linked to an existing user); nil lists every user of the organization.
-    public func observeAll(links: KisiLinks, reviews: [HeldReview], candidates: [UserCandidate]? = nil) async throws -> ObservedState {
+    public func observeAll(
+        links: KisiLinks, reviews: [HeldReview], candidates: [UserCandidate]? = nil, hints: GroupHints = GroupHints()
+    ) async throws -> ObservedState {
         let groups = try await readGroups()
         let relevant = Self.relevantGroupIDs(groups: groups, links: links)
         var groupLocks: [ObservedGroupLock] = []
@@ -117,7 +119,7 @@ public struct KisiObserver: Sendable {
             await onEstimate(1 + relevant.count + 1 + (linkedUsers + 99) / 100 + unlinked + 1 + (linkedUsers + 249) / 250 + relevant.count)
         }
         let users = try await readManagedUsers(links: links, candidates: candidates)
-        let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: linkedUsers)
+        let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: linkedUsers, hints: hints)
         return ObservedState(
             groups: groups, groupLocks: groupLocks, users: users, roleAssignments: assignments,
             groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
@@ -166,7 +168,7 @@ public struct KisiObserver: Sendable {
 
     /// Group/User assignments of the relevant groups: listed per group, or from the organization's
     /// whole list while that is small enough to be cheaper.
-    func readManagedAssignments(relevant: Set<Int>, linkedUsers: Int) async throws -> [ObservedRoleAssignment] {
+    func readManagedAssignments(relevant: Set<Int>, linkedUsers: Int, hints: GroupHints = GroupHints()) async throws -> [ObservedRoleAssignment] {
         guard !relevant.isEmpty else { return [] }
         var pages = client.allRoleAssignments().pages.makeAsyncIterator()
         let first = try await firstPage(&pages)
@@ -175,9 +177,78 @@ public struct KisiObserver: Sendable {
         }
         var assignments: [ObservedRoleAssignment] = []
         for groupID in relevant.sorted() {
-            assignments += try await readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID)))
+            assignments += try await readGroupAssignments(groupID: groupID, hints: hints)
         }
         return assignments
+    }
+
+    /// What the planner expects in the managed groups, for reading those too big to list in one order:
+    /// the linked Kisi users meant to hold a grant in each, and the assignment IDs the last full
+    /// observation saw in each.
+    public struct GroupHints: Sendable {
+        public var holders: [Int: Set<Int>]
+        public var knownAssignmentIDs: [Int: Set<Int>]
+
+        public init(holders: [Int: Set<Int>] = [:], knownAssignmentIDs: [Int: Set<Int>] = [:]) {
+            self.holders = holders
+            self.knownAssignmentIDs = knownAssignmentIDs
+        }
+    }
+
+    /// Every Group/User assignment of one group, without an offset past Kisi's ceiling.
+    ///
+    /// Up to 20,250 assignments: one listing, ⌈M/250⌉ calls. Up to 40,500: the same listing from both
+    /// ends (sorted by user name), ⌈M/250⌉ + 1 calls. Beyond that the middle is out of reach of any
+    /// listing, so it is read by what BooGYMan knows should be there: the assignment IDs the last full
+    /// observation saw in the group (`ids`, 250 per call; those gone since are simply absent), then each
+    /// holder-to-be still unseen on their own (`assignee`, one call each: members whose grant was
+    /// created since, or never). A 50,000-grant group thus costs 162 + 38 calls plus one per grant
+    /// created since the last sweep. What stays unseen there is an assignment neither listed nor known:
+    /// one made by hand in Kisi, which Kisi's events report (webhook or event sets) instead.
+    func readGroupAssignments(groupID: Int, hints: GroupHints) async throws -> [ObservedRoleAssignment] {
+        var found: [Int: ObservedRoleAssignment] = [:]
+        func keep(_ items: [KisiRoleAssignment]) {
+            for item in items {
+                if let assignment = Self.observed(item), assignment.groupID == groupID { found[assignment.id] = assignment }
+            }
+        }
+        let inGroup = KisiRoleAssignmentFilter(appliesTo: .group(id: groupID), sortByUserName: .ascending)
+        var total: Int?
+        var offset = 0
+        while offset <= kisiMaximumOffset {
+            try await pace?()
+            let page = try await client.roleAssignments(filter: inGroup, offset: offset, limit: 250)
+            meter.read()
+            keep(page.items)
+            total = page.total
+            guard page.hasMore else { return Array(found.values) }
+            offset += page.items.count
+        }
+        guard let total else { return Array(found.values) }
+        var fromTheEnd = inGroup
+        fromTheEnd.sortByUserName = .descending
+        offset = 0
+        while offset <= kisiMaximumOffset, found.count < total {
+            try await pace?()
+            let page = try await client.roleAssignments(filter: fromTheEnd, offset: offset, limit: 250)
+            meter.read()
+            keep(page.items)
+            guard page.hasMore else { break }
+            offset += page.items.count
+        }
+        let known = (hints.knownAssignmentIDs[groupID] ?? []).subtracting(found.keys).sorted()
+        var start = 0
+        while start < known.count, found.count < total {
+            let batch = Array(known[start..<min(start + 250, known.count)])
+            keep(try await collect(client.allRoleAssignments(filter: KisiRoleAssignmentFilter(ids: batch))))
+            start += 250
+        }
+        guard found.count < total else { return Array(found.values) }
+        let seenUsers = Set(found.values.map(\.userID))
+        for userID in (hints.holders[groupID] ?? []).subtracting(seenUsers).sorted() {
+            keep(try await collect(client.allRoleAssignments(filter: KisiRoleAssignmentFilter(assignee: .user(id: userID)))))
+        }
+        return Array(found.values)
     }
 
     public func readGroups() async throws -> [ObservedGroup] {

@@ -165,6 +165,11 @@ public actor SyncEngine {
         }
     }
 
+    /// The assignment IDs last seen in each group past Kisi's offset ceiling (20,250 grants), which no
+    /// listing reaches through: the next full observation reads the middle of such a group by them.
+    /// Memory only: after a restart the first one reads the holders still unseen one by one instead.
+    private var bigGroupAssignmentIDs: [Int: Set<Int>] = [:]
+
     /// Whether a run holds the lock now (the sweep gives way to such runs).
     public var isRunning: Bool { running }
 
@@ -239,6 +244,24 @@ public actor SyncEngine {
         return reviews
     }
 
+    /// What the observer needs to read groups too big to list (see ``KisiObserver/GroupHints``): who
+    /// should hold a grant in each, and what the last full observation saw in the big ones.
+    private func groupHints(desired: DesiredState, links: KisiLinks) -> KisiObserver.GroupHints {
+        var holders: [Int: Set<Int>] = [:]
+        for grant in desired.grants {
+            guard let groupID = links.groups[grant.planID], let userID = links.users[grant.memberID] else { continue }
+            holders[groupID, default: []].insert(userID)
+        }
+        return KisiObserver.GroupHints(holders: holders, knownAssignmentIDs: bigGroupAssignmentIDs)
+    }
+
+    /// Keeps the assignment IDs of the groups no listing reaches through, for the next full observation.
+    private func rememberBigGroups(_ observed: ObservedState) {
+        var byGroup: [Int: Set<Int>] = [:]
+        for assignment in observed.roleAssignments { byGroup[assignment.groupID, default: []].insert(assignment.id) }
+        bigGroupAssignmentIDs = byGroup.filter { $0.value.count > kisiMaximumOffset + 250 }
+    }
+
     /// Members who need a Kisi user (they hold or will hold a grant): the observer looks up by e-mail
     /// those not linked yet, instead of listing the whole organization.
     static func userCandidates(_ desired: DesiredState) -> [KisiObserver.UserCandidate] {
@@ -309,7 +332,9 @@ public actor SyncEngine {
         let links = try await loadLinks(&run)
         var desired = try await desiredState(at: configuration.now(), &run)
         let observed = try await run.observer.observeAll(
-            links: links, reviews: try await loadReviews(&run), candidates: keepGrants ? Self.userCandidates(desired) : [])
+            links: links, reviews: try await loadReviews(&run), candidates: keepGrants ? Self.userCandidates(desired) : [],
+            hints: groupHints(desired: desired, links: links))
+        rememberBigGroups(observed)
         if !keepGrants { desired.grants = [] }
         return (plan(desired: desired, observed: observed), links, observed)
     }
@@ -441,7 +466,9 @@ public actor SyncEngine {
             let reviews = try await ledger.openReviews()
             let desired = try await desiredState(at: configuration.now())
             let observer = KisiObserver(client: client, meter: meter, pace: pace, onEstimate: onEstimate)
-            let observed = try await observer.observeAll(links: links, reviews: reviews, candidates: Self.userCandidates(desired))
+            let observed = try await observer.observeAll(
+                links: links, reviews: reviews, candidates: Self.userCandidates(desired), hints: groupHints(desired: desired, links: links))
+            rememberBigGroups(observed)
             return SweepObservation(observed: observed, links: links, startedAt: startedAt, reads: meter.reads)
         } catch {
             sweepWatch = nil

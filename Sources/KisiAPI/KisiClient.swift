@@ -306,6 +306,7 @@ public struct KisiClient: Sendable {
             query.userId = filter.legacyUserID.map(String.init)
             query.groupId = filter.legacyGroupID
             query.placeId = filter.legacyPlaceID
+            query.sort = filter.sortByUserName.map { $0 == .ascending ? .user_name : ._hyphen_user_name }
             switch try await client.fetchRoleAssignments(query: query) {
             case .ok(let ok):
                 return Self.page(try ok.body.json.map(KisiRoleAssignment.init), offset, limit, ok.headers.xCollectionRange)

@@ -496,12 +496,18 @@ public struct KisiRoleAssignmentFilter: Sendable, Hashable {
     public var legacyUserID: Int?
     public var legacyGroupID: Int?
     public var legacyPlaceID: Int?
+    /// Kisi's only orders: by the user's name, either way. Reading a list from both ends reaches twice as
+    /// far as the offset ceiling lets one order reach.
+    public var sortByUserName: SortOrder?
+
+    public enum SortOrder: Sendable, Hashable { case ascending, descending }
 
     public init(
         ids: [Int] = [], query: String? = nil, roleID: String? = nil, assignee: KisiAssigneeReference? = nil,
         appliesTo: KisiScopeReference? = nil, legacyUserID: Int? = nil, legacyGroupID: Int? = nil,
-        legacyPlaceID: Int? = nil
+        legacyPlaceID: Int? = nil, sortByUserName: SortOrder? = nil
     ) {
+        self.sortByUserName = sortByUserName
         self.ids = ids
         self.query = query
         self.roleID = roleID

@@ -32,6 +32,9 @@ struct SyncChangeCost: AsyncParsableCommand {
     @Option(help: "Measured freezes per size (each of another member); the median and maximum are printed.")
     var samples: Int = 5
 
+    @Option(help: "Kisi users of the organization who are not members (tenants, staff), per member: 0.5 makes 100,000 members an organization of 150,000 users.")
+    var foreignPerMember: Double = 0.5
+
     func validate() throws {
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
     }
@@ -45,8 +48,8 @@ struct SyncChangeCost: AsyncParsableCommand {
         var rows: [String] = []
         for count in counts { rows.append(try await measure(count)) }
         print("")
-        print("| members | CPU per freeze (median / max) | Kisi reads | Kisi writes | database rows loaded |")
-        print("| ---: | ---: | ---: | ---: | ---: |")
+        print("| members | Kisi users | CPU per freeze (median / max) | Kisi reads | Kisi writes | database rows loaded | full sweep: reads after a restart / steady | sweep reading time (steady) | sweep CPU (steady) | sweep found to repair |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in rows { print(row) }
     }
 
@@ -62,8 +65,10 @@ struct SyncChangeCost: AsyncParsableCommand {
             let seeded = try await ChangeCostGym.fill(database, gym: gym, members: count)
             print("")
             print("\(count) members: database filled in \(fmt(seconds(ContinuousClock.now - seedStart), 1)) s")
-            let port = try sandbox.start(members: count, unlimited: gym.unlimited.id, oldTown: gym.oldTown.id, today: gym.today)
-            print("  sandbox (child process \(sandbox.pid)) seeded with \(count) users and assignments on port \(port)")
+            let foreign = Int((Double(count) * foreignPerMember).rounded())
+            let port = try sandbox.start(
+                members: count, foreign: foreign, unlimited: gym.unlimited.id, oldTown: gym.oldTown.id, today: gym.today)
+            print("  sandbox (child process \(sandbox.pid)) seeded with \(count + foreign) users, \(count) assignments, on port \(port)")
 
             let client = benchClient(port: port, requestsPerSecond: 10_000)
             let engine = SyncEngine(
@@ -93,8 +98,27 @@ struct SyncChangeCost: AsyncParsableCommand {
             let sorted = cpu.sorted()
             let median = sorted[sorted.count / 2]
             let report = last!
+
+            // Full sweeps, read as the rolling sweep reads (no pacing: nothing waits here). The first is
+            // the one after a restart (no assignment IDs remembered); the second is every later one.
+            var sweepReads: [Int] = []
+            var steady = (seconds: 0.0, cpu: 0.0, planned: 0)
+            for pass in 1...2 {
+                let meter = KisiCallMeter()
+                let started = ContinuousClock.now
+                let cpuBefore = processCPUSeconds()
+                let sweep = try await engine.observeForSweep(pace: {}, onEstimate: { _ in }, meter: meter)
+                let readSeconds = seconds(ContinuousClock.now - started)
+                guard let applied = try await engine.applySweep(sweep, trigger: "bench sweep") else {
+                    throw ValidationError("the bench sweep was overtaken by another run")
+                }
+                let cpuSeconds = processCPUSeconds() - cpuBefore
+                print("  sweep \(pass): \(sweep.reads) reads in \(fmt(readSeconds, 1)) s, CPU \(fmt(cpuSeconds, 2)) s; \(applied)")
+                sweepReads.append(sweep.reads)
+                steady = (readSeconds, cpuSeconds, applied.planned)
+            }
             await database.shutdown()
-            return "| \(count) | \(fmt(median * 1000, 1)) ms / \(fmt(sorted.last! * 1000, 1)) ms | \(report.kisiReads) | \(report.kisiWrites) | \(report.storeRowsRead) |"
+            return "| \(count) | \(count + foreign) | \(fmt(median * 1000, 1)) ms / \(fmt(sorted.last! * 1000, 1)) ms | \(report.kisiReads) | \(report.kisiWrites) | \(report.storeRowsRead) | \(sweepReads[0]) / \(sweepReads[1]) | \(fmt(steady.seconds, 1)) s | \(fmt(steady.cpu, 2)) s | \(steady.planned) |"
         } catch {
             await database.shutdown()
             throw error
@@ -164,7 +188,7 @@ enum ChangeCostGym {
     }
 
     /// The Kisi organization of such a gym: the demo seed plus a user per member and two marked groups.
-    static func sandboxSeed(members count: Int, unlimited: UUID, oldTown: UUID, today: LocalDate) -> SandboxSeed {
+    static func sandboxSeed(members count: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, today: LocalDate) -> SandboxSeed {
         var seed = SandboxSeed.demoSeed()
         var organization = seed.organizations[0]
         organization.groups = (organization.groups ?? []) + [
@@ -185,6 +209,10 @@ enum ChangeCostGym {
                 id: kisiAssignmentID(index), userId: kisiUserID(index), groupId: isUnlimited(index) ? unlimitedGroupID : oldTownGroupID,
                 validFrom: from))
         }
+        // Tenants and staff of the same organization: users BooGYMan must never read in bulk.
+        for index in 0..<foreign {
+            organization.users.append(.init(id: 30_000_000 + index, name: "Tenant\(index) Other", email: "tenant\(index)@other.example"))
+        }
         organization.roleAssignments = assignments
         seed.organizations[0] = organization
         return seed
@@ -198,6 +226,7 @@ struct ChangeCostSandbox: AsyncParsableCommand {
         commandName: "change-cost-sandbox", abstract: "The seeded sandbox of change-cost (started by it).", shouldDisplay: false)
 
     @Option var members: Int
+    @Option var foreign: Int = 0
     @Option var unlimited: String
     @Option var oldTown: String
     @Option var today: String
@@ -206,7 +235,7 @@ struct ChangeCostSandbox: AsyncParsableCommand {
         guard let unlimited = UUID(uuidString: unlimited), let oldTown = UUID(uuidString: oldTown), let today = LocalDate(today) else {
             throw ValidationError("--unlimited, --old-town and --today must be a UUID, a UUID and a date")
         }
-        let seed = ChangeCostGym.sandboxSeed(members: members, unlimited: unlimited, oldTown: oldTown, today: today)
+        let seed = ChangeCostGym.sandboxSeed(members: members, foreign: foreign, unlimited: unlimited, oldTown: oldTown, today: today)
         let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: seed, requestsPerSecond: 0, logger: benchLogger))
         try await sandbox.withRunningServer { port in
             FileHandle.standardOutput.write(Data("PORT \(port)\n".utf8))  // unbuffered: the parent waits for it
@@ -220,12 +249,12 @@ final class ChildSandbox: @unchecked Sendable {
     private var process: Process?
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
-    func start(members: Int, unlimited: UUID, oldTown: UUID, today: LocalDate) throws -> Int {
+    func start(members: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, today: LocalDate) throws -> Int {
         let process = Process()
         // This very executable, by its real path (the link names whoever reads it).
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         process.arguments = [
-            "change-cost-sandbox", "--members", String(members), "--unlimited", unlimited.uuidString, "--old-town", oldTown.uuidString,
+            "change-cost-sandbox", "--members", String(members), "--foreign", String(foreign), "--unlimited", unlimited.uuidString, "--old-town", oldTown.uuidString,
             "--today", "\(today)",
         ]
         let output = Pipe()
