@@ -77,11 +77,14 @@ public struct KisiObserver: Sendable {
     public let pace: (@Sendable () async throws -> Void)?
     /// Told the reads a whole observation is about to take, once the first pages' totals are known.
     public let onEstimate: (@Sendable (Int) async -> Void)?
+    /// The highest offset a listing asks for: Kisi's ceiling (lower only in tests, to reach past it cheaply).
+    let maximumOffset: Int
 
     public init(
         client: KisiClient, meter: KisiCallMeter = KisiCallMeter(), pace: (@Sendable () async throws -> Void)? = nil,
-        onEstimate: (@Sendable (Int) async -> Void)? = nil
+        onEstimate: (@Sendable (Int) async -> Void)? = nil, maximumOffset: Int = kisiMaximumOffset
     ) {
+        self.maximumOffset = maximumOffset
         self.client = client
         self.meter = meter
         self.pace = pace
@@ -215,7 +218,7 @@ public struct KisiObserver: Sendable {
         let inGroup = KisiRoleAssignmentFilter(appliesTo: .group(id: groupID), sortByUserName: .ascending)
         var total: Int?
         var offset = 0
-        while offset <= kisiMaximumOffset {
+        while offset <= maximumOffset {
             try await pace?()
             let page = try await client.roleAssignments(filter: inGroup, offset: offset, limit: 250)
             meter.read()
@@ -228,7 +231,7 @@ public struct KisiObserver: Sendable {
         var fromTheEnd = inGroup
         fromTheEnd.sortByUserName = .descending
         offset = 0
-        while offset <= kisiMaximumOffset, found.count < total {
+        while offset <= maximumOffset, found.count < total {
             try await pace?()
             let page = try await client.roleAssignments(filter: fromTheEnd, offset: offset, limit: 250)
             meter.read()
