@@ -66,8 +66,18 @@ struct SyncChangeCost: AsyncParsableCommand {
             print("")
             print("\(count) members: database filled in \(fmt(seconds(ContinuousClock.now - seedStart), 1)) s")
             let foreign = Int((Double(count) * foreignPerMember).rounded())
+            // Every grant in Kisi carries the window the access rule gives (the same for every member),
+            // as a full sync would have left it.
+            let probed: Set<UUID> = [ChangeCostGym.memberID(0), ChangeCostGym.memberID(1)]
+            let probe = DesiredState.build(
+                layout: try await repository.layout(), members: try await repository.members(ids: probed),
+                subscriptions: try await repository.subscriptions(memberIDs: probed), at: Date(), options: SyncOptions())
+            guard let unlimitedWindow = probe.grants.first(where: { $0.planID == gym.unlimited.id })?.window,
+                  let oldTownWindow = probe.grants.first(where: { $0.planID == gym.oldTown.id })?.window
+            else { throw ValidationError("members 0 and 1 have no grants to copy the windows of") }
             let port = try sandbox.start(
-                members: count, foreign: foreign, unlimited: gym.unlimited.id, oldTown: gym.oldTown.id, today: gym.today)
+                members: count, foreign: foreign, unlimited: gym.unlimited.id, oldTown: gym.oldTown.id, today: gym.today,
+                windows: [unlimitedWindow, oldTownWindow])
             print("  sandbox (child process \(sandbox.pid)) seeded with \(count + foreign) users, \(count) assignments, on port \(port)")
 
             let client = benchClient(port: port, requestsPerSecond: 10_000)
@@ -188,7 +198,7 @@ enum ChangeCostGym {
     }
 
     /// The Kisi organization of such a gym: the demo seed plus a user per member and two marked groups.
-    static func sandboxSeed(members count: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, today: LocalDate) -> SandboxSeed {
+    static func sandboxSeed(members count: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, windows: [AccessWindow]) -> SandboxSeed {
         var seed = SandboxSeed.demoSeed()
         var organization = seed.organizations[0]
         organization.groups = (organization.groups ?? []) + [
@@ -197,7 +207,6 @@ enum ChangeCostGym {
             .init(id: oldTownGroupID, name: "Old Town basic", description: ManagedGroupMarker.description(planID: oldTown),
                   placeId: 1001, lockIds: [5001, 5002]),
         ]
-        let from = today.adding(days: -30).startOfDay(in: BenchGym.zone)
         var assignments = organization.roleAssignments ?? []
         organization.users.reserveCapacity(organization.users.count + count)
         assignments.reserveCapacity(assignments.count + count)
@@ -207,7 +216,7 @@ enum ChangeCostGym {
                 metadata: [memberIDMetadataKey: .string(memberID(index).uuidString)]))
             assignments.append(.init(
                 id: kisiAssignmentID(index), userId: kisiUserID(index), groupId: isUnlimited(index) ? unlimitedGroupID : oldTownGroupID,
-                validFrom: from))
+                validFrom: windows[isUnlimited(index) ? 0 : 1].from, validUntil: windows[isUnlimited(index) ? 0 : 1].until))
         }
         // Tenants and staff of the same organization: users BooGYMan must never read in bulk.
         for index in 0..<foreign {
@@ -227,6 +236,8 @@ struct ChangeCostSandbox: AsyncParsableCommand {
 
     @Option var members: Int
     @Option var foreign: Int = 0
+    @Option(help: "The grants' windows, Unlimited's then Old Town's: from,until,from,until in seconds since 1970.")
+    var windows: String
     @Option var unlimited: String
     @Option var oldTown: String
     @Option var today: String
@@ -235,7 +246,11 @@ struct ChangeCostSandbox: AsyncParsableCommand {
         guard let unlimited = UUID(uuidString: unlimited), let oldTown = UUID(uuidString: oldTown), let today = LocalDate(today) else {
             throw ValidationError("--unlimited, --old-town and --today must be a UUID, a UUID and a date")
         }
-        let seed = ChangeCostGym.sandboxSeed(members: members, foreign: foreign, unlimited: unlimited, oldTown: oldTown, today: today)
+        let bounds = windows.split(separator: ",").compactMap { Double($0) }.map { Date(timeIntervalSince1970: $0) }
+        guard bounds.count == 4 else { throw ValidationError("--windows needs four numbers") }
+        let seed = ChangeCostGym.sandboxSeed(
+            members: members, foreign: foreign, unlimited: unlimited, oldTown: oldTown,
+            windows: [AccessWindow(from: bounds[0], until: bounds[1]), AccessWindow(from: bounds[2], until: bounds[3])])
         let sandbox = try KisiSandbox(configuration: SandboxConfiguration(seed: seed, requestsPerSecond: 0, logger: benchLogger))
         try await sandbox.withRunningServer { port in
             FileHandle.standardOutput.write(Data("PORT \(port)\n".utf8))  // unbuffered: the parent waits for it
@@ -249,12 +264,13 @@ final class ChildSandbox: @unchecked Sendable {
     private var process: Process?
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
-    func start(members: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, today: LocalDate) throws -> Int {
+    func start(members: Int, foreign: Int = 0, unlimited: UUID, oldTown: UUID, today: LocalDate, windows: [AccessWindow]) throws -> Int {
         let process = Process()
         // This very executable, by its real path (the link names whoever reads it).
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         process.arguments = [
-            "change-cost-sandbox", "--members", String(members), "--foreign", String(foreign), "--unlimited", unlimited.uuidString, "--old-town", oldTown.uuidString,
+            "change-cost-sandbox", "--members", String(members), "--foreign", String(foreign),
+            "--windows", windows.flatMap { [$0.from, $0.until] }.map { String($0.timeIntervalSince1970) }.joined(separator: ","), "--unlimited", unlimited.uuidString, "--old-town", oldTown.uuidString,
             "--today", "\(today)",
         ]
         let output = Pipe()
