@@ -195,14 +195,30 @@ extension AdminRoutes {
         }
         let instant = now()
         let actions = try await repository.kisiWriteActions()
-        data.merge([
-            "filter": values, "rows": rows.map { Self.auditRow($0, time: time, plans: layout.plans, now: instant) },
-            "total": total, "shown": rows.count, "hasRows": !rows.isEmpty, "csvQuery": csvQuery, "isFirstPage": before == nil,
-            "firstPage": "/admin/audit" + (csvQuery.isEmpty ? "" : "?" + csvQuery),
-            "actions": actions.map { ["action": $0, "words": KisiWriteWords.describe($0), "selected": $0 == values["action"]] as [String: Any] },
-            "statuses": KisiWriteStatus.allCases.map { ["status": $0.rawValue, "selected": $0.rawValue == values["status"]] as [String: Any] },
-            "zone": time.zone.identifier,
-        ]) { old, _ in old }
+        // The page's members by name, in one query.
+        let names: [UUID: Member] = try await repository.members(ids: Array(Set(rows.compactMap(\.memberID))))
+        let rowData: [[String: Any]] = rows.map { write in
+            var row = Self.auditRow(write, time: time, plans: layout.plans, now: instant)
+            if let id = write.memberID { row["memberName"] = names[id]?.fullName ?? "deleted member" }
+            return row
+        }
+        let actionChoices: [[String: Any]] = actions.map { action in
+            ["action": action, "words": KisiWriteWords.describe(action), "selected": action == values["action"]]
+        }
+        let statusChoices: [[String: Any]] = KisiWriteStatus.allCases.map { status in
+            ["status": status.rawValue, "selected": status.rawValue == values["status"]]
+        }
+        data["filter"] = values
+        data["rows"] = rowData
+        data["total"] = total
+        data["shown"] = rows.count
+        data["hasRows"] = !rows.isEmpty
+        data["csvQuery"] = csvQuery
+        data["isFirstPage"] = before == nil
+        data["firstPage"] = "/admin/audit" + (csvQuery.isEmpty ? "" : "?" + csvQuery)
+        data["actions"] = actionChoices
+        data["statuses"] = statusChoices
+        data["zone"] = time.zone.identifier
         return data
     }
 

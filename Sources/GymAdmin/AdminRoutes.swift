@@ -352,8 +352,10 @@ public struct AdminRoutes: Sendable {
             "words": KisiWriteWords.describe(write.action, plan: write.planID.flatMap { plans[$0]?.name }),
             "actor": write.actor.hasPrefix("staff:") ? String(write.actor.dropFirst("staff:".count)) : write.actor, "reason": write.reason,
             "status": write.status.rawValue, "failed": write.status == .failed,
-            "object": [write.kisiObjectType, write.kisiObjectID.map(String.init)].compactMap { $0 }.joined(separator: " #"),
         ]
+        // Mustache shows an empty string as present, so an entry about no Kisi object leaves it out.
+        let object = [write.kisiObjectType, write.kisiObjectID.map(String.init)].compactMap { $0 }.joined(separator: " #")
+        if !object.isEmpty { row["object"] = object }
         if let memberID = write.memberID { row["memberID"] = memberID.uuidString }
         if let error = write.error { row["error"] = error }
         return row

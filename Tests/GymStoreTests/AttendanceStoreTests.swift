@@ -45,4 +45,16 @@ struct AttendanceStoreTests {
             #expect(counts.first { $0.hour == first }?.start == hour)
         }
     }
+
+    @Test("the audit log's actions are listed once each, sorted, for its filter", arguments: DatabaseKind.available)
+    func auditActions(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            #expect(try await repository.kisiWriteActions().isEmpty)
+            for action in ["removeGrant", "createGrant", "unlock_lock", "createGrant", "block_member", "removeGrant"] {
+                _ = try await repository.beginKisiWrite(action: action, reason: "test")
+            }
+            #expect(try await repository.kisiWriteActions() == ["block_member", "createGrant", "removeGrant", "unlock_lock"])
+        }
+    }
 }

@@ -124,6 +124,8 @@ svg.chart .axis { stroke: #98a2b3; stroke-width: 1; }
 svg.chart .typical { fill: none; stroke: #f79009; stroke-width: 2.5; stroke-linejoin: round; }
 svg.chart .now { stroke: #101828; stroke-dasharray: 3 3; }
 svg.chart .tick, svg.chart .value { font: 11px system-ui, sans-serif; fill: #667085; }
+/* The bar charts' viewBox is 720 wide and drawn at half that or less: larger type reads the same size. */
+svg.chart.hourly .tick, svg.chart.daily .tick { font-size: 18px; }
 svg.chart.latency { max-width: 26rem; }
 svg.chart.heat { max-width: 44rem; }
 svg.chart .cell.level-0 { fill: #f2f4f7; } svg.chart .cell.level-1 { fill: #c6dbf7; } svg.chart .cell.level-2 { fill: #8bb8ee; }
@@ -462,7 +464,7 @@ document.addEventListener("DOMContentLoaded", () => {
 <table class="cards" id="audit-list">
   <thead><tr><th>When</th><th>What</th><th>Object</th><th>By</th><th>Status</th><th>Reason</th></tr></thead>
   <tbody>
-  {{#rows}}<tr class="audit-row" data-action="{{action}}"><td data-label="When">{{#at}}{{>time}}{{/at}}</td><td data-label="What">{{words}} <span class="meta">{{action}}</span></td><td data-label="Object">{{object}}{{#memberID}} · <a href="/admin/members/{{memberID}}">member</a>{{/memberID}}</td><td data-label="By">{{actor}}</td><td data-label="Status" class="{{#failed}}bad{{/failed}}">{{status}}{{#error}}: {{error}}{{/error}}</td><td data-label="Reason">{{reason}}</td></tr>
+  {{#rows}}<tr class="audit-row" data-action="{{action}}"><td data-label="When">{{#at}}{{>time}}{{/at}}</td><td data-label="What">{{words}} <span class="meta">{{action}}</span></td><td data-label="Object">{{#memberID}}<a href="/admin/members/{{memberID}}">{{memberName}}</a>{{/memberID}}{{#object}}{{#memberID}} · {{/memberID}}<span class="meta">{{object}}</span>{{/object}}</td><td data-label="By">{{actor}}</td><td data-label="Status" class="{{#failed}}bad{{/failed}}">{{status}}{{#error}}: {{error}}{{/error}}</td><td data-label="Reason">{{reason}}</td></tr>
   {{/rows}}
   </tbody>
 </table>
