@@ -91,7 +91,9 @@ struct MemberBlockUITests {
             #expect(page.body.contains("id=\"blocked-banner\""))
             #expect(page.body.contains("by \(managerEmail): Damaged the sauna door"))
             #expect(page.body.contains("data-may-enter=\"no\""))
-            #expect(page.body.contains("No entry: Blocked by staff: Damaged the sauna door."))
+            #expect(page.body.contains("Blocked — no door opens"))
+            // The block's reason shows once, in its banner.
+            #expect(page.body.components(separatedBy: "Damaged the sauna door").count == 2)
             #expect(page.body.contains("data-lock-id=\"11\" data-allowed=\"no\""))
             #expect(page.body.contains("id=\"unblock\""))
             #expect(!page.body.contains("id=\"block-form\""), "no second block while blocked")
