@@ -163,8 +163,9 @@ extension AdminRoutes {
                 "online": lock.map { $0.online == false ? "offline" : $0.online == true ? "online" : "state unknown" } ?? "state unknown",
                 "offline": lock?.online == false,
                 "lockedDown": lockedDown,
-                // Kisi refuses to unlock a locked-down door (409), so there is nothing to press.
-                "canUnlock": lock != nil && !lockedDown && refusal == nil,
+                // Kisi refuses to unlock a locked-down door (409), and an offline lock cannot hear the
+                // command, so there is nothing to press.
+                "canUnlock": lock != nil && !lockedDown && lock?.online != false && refusal == nil,
             ]
             if let refusal { door["unlockRefusal"] = refusal }
             return door

@@ -111,7 +111,7 @@ struct DoorPagesTests {
         }
     }
 
-    @Test("A lock in lockdown shows as locked down, without an Unlock button; an offline one shows offline")
+    @Test("A lock in lockdown shows as locked down and an offline one as offline, neither with an Unlock button; the dashboard lists both first")
     func lockedDownDoor() async throws {
         try await KisiAdmin.run { kisi in
             _ = try await kisi.repository.createClub(
@@ -125,9 +125,18 @@ struct DoorPagesTests {
             #expect(page.body.contains("<li class=\"door\" data-lock-id=\"5001\">Old Town entrance"))
             #expect(lockedDown.contains("Locked down"))
             #expect(!page.body.contains("action=\"/admin/locks/5001/unlock\""))
-            #expect(offline.contains("lock 5002 · offline"))
+            #expect(page.body.contains("<li class=\"door offline\" data-lock-id=\"5002\">"))
+            #expect(offline.contains(">Offline</span>"))
             #expect(!offline.contains("Locked down"))
-            #expect(page.body.contains("action=\"/admin/locks/5002/unlock\""), "Kisi answers an offline door itself")
+            #expect(!page.body.contains("action=\"/admin/locks/5002/unlock\""), "an offline lock cannot hear an unlock: no button")
+
+            // The dashboard's door health puts the doors needing attention first: offline, then locked down.
+            let dashboard = try await kisi.browser.get("/admin")
+            let health = section(dashboard.body, id: "door-health")
+            #expect(health.contains("0 of 2 doors online · 2 need attention"))
+            let offlineAt = try #require(health.range(of: "data-lock-id=\"5002\" data-state=\"offline\""))
+            let lockedDownAt = try #require(health.range(of: "data-lock-id=\"5001\" data-state=\"locked-down\""))
+            #expect(offlineAt.lowerBound < lockedDownAt.lowerBound)
         }
     }
 

@@ -695,7 +695,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 """#,
         "Templates/door_item.mustache": #"""
-<li class="door" data-lock-id="{{lockID}}">{{name}} <span class="hint">lock {{lockID}} · {{online}}</span>
+<li class="door{{#offline}} offline{{/offline}}" data-lock-id="{{lockID}}">{{name}} <span class="hint">lock {{lockID}}</span> {{#offline}}<span class="status-pill status-cancelled door-offline" title="Kisi cannot reach this lock: it opens for nobody until it is back online.">Offline</span>{{/offline}}{{^offline}}<span class="hint">· {{online}}</span>{{/offline}}
 {{#lockedDown}}<span class="pill bad lockdown" title="Kisi keeps this door locked for everyone until the lockdown is lifted in Kisi.">Locked down</span>{{/lockedDown}}
 {{#canUnlock}}<form method="post" action="/admin/locks/{{lockID}}/unlock" class="inline" data-confirm="Unlock this door now?">
 <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Unlock</button></form>{{/canUnlock}}
