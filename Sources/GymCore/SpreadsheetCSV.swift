@@ -302,6 +302,10 @@ public enum SpreadsheetCSV {
     public struct HeaderProblem: Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
+
+        public init(message: String) {
+            self.message = message
+        }
     }
 
     // MARK: Dates
