@@ -197,6 +197,20 @@ extension KisiKeyRights {
     }
 }
 
+extension KisiConnector {
+    /// What `settings`' key may do: as kept with the connection, else found out with `client` (the same
+    /// key's) within `deadline` and kept. Nil when Kisi could not say.
+    public static func keyRights(
+        for settings: KisiSettings, client: KisiClient, repository: GymRepository, deadline: Duration = .seconds(10)
+    ) async -> KisiKeyRights? {
+        if let kept = await KisiKeyRights.stored(for: settings, in: repository) { return kept }
+        let rights = await KisiKeyRights.discover(with: client, deadline: deadline)
+        guard !rights.discoveryFailed else { return nil }
+        try? await rights.keep(for: settings, in: repository)
+        return rights
+    }
+}
+
 /// What connecting Kisi found: the organization the key belongs to and what the key may do there.
 public struct KisiConnectionOutcome: Sendable, Equatable {
     public var organization: KisiOrganizationSummary

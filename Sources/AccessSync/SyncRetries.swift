@@ -8,8 +8,8 @@ public struct SyncRetryPolicy: Sendable, Hashable {
     public var initial: Duration
     public var maximum: Duration
     /// How long work Kisi refused for lack of rights (403) waits: the same write is refused until the key's
-    /// rights change, which the next full reconcile (every 10 minutes, and at once with a new key) finds
-    /// out; asking every minute would only repeat a call outside the key's rights.
+    /// rights change, which the periodic look at all of Kisi (every 10 minutes) and a new key's start-up
+    /// reconcile find out; asking every minute would only repeat a call outside the key's rights.
     public var refusedWait: Duration
 
     public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(60), refusedWait: Duration = .seconds(600)) {
@@ -77,16 +77,20 @@ public enum SyncRetryBookkeeping {
             next.nextAttemptAt = now.addingTimeInterval(SyncRetryPolicy.seconds(wait))
             return next
         }
-        // Subjects whose every failure in this run waits on the key's rights wait ``SyncRetryPolicy/refusedWait``:
-        // a refusal (403), or what could not be done because of one (a plan's doors and grants after Kisi
-        // refused to create its group; Kisi's own trouble, a transient failure, is not that).
+        // Subjects that wait on the key's rights wait ``SyncRetryPolicy/refusedWait``: those with a refusal (403)
+        // or something that could not be done because of one (a plan's doors and grants, a member's invitation,
+        // after Kisi refused to create the plan's group), and no failure of Kisi's own (transient), which is
+        // retried soon. Their other failures follow from these (a user update after the invitation failed).
         let refusedPlans = Set(failures.filter(\.isRefusal).compactMap(\.planID))
-        var onlyRefused: [String: Bool] = [:]
+        var waitsOnRights: [String: Bool] = [:]
+        var hasTransient = Set<String>()
         for failure in failures {
             let key = failure.memberID.map { "m:" + $0.uuidString } ?? failure.planID.map { "p:" + $0.uuidString } ?? "full"
-            let waitsOnRights = failure.isRefusal || (!failure.transient && failure.planID.map(refusedPlans.contains) == true)
-            onlyRefused[key] = (onlyRefused[key] ?? true) && waitsOnRights
+            if failure.transient { hasTransient.insert(key) }
+            let onRights = failure.isRefusal || (!failure.transient && failure.planID.map(refusedPlans.contains) == true)
+            waitsOnRights[key] = (waitsOnRights[key] ?? false) || onRights
         }
+        let onlyRefused = waitsOnRights.filter { !hasTransient.contains($0.key) }
         var bumpedThisRun = Set<String>()
         for failure in failures {
             let key: String

@@ -1,6 +1,9 @@
+import AccessSync
 import Foundation
 import GymCore
 import GymStore
+import KisiSandbox
+import Logging
 
 /// A realistic gym for `boogyman demo`: three clubs, their studios, five plans and a few hundred
 /// members whose subscriptions cover every door-access situation the front desk meets.
@@ -159,4 +162,42 @@ struct SeededRandom {
     }
 
     mutating func next(below bound: Int) -> Int { Int(nextValue() % UInt64(bound)) }
+}
+
+/// The Kisi role of the demo's API key (`boogyman demo --kisi-role`): the demo then connects with a key of
+/// that role instead of the organization owner's, to try what a least-privilege key can and cannot do.
+public enum DemoKisiRole: String, CaseIterable, Sendable {
+    case administrator
+    case accessManager = "access_manager"
+    case placeAdministrator = "place_administrator"
+
+    /// The places of the demo's place administrator: two of its three (Old Town and Floreasca), so that
+    /// Cluj Centru shows what lies outside a key's places.
+    public static let administeredPlaceIDs = [1001, 1002]
+
+    /// A fixed secret, so that the key the demo prints can be pasted into the wizard of another demo.
+    public var secret: String { "kisi-sandbox-demo-\(rawValue.replacingOccurrences(of: "_", with: "-"))-key" }
+
+    /// What the sandbox makes: a new user of the demo organization holding the role, with its key.
+    public var keyRequest: SandboxKeyRequest {
+        switch self {
+        case .administrator:
+            SandboxKeyRequest(email: "administrator@boogyman.example", name: "Demo Administrator", roleID: rawValue, secret: secret)
+        case .accessManager:
+            .accessManager(email: "access.manager@boogyman.example", secret: secret)
+        case .placeAdministrator:
+            .placeAdministrator(of: Self.administeredPlaceIDs, email: "place.admin@boogyman.example", secret: secret)
+        }
+    }
+
+    /// Makes the role's key in `sandbox` and connects BooGYMan with it through the one connect flow, so
+    /// what the key may do is found out and kept as for any gym's key.
+    public func connect(
+        sandbox: KisiSandbox, kisiURL: String, instanceURL: String?, repository: GymRepository, masterKey: MasterKey, logger: Logger
+    ) async throws -> KisiConnectionOutcome {
+        let key = try await sandbox.createAPIKey(keyRequest)
+        return try await KisiConnector.connect(
+            KisiConnector.ConnectRequest(apiKey: key.secret, baseURL: kisiURL, instanceURL: instanceURL, userCreationMode: .invitations),
+            repository: repository, masterKey: masterKey, logger: logger, sharedPacing: false)
+    }
 }

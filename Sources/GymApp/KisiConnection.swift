@@ -52,6 +52,13 @@ public enum KisiConnection {
                   let instance = settings.instanceURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !instance.isEmpty
             else { return nil }
             let client = engine.client
+            // A key that may not register webhooks (an access manager's, a place administrator's) is not made
+            // to try: Kisi would refuse, and door activity comes from its event sets instead.
+            if let rights = await KisiConnector.keyRights(for: settings, client: client, repository: repository),
+               rights.reach != .unknown, !rights.canRegisterWebhook {
+                logger.notice("this Kisi key may not register a webhook: door activity is read from Kisi's event sets")
+                return nil
+            }
             let url = instance + "/webhooks/kisi"
             // Events caused by BooGYMan's own key come back too; knowing its user lets the webhook skip them.
             let me = try await client.currentUser()

@@ -312,9 +312,20 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Password of the demo's owner account (default: random, printed at start).") var adminPassword: String?
     @Flag(inversion: .prefixedNo, help: "Connect the sandbox at start; with --no-connect-kisi, connect it in the admin UI's Settings instead.")
     var connectKisi = true
+    @Option(help: ArgumentHelp(
+        "Connect with the key of a Kisi user holding this role instead of the organization owner's: administrator, access_manager, or place_administrator (of Old Town and Floreasca, two of the demo's three places). It cannot register a webhook unless administrator; door activity is then read from event sets.",
+        valueName: "role"))
+    var kisiRole: String?
 
     func run() async throws {
         guard !database.hasPrefix("postgres") else { throw ValidationError("the demo always uses a fresh SQLite file") }
+        let role = try kisiRole.map { text in
+            guard let role = DemoKisiRole(rawValue: text) else {
+                throw ValidationError("--kisi-role must be \(DemoKisiRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard connectKisi else { throw ValidationError("--kisi-role connects Kisi; leave out --no-connect-kisi") }
+            return role
+        }
         for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         var settings = try AppConfiguration.resolve(host: host, port: port, database: database)
         // BOOGYMAN_MASTER_KEY if set; else a fresh key kept beside the database, so `serve` can open it later.
@@ -336,14 +347,19 @@ struct Demo: AsyncParsableCommand {
             let kisiURL = "http://127.0.0.1:\(sandboxPort)"
             let base = "http://\(host):\(port)"
             // The sandbox sends its events to the demo's webhook, as Kisi would to a gym's public address.
-            if connectKisi {
+            var keyRights = ""
+            if let role {
+                let outcome = try await role.connect(
+                    sandbox: sandbox, kisiURL: kisiURL, instanceURL: base, repository: gym.repository, masterKey: masterKey, logger: logger)
+                keyRights = "  Kisi key:    \(role.secret) (\(role.rawValue)): " + outcome.keyRights.joined(separator: " ") + "\n"
+            } else if connectKisi {
                 try await gym.repository.saveKisiSettings(
                     KisiSettings(
                         apiKey: SandboxSeed.demoAPIKey, organizationID: 1, baseURL: kisiURL, instanceURL: base, userCreationMode: .invitations),
                     masterKey: masterKey)
             }
             let connection = connectKisi
-                ? """
+                ? keyRights + """
                   BooGYMan creates each member's Kisi user and door grant at Kisi's 5 requests/second: the
                   first full sync takes about two minutes; afterwards changes reach Kisi within seconds.
                 """

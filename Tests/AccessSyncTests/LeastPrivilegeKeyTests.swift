@@ -116,12 +116,13 @@ struct LeastPrivilegeKeyTests {
         let plan = UUID(), member = UUID(), other = UUID()
         let failures = [
             SyncFailure(action: "createGroup", memberID: nil, planID: plan, reason: "plan", error: "refused", kisiStatus: 403),
-            SyncFailure(action: "createGrant", memberID: member, planID: plan, reason: "grant", error: "group not known"),
+            SyncFailure(action: "inviteUser", memberID: member, planID: plan, reason: "invitation", error: "group not known"),
+            SyncFailure(action: "updateUser", memberID: member, planID: nil, reason: "name", error: "user not known"),
             SyncFailure(action: "createUser", memberID: other, planID: nil, reason: "user", error: "503", kisiStatus: 503, transient: true),
         ]
         let state = SyncRetryBookkeeping.record(SyncRetryState(), failures: failures, scope: .full, now: now, policy: SyncRetryPolicy(), random: { 1 })
         #expect(state.plans[plan.uuidString]?.nextAttemptAt == now.addingTimeInterval(600))
-        #expect(state.members[member.uuidString]?.nextAttemptAt == now.addingTimeInterval(600), "its grant waits on the refused group")
+        #expect(state.members[member.uuidString]?.nextAttemptAt == now.addingTimeInterval(600), "its invitation waits on the refused group, its update on the invitation")
         #expect(state.members[other.uuidString]?.nextAttemptAt == now.addingTimeInterval(1))
 
         let later = now.addingTimeInterval(30)
