@@ -177,6 +177,12 @@ public struct StoredKisiKeyRights: Sendable, Equatable, Codable {
     public var keyFingerprint: String
     public var discoveredAt: Date
     public var rights: KisiKeyRights
+
+    public init(keyFingerprint: String, discoveredAt: Date, rights: KisiKeyRights) {
+        self.keyFingerprint = keyFingerprint
+        self.discoveredAt = discoveredAt
+        self.rights = rights
+    }
 }
 
 extension KisiKeyRights {
@@ -198,14 +204,15 @@ extension KisiKeyRights {
 }
 
 extension KisiConnector {
-    /// What `settings`' key may do: as kept with the connection, else found out with `client` (the same
-    /// key's) within `deadline` and kept. Nil when Kisi could not say.
+    /// What `settings`' key may do: as kept with the connection (unless `refresh`), else found out with
+    /// `client` (the same key's) within `deadline` and kept. When Kisi cannot say, what was kept, or nil.
     public static func keyRights(
-        for settings: KisiSettings, client: KisiClient, repository: GymRepository, deadline: Duration = .seconds(10)
+        for settings: KisiSettings, client: KisiClient, repository: GymRepository, deadline: Duration = .seconds(10), refresh: Bool = false
     ) async -> KisiKeyRights? {
-        if let kept = await KisiKeyRights.stored(for: settings, in: repository) { return kept }
+        let kept = await KisiKeyRights.stored(for: settings, in: repository)
+        if let kept, !refresh { return kept }
         let rights = await KisiKeyRights.discover(with: client, deadline: deadline)
-        guard !rights.discoveryFailed else { return nil }
+        guard !rights.discoveryFailed else { return kept }
         try? await rights.keep(for: settings, in: repository)
         return rights
     }

@@ -40,7 +40,8 @@ public enum KisiConnection {
         try KisiConnector.engine(settings: settings, repository: repository, logger: logger, sharedPacing: sharedPacing)
     }
 
-    /// Makes sure Kisi sends its events to this BooGYMan: with an instance URL in the settings, an
+    /// Finds out what the key may do (kept for the pages), then makes sure Kisi sends its events to this
+    /// BooGYMan: with an instance URL in the settings and a key that may register one, an
     /// `event_webhook` integration to `<instance>/webhooks/kisi`, signed with a secret only BooGYMan and
     /// Kisi know (kept sealed with the master key). Returns that secret, or nil when webhooks are not set
     /// up (no instance URL) or Kisi could not be asked; the sync still repairs drift by its periodic full
@@ -48,14 +49,16 @@ public enum KisiConnection {
     @discardableResult
     public static func ensureWebhook(engine: SyncEngine, repository: GymRepository, masterKey: MasterKey?, logger: Logger) async -> String? {
         do {
-            guard let masterKey, var settings = try await repository.kisiSettings(masterKey: masterKey),
-                  let instance = settings.instanceURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !instance.isEmpty
-            else { return nil }
+            guard let masterKey, var settings = try await repository.kisiSettings(masterKey: masterKey) else { return nil }
             let client = engine.client
+            // What the key may do is found out afresh at every start of the sync (a role changed in Kisi shows
+            // within a term) and kept for the pages.
+            let rights = await KisiConnector.keyRights(for: settings, client: client, repository: repository, refresh: true)
+            guard let instance = settings.instanceURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !instance.isEmpty
+            else { return nil }
             // A key that may not register webhooks (an access manager's, a place administrator's) is not made
             // to try: Kisi would refuse, and door activity comes from its event sets instead.
-            if let rights = await KisiConnector.keyRights(for: settings, client: client, repository: repository),
-               rights.reach != .unknown, !rights.canRegisterWebhook {
+            if let rights, rights.reach != .unknown, !rights.canRegisterWebhook {
                 logger.notice("this Kisi key may not register a webhook: door activity is read from Kisi's event sets")
                 return nil
             }

@@ -75,6 +75,12 @@ struct DemoKisiRoleTests {
             _ = try await DemoKisiRole.accessManager.connect(
                 sandbox: sandbox, kisiURL: "http://127.0.0.1:\(kisiPort)", instanceURL: "http://127.0.0.1:1", repository: repository,
                 masterKey: masterKey, logger: Self.quiet)
+            // Kept rights gone stale (as if the key's user had been an administrator when connecting): the sync
+            // finds out afresh when it starts, so it does not try to register a webhook either.
+            let settings = try #require(try await repository.kisiSettings(masterKey: masterKey))
+            try await repository.syncState.set(SyncStateEntry<StoredKisiKeyRights>.kisiKeyRights, StoredKisiKeyRights(
+                keyFingerprint: settings.keyFingerprint, discoveredAt: Date(),
+                rights: KisiKeyRights(reach: .wholeOrganization, canRegisterWebhook: true, unlock: .organization, readEvents: .organization, lines: [])))
             let app = GymServer.application(configuration, database: database, followsStoredKisiConnection: true, logger: Self.quiet)
             try await app.test(.live) { _ in
                 let clock = ContinuousClock()
@@ -85,6 +91,8 @@ struct DemoKisiRoleTests {
                 #expect(try await repository.syncState.get(.lastFullReconcileAt) != nil, "the start-up full reconcile finished")
                 #expect(try await repository.syncState.get(.pausedReason) == nil)
                 #expect(try await repository.syncState.get(.kisiWebhookIntegrationID) == nil, "no webhook registered")
+                let kept = try await repository.syncState.get(SyncStateEntry<StoredKisiKeyRights>.kisiKeyRights)
+                #expect(kept?.rights.canRegisterWebhook == false && kept?.rights.reach == .wholeOrganization, "the kept rights were found out afresh")
                 #expect(try await Self.sandboxAnswers(status: 403, port: kisiPort) == 0, "no call outside the access manager's rights")
             }
             await database.shutdown()
