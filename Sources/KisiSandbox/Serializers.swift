@@ -38,8 +38,9 @@ enum Serializers {
     }
 
     /// User schema (additionalProperties: false).
-    static func user(_ u: UserRecord, in s: StoreState) -> J {
-        let groups = Set(s.roleAssignments.values.filter { $0.userId == u.id && $0.appliesToType == .group }.map(\.appliesToId))
+    static func user(_ u: UserRecord, in s: StoreState, groupsCount: Int? = nil) -> J {
+        let count = groupsCount
+            ?? Set(s.roleAssignments.values.filter { $0.userId == u.id && $0.appliesToType == .group }.map(\.appliesToId)).count
         return .object([
             "id": .int(u.id), "resource_type": "User", "name": .string(u.name), "email": .string(u.email),
             "created_at": .from(u.createdAt), "updated_at": .from(u.updatedAt),
@@ -47,7 +48,7 @@ enum Serializers {
             "otp_required_for_login": false, "password_flow_enabled": .bool(u.passwordFlowEnabled),
             "access_enabled": .bool(u.accessEnabled), "last_accessed_at": .from(u.lastAccessedAt),
             "scim_access_enabled": true, "notes": .from(u.notes), "organization_id": .int(u.organizationId),
-            "confirmed": .bool(u.confirmed), "groups_count": .int(groups.count),
+            "confirmed": .bool(u.confirmed), "groups_count": .int(count),
         ])
     }
 

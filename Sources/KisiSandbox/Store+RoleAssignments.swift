@@ -45,7 +45,7 @@ extension SandboxStore {
             return Listing.matches(q, [u?.email, u?.name])
         }
         let sorted = Listing.sorted(Array(items), query: q, keys: ["user.name": { [state] in state.users[$0.userId]?.name ?? "" }], id: { $0.id })
-        return try Listing.page(sorted.map { Serializers.roleAssignment($0, in: state) }, query: q, spec: .standard)
+        return try Listing.page(sorted, query: q, spec: .standard) { [state] page in page.map { Serializers.roleAssignment($0, in: state) } }
     }
 
     func roleAssignment(_ r: APIRequest) throws(APIError) -> RoleAssignmentRecord {

@@ -42,7 +42,15 @@ extension SandboxStore {
             "unlock": { $0.lastAccessedAt.map(KisiTime.format) ?? "" },
             "access_enabled": { $0.accessEnabled ? "1" : "0" },
         ], id: { $0.id })
-        return try Listing.page(sorted.map { Serializers.user($0, in: state) }, query: q, spec: .users)
+        return try Listing.page(sorted, query: q, spec: .users) { [state] page in
+            // The page's group counts in one pass over the assignments, not one pass per user.
+            let onPage = Set(page.map(\.id))
+            var groups: [Int: Set<Int>] = [:]
+            for ra in state.roleAssignments.values where ra.appliesToType == .group && onPage.contains(ra.userId) {
+                groups[ra.userId, default: []].insert(ra.appliesToId)
+            }
+            return page.map { Serializers.user($0, in: state, groupsCount: groups[$0.id]?.count ?? 0) }
+        }
     }
 
     func userHasGroupRole(_ userId: Int, groupId: Int) -> Bool {
