@@ -58,7 +58,7 @@ extension GymRoutes {
         var found = 0
         for email in emails {
             do {
-                if try await !sync.kisiUsers(email: email.value).isEmpty { found += 1 }
+                if try await !sync.kisiUsers(email: email.normalized).isEmpty { found += 1 }
             } catch {
                 return nil
             }
