@@ -124,7 +124,8 @@ extension AdminRoutes {
                 "text": seconds(entry.1), "textY": index * 22 + 15, "isP95": entry.0 == "p95",
             ]
         }
-        return ["bars": bars, "width": Int(width) + 120, "height": 68, "labelX": Int(width) + 8]
+        // Bars start after the 40-unit name column; each value is written just past the longest bar.
+        return ["bars": bars, "width": Int(width) + 110, "height": 68, "labelX": Int(width) + 48]
     }
 
     // MARK: Attendance page

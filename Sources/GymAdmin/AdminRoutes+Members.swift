@@ -298,7 +298,7 @@ extension AdminRoutes {
         }
         var text = "\(reasonLabel(decision.reason)) — no door opens"
         if decision.reason != .blocked, let next = decision.plans.compactMap(\.upcoming).map(\.from).min() {
-            text += "; access resumes \(time.text(next, now: now))"
+            text += "; access resumes \(time.from(next, now: now))"
         }
         return text
     }

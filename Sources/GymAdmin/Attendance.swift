@@ -99,7 +99,9 @@ enum Charts {
             return [
                 "x": fmt(Double(hour) * step + 2), "y": fmt(Double(height - bottom) - barHeight), "width": fmt(step - 4),
                 "height": fmt(barHeight), "hour": hour, "count": count, "label": String(format: "%02d:00", hour),
-                "typical": fmt(typical[hour]), "label_x": fmt(Double(hour) * step + step / 2), "showLabel": hour % 3 == 0,
+                "typical": fmt(typical[hour]), "showLabel": hour % 3 == 0,
+                // The first label starts at its bar, so the chart's edge does not cut it.
+                "label_x": fmt(hour == 0 ? 0 : Double(hour) * step + step / 2), "anchor": hour == 0 ? "start" : "middle",
             ]
         }
         let points = typical.enumerated().map { hour, value in
@@ -125,7 +127,10 @@ enum Charts {
                 "x": fmt(Double(index) * step + 1), "y": fmt(Double(height - bottom) - barHeight), "width": fmt(step - 2),
                 "height": fmt(barHeight), "day": entry.day.description, "count": entry.count,
                 "label": ClubTime.day(entry.day, now: today), "weekend": weekday == "Sat" || weekday == "Sun",
-                "label_x": fmt(Double(index) * step + step / 2), "showLabel": index % 5 == (days.count - 1) % 5,
+                "showLabel": index % 5 == (days.count - 1) % 5,
+                // The last label (today) ends at the chart's edge instead of running past it.
+                "label_x": fmt(index == days.count - 1 ? Double(width) : Double(index) * step + step / 2),
+                "anchor": index == days.count - 1 ? "end" : "middle",
                 "short": "\(entry.day.day)/\(entry.day.month)",
             ]
         }

@@ -34,6 +34,13 @@ struct ClubTime: Sendable {
         return "the end of " + Self.day(day, now: LocalDate(containing: now, in: zone))
     }
 
+    /// The start of an access window: one starting at local midnight starts with that day ("Sat 12 Dec").
+    func from(_ date: Date, now: Date = Date()) -> String {
+        let parts = calendar.dateComponents([.hour, .minute, .second], from: date)
+        guard parts.hour == 0, parts.minute == 0, parts.second == 0 else { return text(date, now: now) }
+        return Self.day(LocalDate(containing: date, in: zone), now: LocalDate(containing: now, in: zone))
+    }
+
     /// `value` for the end of an access window (see `until`).
     func untilValue(_ date: Date, now: Date = Date()) -> [String: Any] {
         var value = value(date, now: now)

@@ -26,6 +26,8 @@ struct ClubTimeTests {
         #expect(time.until(midnight.addingTimeInterval(60), now: winter) == "Wed 23 Dec, 00:01")
         // Midnight in summer time is 21:00 UTC the day before; it still ends the local day.
         #expect(time.until(Self.instant("2026-07-01T21:00:00Z"), now: winter) == "the end of Wed 1 Jul")
+        #expect(time.from(midnight, now: winter) == "Wed 23 Dec")
+        #expect(time.from(midnight.addingTimeInterval(3600), now: winter) == "Wed 23 Dec, 01:00")
     }
 
     @Test("the clocks changing: the same UTC hour is 2 hours ahead in winter and 3 in summer, and the missing and repeated hours fall right")

@@ -240,7 +240,7 @@ class AdminPictures(unittest.TestCase):
         self.assertFalse(nav.is_displayed())
         self.driver.find_element(By.ID, "menu-toggle").click()
         self.assertTrue(nav.is_displayed())
-        self.full_shot("members-phone")
+        self.full_shot("members-phone-menu")
         self.driver.set_window_size(*PHONE)
         member = self.driver.find_element(By.CSS_SELECTOR, "#member-rows tr.member-row a.member-link").get_attribute("href")
         self.driver.get(member)

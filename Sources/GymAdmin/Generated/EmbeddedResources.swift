@@ -481,14 +481,14 @@ document.addEventListener("DOMContentLoaded", () => {
 """#,
         "Templates/bar_chart_daily.mustache": #"""
 <svg class="chart daily" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per day, last 30 days" data-max="{{max}}">
-  {{#bars}}<rect class="bar{{#weekend}} weekend{{/weekend}}" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-day="{{day}}" data-count="{{count}}"><title>{{label}}: {{count}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="middle">{{short}}</text>{{/showLabel}}{{/bars}}
+  {{#bars}}<rect class="bar{{#weekend}} weekend{{/weekend}}" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-day="{{day}}" data-count="{{count}}"><title>{{label}}: {{count}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="{{anchor}}">{{short}}</text>{{/showLabel}}{{/bars}}
 </svg>
 
 """#,
         "Templates/bar_chart_hourly.mustache": #"""
 <svg class="chart hourly" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per hour today, with a typical day of the last four weeks as a line" data-max="{{max}}">
   <line class="axis" x1="0" y1="{{baseline}}" x2="{{width}}" y2="{{baseline}}"></line>
-  {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-hour="{{hour}}" data-count="{{count}}" data-typical="{{typical}}"><title>{{label}}: {{count}} today, typical {{typical}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="middle">{{label}}</text>{{/showLabel}}{{/bars}}
+  {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-hour="{{hour}}" data-count="{{count}}" data-typical="{{typical}}"><title>{{label}}: {{count}} today, typical {{typical}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="{{anchor}}">{{label}}</text>{{/showLabel}}{{/bars}}
   <polyline class="typical" points="{{typicalPoints}}"></polyline>
   {{#nowX}}<line class="now" x1="{{nowX}}" y1="0" x2="{{nowX}}" y2="{{baseline}}"></line>{{/nowX}}
 </svg>
