@@ -232,8 +232,13 @@ extension AdminRoutes {
 
     static let memberPageLength = 50
 
+    /// A status filter reads on through the list until its page is full; this bounds one request's reading.
+    static let memberScanLimit = 5_000
+
     /// One page of the members list, in name order, from the `cursor` of the page before: the rows,
-    /// where they stand in the whole list ("51–100 of 300") and the link to the next page.
+    /// where they stand in the whole list ("51–100 of 300") and the link to the next page. A member's
+    /// status comes from the access rule, not a column, so a status filter reads on page by page until
+    /// its page is full (at most `memberScanLimit` members a request) and then counts only what it shows.
     func memberList(search: String, request: Request) async throws -> [String: Any] {
         if search.unicodeScalars.count > TextLimits.query || Validate.containsControlCharacters(search) {
             throw AdminError.badRequest("The search may hold at most \(TextLimits.query) characters and no control characters.")
@@ -244,26 +249,56 @@ extension AdminRoutes {
             guard let parsed = PageCursor(token: token) else { throw AdminError.badRequest("That page link is not valid; start from the first page.") }
             cursor = parsed
         }
+        let statusText = query.get("status") ?? ""
+        let status = AccessReason(rawValue: statusText)
+        if !statusText.isEmpty && status == nil { throw AdminError.badRequest("Choose the status from the list.") }
         // Where the page starts in the list, carried by the links for the "51–100 of 300" line only.
         let first = cursor == nil ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
-        let page: Page<Member>
-        do {
-            page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: cursor))
-        } catch is PageCursor.Mismatch {
-            throw AdminError.badRequest("That page link is not valid; start from the first page.")
-        }
-        let rows = try await memberRows(page.items)
+        var rows: [[String: Any]] = []
+        var total = 0
+        var scanned = 0
+        var next = cursor
+        var more: PageCursor?
+        repeat {
+            let page: Page<Member>
+            do {
+                page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: next))
+            } catch is PageCursor.Mismatch {
+                throw AdminError.badRequest("That page link is not valid; start from the first page.")
+            }
+            total = page.total
+            scanned += page.items.count
+            more = page.nextCursor
+            for (index, row) in try await memberRows(page.items).enumerated() {
+                if let status, (row["status"] as? [String: String])?["code"] != status.rawValue { continue }
+                rows.append(row)
+                if rows.count == Self.memberPageLength {
+                    // A full page: the next one starts after this member, whatever is left of the database page.
+                    let member = page.items[index]
+                    more = index == page.items.count - 1 ? page.nextCursor
+                        : PageCursor(values: [member.lastName, member.firstName, member.id.uuidString])
+                    break
+                }
+            }
+            next = page.nextCursor
+        } while status != nil && rows.count < Self.memberPageLength && next != nil && scanned < Self.memberScanLimit
+        let statuses: [AccessReason] = [.active, .frozen, .pastDue, .notStarted, .cancelled, .ended, .blocked, .noSubscription]
         var data: [String: Any] = [
-            "q": search, "hasQuery": !search.isEmpty, "rows": rows, "total": page.total, "hasTotal": page.total > 0, "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1,
-            "isFirstPage": cursor == nil,
+            "q": search, "hasQuery": !search.isEmpty, "rows": rows, "total": total, "hasTotal": total > 0,
+            "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1, "isFirstPage": cursor == nil,
+            "filtered": status != nil, "hasRows": !rows.isEmpty,
+            "statuses": statuses.map { ["code": $0.rawValue, "label": Self.reasonLabel($0), "selected": $0 == status] as [String: Any] },
         ]
+        if let status { data["statusLabel"] = Self.reasonLabel(status) }
+        let filters = (search.isEmpty ? [] : [URLQueryItem(name: "q", value: search)])
+            + (status.map { [URLQueryItem(name: "status", value: $0.rawValue)] } ?? [])
         var firstLink = URLComponents()
-        firstLink.queryItems = search.isEmpty ? nil : [URLQueryItem(name: "q", value: search)]
+        firstLink.queryItems = filters.isEmpty ? nil : filters
         data["firstPage"] = "/admin/members" + (firstLink.percentEncodedQuery.map { "?" + $0 } ?? "")
-        if let next = page.nextCursor {
+        if let more {
             var link = URLComponents()
-            link.queryItems = (search.isEmpty ? [] : [URLQueryItem(name: "q", value: search)]) + [
-                URLQueryItem(name: "cursor", value: next.token), URLQueryItem(name: "from", value: String(first + rows.count)),
+            link.queryItems = filters + [
+                URLQueryItem(name: "cursor", value: more.token), URLQueryItem(name: "from", value: String(first + rows.count)),
             ]
             data["nextPage"] = "/admin/members?" + (link.percentEncodedQuery ?? "")
         }

@@ -183,12 +183,15 @@ class AdminPictures(unittest.TestCase):
         self.open("/admin/members")
         self.assertEqual(int(self.driver.find_element(By.ID, "member-count").get_attribute("data-total")), total)
         seen = []
+        statuses = {}
         pages = 0
         while True:
             pages += 1
             rows = self.driver.find_elements(By.CSS_SELECTOR, "#member-rows tr.member-row")
             self.assertTrue(rows)
             seen += [row.get_attribute("data-member-id") for row in rows]
+            statuses.update({row.get_attribute("data-member-id"): row.find_element(By.CSS_SELECTOR, ".status-pill").get_attribute("data-status")
+                             for row in rows})
             counter = self.driver.find_element(By.ID, "member-count")
             self.assertEqual(int(counter.get_attribute("data-last")), len(seen))
             for row in rows[:5]:
@@ -203,6 +206,20 @@ class AdminPictures(unittest.TestCase):
         self.assertEqual(len(set(seen)), total, "no member twice")
         stored = {row[0] for row in query("SELECT id FROM members")}
         self.assertEqual({member.lower() for member in seen}, {str(member).lower() for member in stored})
+        # The status filter reads through the whole list: every frozen member, and only them, page after page.
+        self.open("/admin/members?status=frozen")
+        frozen = []
+        for _ in range(20):
+            pills = self.driver.find_elements(By.CSS_SELECTOR, "#member-rows .status-pill")
+            self.assertTrue(all(pill.get_attribute("data-status") == "frozen" for pill in pills))
+            frozen += [row.get_attribute("data-member-id") for row in self.driver.find_elements(By.CSS_SELECTOR, "#member-rows tr.member-row")]
+            following = self.driver.find_elements(By.ID, "next-page")
+            if not following:
+                break
+            following[0].click()
+        self.assertTrue(frozen, "the demo has frozen members")
+        self.assertEqual(len(set(frozen)), len(frozen))
+        self.assertEqual(set(frozen), {member for member, status in statuses.items() if status == "frozen"})
         # The subscriptions list pages too, and each row's state is its own.
         self.open("/admin/subscriptions")
         self.full_shot("subscriptions")

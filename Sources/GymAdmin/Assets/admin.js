@@ -18,13 +18,15 @@ document.addEventListener("DOMContentLoaded", () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         const ticket = ++latest;
-        const url = input.dataset.liveSearch + "?q=" + encodeURIComponent(input.value);
+        // The form's other filters (the members' status) go along with the search text.
+        const query = new URLSearchParams(input.form ? new FormData(input.form) : { q: input.value }).toString();
+        const url = input.dataset.liveSearch + "?" + query;
         try {
           const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
           // A slower, older answer must not overwrite a newer one.
           if (!response.ok || ticket !== latest) return;
           target.innerHTML = await response.text();
-          history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
+          history.replaceState(null, "", "?" + query);
         } catch (error) {
           // Offline or server gone: keep the current list; the form still works by pressing Enter.
         }

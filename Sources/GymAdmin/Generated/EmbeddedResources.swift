@@ -176,13 +176,15 @@ document.addEventListener("DOMContentLoaded", () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         const ticket = ++latest;
-        const url = input.dataset.liveSearch + "?q=" + encodeURIComponent(input.value);
+        // The form's other filters (the members' status) go along with the search text.
+        const query = new URLSearchParams(input.form ? new FormData(input.form) : { q: input.value }).toString();
+        const url = input.dataset.liveSearch + "?" + query;
         try {
           const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
           // A slower, older answer must not overwrite a newer one.
           if (!response.ok || ticket !== latest) return;
           target.innerHTML = await response.text();
-          history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
+          history.replaceState(null, "", "?" + query);
         } catch (error) {
           // Offline or server gone: keep the current list; the form still works by pressing Enter.
         }
@@ -991,10 +993,13 @@ document.addEventListener("DOMContentLoaded", () => {
   <a class="button" href="/admin/members/new" id="new-member">New member</a>
 </div>
 <form method="get" action="/admin/members" class="search">
+  <div class="filters">
   <label>Search <input type="search" name="q" id="member-search" value="{{q}}" placeholder="Name, e-mail or phone" data-live-search="/admin/members/rows" data-target="member-rows" autocomplete="off"></label>
-  <noscript><button type="submit">Search</button></noscript>
+  <label>Status <select name="status" id="member-status"><option value="">Every status</option>{{#statuses}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+  <button type="submit" id="member-filter">Show</button>
+  </div>
 </form>
-<p class="list-count" id="member-count" data-total="{{total}}" data-first="{{first}}" data-last="{{last}}">{{#hasTotal}}{{first}}–{{last}} of {{total}} members{{/hasTotal}}{{^hasTotal}}No members{{/hasTotal}}{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.</p>
+<p class="list-count" id="member-count" data-total="{{total}}" data-first="{{first}}" data-last="{{last}}">{{#filtered}}{{statusLabel}}: {{#hasRows}}{{first}}–{{last}}{{/hasRows}}{{^hasRows}}none{{/hasRows}}{{#nextPage}} (more on the next page){{/nextPage}}, among {{total}} members{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}{{^filtered}}{{#hasTotal}}{{first}}–{{last}} of {{total}} members{{/hasTotal}}{{^hasTotal}}No members{{/hasTotal}}{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}</p>
 <table class="members cards">
   <thead><tr><th>Name</th><th>E-mail</th><th>Phone</th><th>Door access</th></tr></thead>
   <tbody id="member-rows">{{>member_rows}}</tbody>
