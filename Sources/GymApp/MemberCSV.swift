@@ -39,16 +39,16 @@ public enum MemberCSV {
     /// Parses every record; rows that cannot become a draft are returned as problems. The text may
     /// use `,`, `;` or tabs and the header the spellings exports use ("First Name", "E-mail"); see
     /// ``SpreadsheetCSV``.
-    public static func parse(_ text: String) throws(ParseError) -> (rows: [Row], problems: [LineProblem]) {
+    public static func parse(_ text: String) throws(ParseError) -> Parsed {
         try parse(SpreadsheetCSV.table(text))
     }
 
     /// Parses a file's bytes: UTF-8 (with or without a byte-order mark), else Windows-1250 or -1252.
-    public static func parse(_ data: Data, forcedEncoding: SpreadsheetCSV.Encoding? = nil) throws(ParseError) -> (rows: [Row], problems: [LineProblem]) {
+    public static func parse(_ data: Data, forcedEncoding: SpreadsheetCSV.Encoding? = nil) throws(ParseError) -> Parsed {
         try parse(SpreadsheetCSV.table(data, forcedEncoding: forcedEncoding))
     }
 
-    static func parse(_ table: SpreadsheetCSV.Table) throws(ParseError) -> (rows: [Row], problems: [LineProblem]) {
+    static func parse(_ table: SpreadsheetCSV.Table) throws(ParseError) -> Parsed {
         let records = table.records
         guard let header = records.first, !(header.fields.count == 1 && header.fields[0].isEmpty) else { throw .badHeader("the file is empty") }
         let map: SpreadsheetCSV.ColumnMap
@@ -77,6 +77,13 @@ public enum MemberCSV {
                 firstName: value("first_name") ?? "", lastName: value("last_name") ?? "", email: value("email") ?? "",
                 phone: value("phone"), notes: value("notes"))))
         }
-        return (rows, problems)
+        return Parsed(rows: rows, problems: problems, summary: "\(table.encoding), \(table.separatorName)-separated; columns: \(map.summary)")
+    }
+
+    public struct Parsed: Sendable {
+        public var rows: [Row]
+        public var problems: [LineProblem]
+        /// What was read: "Windows-1250, semicolon-separated; columns: Vorname → first_name, …".
+        public var summary: String
     }
 }

@@ -202,12 +202,13 @@ struct Import: AsyncParsableCommand {
                 throw ValidationError("cannot read \(file)")
             }
             let forced = try Import.encoding(encoding)
-            let parsed: (rows: [MemberCSV.Row], problems: [MemberCSV.LineProblem])
+            let parsed: MemberCSV.Parsed
             do {
                 parsed = try MemberCSV.parse(data, forcedEncoding: forced)
             } catch {
                 throw ValidationError("\(file): \(error)")
             }
+            print("Read \(file) as \(parsed.summary).")
             let configuration = try options.configuration()
             let database = try await GymServer.openDatabase(configuration, logger: GymServer.makeLogger(level: .warning))
             let result: MemberImportResult

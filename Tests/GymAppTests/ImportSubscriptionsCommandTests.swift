@@ -75,4 +75,25 @@ struct ImportSubscriptionsCommandTests {
         #expect(stefan?.lastName == "Ţăranu")
         #expect(notes == "Prefers\nmornings")
     }
+
+    @Test("boogyman import members reads a Windows-1252, semicolon-separated export with English header spellings and says so")
+    func memberImportReadsSpreadsheets() async throws {
+        let database = try await gym()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // "Hélène Müller" in Windows-1252: é 0xE9, è 0xE8, ü 0xFC.
+        var bytes = Array("First Name;Last Name;E-mail;Phone Number\r\nH".utf8) + [0xE9] + Array("l".utf8) + [0xE8] + Array("ne;M".utf8)
+        bytes += [0xFC] + Array("ller;helene@example.com;+33 6 12 34 56 78\r\n".utf8)
+        let url = folder.appendingPathComponent("members-1252.csv")
+        try Data(bytes).write(to: url)
+        let run = try CommandLineRun.run(["import", "members", url.path, "--database", database])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("as Windows-1252, semicolon-separated; columns: First Name → first_name, Last Name → last_name, E-mail → email, Phone Number → phone."), "\(run.stdout)")
+        #expect(run.stdout.contains("Imported 1 member(s)"))
+        var logger = Logger(label: "boogyman.import-tests")
+        logger.logLevel = .warning
+        let reopened = try await GymServer.openDatabase(AppConfiguration(host: "127.0.0.1", port: 0, database: .sqliteFile(path: database)), logger: logger)
+        let helene = try await reopened.repository.member(email: "helene@example.com")
+        await reopened.shutdown()
+        #expect(helene?.fullName == "Hélène Müller")
+    }
 }
