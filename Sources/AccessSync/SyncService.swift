@@ -26,8 +26,8 @@ import ServiceLifecycle
 /// fails as a whole (a read Kisi did not answer) owes itself; owed work is looked up and retried by
 /// itself with backoff and jitter (1 s → 60 s, revocations first) until it goes through, and shows as
 /// "retrying" in the status. Changes are marked processed only when the run was not paused
-/// (401/403), so nothing is lost while Kisi rejects the key. Work in progress is not interrupted by a graceful shutdown; only the
-/// waits are. Every Kisi call carries the client's request deadline.
+/// (401/403), so nothing is lost while Kisi rejects the key. A graceful shutdown interrupts the waits,
+/// and a long run between two of its actions (its revocations first). Every Kisi call carries the client's request deadline.
 public struct SyncService: Service {
     public let engine: SyncEngine
     public let repository: GymRepository
@@ -356,7 +356,10 @@ public struct SyncService: Service {
     func yieldToChanges(after changeID: Int) -> SyncYield {
         let repository = self.repository
         return SyncYield(interval: yieldCheckInterval) {
-            (try? await repository.accessChanges(after: changeID, limit: 1).isEmpty == false) ?? false
+            // A graceful shutdown also sets the rest aside, between two actions: a first sync of 100,000
+            // members would otherwise hold a SIGTERM for hours. The next leader's full reconcile re-plans it.
+            if Task.isShuttingDownGracefully { return true }
+            return (try? await repository.accessChanges(after: changeID, limit: 1).isEmpty == false) ?? false
         }
     }
 

@@ -2,6 +2,9 @@ import Foundation
 import GymCore
 import GymStore
 import KisiAPI
+import KisiSandbox
+import Logging
+import ServiceLifecycle
 import Testing
 @testable import AccessSync
 
@@ -119,5 +122,33 @@ struct RollingSweepTests {
         let start = clock.now
         for _ in 0..<4 { try await pacer.beforeRead() }
         #expect(clock.now - start >= .milliseconds(300))
+    }
+}
+
+@Suite("Sync service: graceful shutdown")
+struct SyncShutdownTests {
+    @Test("a graceful shutdown stops a long full reconcile between two actions and sets the rest aside, instead of holding the process until it ends")
+    func shutdownSetsLongRunAside() async throws {
+        try await withEngineEnvironment(.gymStore) { env in
+            // Each Kisi call takes 400 ms: the start-up full reconcile's 15 or so writes would take seconds.
+            await env.sandbox.setFaults(FaultSettings(latencyMs: 400))
+            let service = SyncService(engine: env.engine, repository: env.repository, ledger: env.ledger, pollInterval: .milliseconds(50))
+            let group = ServiceGroup(services: [service], logger: Logger(label: "shutdown-test"))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // Shut down once the run has begun writing.
+                #expect(try await eventually { try await env.journal().contains { $0.action == "createGrant" } })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await env.sandbox.setFaults(FaultSettings())
+            let written = try await env.journal().filter { $0.action == "createGrant" }.count
+            let planned = env.gym.members.prefix(8).count  // members 0–7 hold a grant today
+            #expect(written < planned, "the run went on after the shutdown")
+            #expect(await env.engine.hasDeferredWork)
+            // Nothing is lost: the next start's full reconcile does the rest.
+            #expect(try await env.engine.reconcileAll().failures.isEmpty)
+            try await env.expectOracleAgrees()
+        }
     }
 }
