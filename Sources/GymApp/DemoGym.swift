@@ -17,9 +17,12 @@ public enum DemoGym {
         public var plans: Int
         public var members: Int
         public var subscriptions: Int
+        /// Door events of the last weeks: check-ins and refusals at the clubs' doors.
+        public var doorEvents: Int
     }
 
-    public static func seed(_ repository: GymRepository, today: LocalDate, memberCount: Int = 300) async throws -> Summary {
+    /// Seeds the gym; door events are written up to `now` (the demo's start), none in its future.
+    public static func seed(_ repository: GymRepository, today: LocalDate, now: Date = Date(), memberCount: Int = 300) async throws -> Summary {
         let bucharest = "Europe/Bucharest"
         let oldTown = try await repository.createClub(ClubDraft(name: "Old Town", timeZoneIdentifier: bucharest, kisiPlaceID: 1001, kisiLockIDs: [5001, 5002]))
         let floreasca = try await repository.createClub(ClubDraft(name: "Floreasca", timeZoneIdentifier: bucharest, kisiPlaceID: 1002, kisiLockIDs: [5011]))
@@ -45,13 +48,16 @@ public enum DemoGym {
         var random = SeededRandom(seed: 2026)
         var subscriptions = 0
         var activeMembers: [UUID] = []
+        var visitors: [Visitor] = []
         for index in 0..<memberCount {
             let first = firstNames[random.next(below: firstNames.count)]
             let last = lastNames[random.next(below: lastNames.count)]
             let email = "\(first).\(last).\(index + 1)@example.com".lowercased()
             let phone = "+40 7\(random.next(below: 10))\(random.next(below: 10)) \(100 + random.next(below: 900)) \(100 + random.next(below: 900))"
             let member = try await repository.createMember(MemberDraft(firstName: first, lastName: last, email: email, phone: phone))
-            let plan = plans[weightedPlanIndex(&random)]
+            let planIndex = weightedPlanIndex(&random)
+            let plan = plans[planIndex]
+            visitors.append(Visitor(name: "\(first) \(last)", planIndex: planIndex, scenario: scenario(for: index)))
             switch scenario(for: index) {
             case .none:
                 continue
@@ -109,8 +115,126 @@ public enum DemoGym {
         }
         // Retire the student plan for new sales; its members keep their access.
         _ = try await repository.updatePlan(plans[4].id) { $0.isArchived = true }
-        return Summary(clubs: 3, studios: 6, plans: plans.count, members: memberCount, subscriptions: subscriptions)
+        let events = doorEvents(visitors, today: today, now: now, timeZone: TimeZone(identifier: bucharest)!)
+        try await repository.recordDoorEvents(events)
+        return Summary(
+            clubs: 3, studios: 6, plans: plans.count, members: memberCount, subscriptions: subscriptions, doorEvents: events.count)
     }
+
+    /// A seeded member as the door sees them.
+    struct Visitor {
+        var name: String
+        var planIndex: Int
+        var scenario: Scenario
+    }
+
+    /// How many days of door history the demo starts with: the dashboard's 30 days and the attendance
+    /// page's four weeks, plus the members who stopped coming 20–40 days ago.
+    static let historyDays = 35
+
+    /// A door of the demo's Kisi organization, as the sandbox names it.
+    struct Door {
+        var lockID: Int
+        var name: String
+        var placeID: Int
+    }
+
+    static let entrances: [[Door]] = [
+        [Door(lockID: 5001, name: "Old Town entrance", placeID: 1001), Door(lockID: 5002, name: "Old Town side door", placeID: 1001)],
+        [Door(lockID: 5011, name: "Floreasca entrance", placeID: 1002)],
+        [Door(lockID: 5021, name: "Cluj entrance", placeID: 1003), Door(lockID: 5022, name: "Cluj back door", placeID: 1003)],
+    ]
+    static let yogaStudio = Door(lockID: 5004, name: "Yoga studio", placeID: 1001)
+
+    /// Door history for the last `historyDays` days up to `now`: members with door access come two to
+    /// five times a week, most before work and after it, fewer at weekends (late mornings then); one in
+    /// eight of the long-standing members stopped coming 20–40 days ago, so the attendance page's
+    /// churn list has people who came and stopped; members without access who still try are refused,
+    /// as are a few others (a phone without Bluetooth, a door tried outside the plan's clubs).
+    ///
+    /// The events name the member (`actor_name`) but no Kisi user: the demo's Kisi users are made by
+    /// the first sync, after seeding. Deterministic for a given `today` and `now`.
+    static func doorEvents(_ visitors: [Visitor], today: LocalDate, now: Date, timeZone: TimeZone) -> [DoorEvent] {
+        var random = SeededRandom(seed: 4242)
+        var events: [DoorEvent] = []
+        events.reserveCapacity(visitors.count * historyDays / 2)
+        let midnights = (0..<historyDays).map { today.adding(days: -$0) }.map { ($0, $0.startOfDay(in: timeZone)) }
+        for visitor in visitors {
+            let habit = 2 + random.next(below: 4)  // visits a week
+            let homeClub: Int
+            switch visitor.planIndex {
+            case 1, 3: homeClub = 0  // Old Town basic; the Yoga pass's studio is in Old Town
+            case 2: homeClub = 1
+            case 4: homeClub = 2
+            default: homeClub = random.next(below: 3)
+            }
+            let entitled: Bool
+            var stoppedDaysAgo = 0
+            var triesDaysAgo = 0..<0
+            switch visitor.scenario {
+            case .active:
+                entitled = true
+                if random.next(below: 8) == 0 { stoppedDaysAgo = 20 + random.next(below: 21) }
+            case .fixedTerm, .renewed, .cancelsLater, .inGrace:
+                entitled = true
+            case .pastDue, .cancelled, .ended:
+                // Came while they had access, then a few refusals in the last days.
+                entitled = false
+                triesDaysAgo = 0..<(1 + random.next(below: 10))
+            case .frozen, .futureStart, .none:
+                entitled = false
+            }
+            for (daysAgo, (day, midnight)) in midnights.enumerated() {
+                let weekday = (day.daysSinceEpoch + 3) % 7  // 0 = Monday: 1970-01-01 was a Thursday
+                let weekend = weekday >= 5
+                let door: Door
+                if visitor.planIndex == 3 {
+                    door = yogaStudio
+                } else {
+                    // A member of every club mostly uses their own; now and then another.
+                    let club = visitor.planIndex == 0 && random.next(below: 10) == 0 ? random.next(below: 3) : homeClub
+                    let doors = entrances[club]
+                    door = doors[random.next(below: 10) < 8 ? 0 : doors.count - 1]
+                }
+                let success: Bool
+                let message: String?
+                if entitled {
+                    if daysAgo < stoppedDaysAgo { continue }
+                    // Chance per day in thousandths: habit per week, halved at weekends.
+                    let chance = habit * 1000 / 7 * (weekend ? 6 : 11) / 10
+                    guard random.next(below: 1000) < chance else { continue }
+                    success = random.next(below: 100) >= 2
+                    message = success ? nil : "Too far from the door: the phone was outside the place's geofence."
+                } else if triesDaysAgo.contains(daysAgo), random.next(below: 3) == 0 {
+                    success = false
+                    message = "Your access is no longer valid."
+                } else {
+                    continue
+                }
+                let hour = weekend ? weekendHours[random.next(below: weekendHours.count)] : weekdayHours[random.next(below: weekdayHours.count)]
+                let at = midnight.addingTimeInterval(TimeInterval(hour * 3600 + random.next(below: 3600)))
+                guard at <= now else { continue }
+                if !success && random.next(below: 2) == 0 {
+                    // A refused member often tries the door again a minute later.
+                    events.append(event(visitor, door, at: at.addingTimeInterval(-60), success: false, message: message, random: &random))
+                }
+                events.append(event(visitor, door, at: at, success: success, message: message, random: &random))
+            }
+        }
+        return events.sorted { $0.occurredAt < $1.occurredAt }
+    }
+
+    static func event(_ visitor: Visitor, _ door: Door, at: Date, success: Bool, message: String?, random: inout SeededRandom) -> DoorEvent {
+        let uuid = String(format: "%016llx%016llx", random.nextValue(), random.nextValue())
+        return DoorEvent(
+            kisiUUID: "demo-" + uuid, occurredAt: at, lockID: door.lockID, lockName: door.name, placeID: door.placeID, kisiUserID: nil,
+            actorName: visitor.name, success: success, message: success ? nil : message)
+    }
+
+    /// Local hours of visits, repeated by how busy they are: before work and after it on weekdays.
+    static let weekdayHours = [6, 7, 7, 7, 8, 8, 8, 9, 10, 11, 12, 12, 13, 14, 15, 16, 17, 17, 18, 18, 18, 18, 19, 19, 19, 20, 20, 21]
+    /// Weekends: late mornings and the afternoon.
+    static let weekendHours = [8, 9, 9, 10, 10, 10, 11, 11, 11, 12, 12, 13, 15, 16, 16, 17, 17, 18, 19]
 
     enum Scenario { case none, active, fixedTerm, ended, cancelled, cancelsLater, frozen, futureStart, pastDue, inGrace, renewed }
 
