@@ -313,6 +313,8 @@ public struct SyncService: Service {
         let summary = await propagation.summary(now: now)
         do {
             try await ledger.syncState.set(.propagation, summary)
+            let history = try await ledger.syncState.get(.propagationHistory) ?? PropagationHistory()
+            try await ledger.syncState.set(.propagationHistory, history.adding(summary))
         } catch {
             logger.warning("Kisi sync: could not save propagation figures", metadata: ["error": "\(error)"])
         }

@@ -128,6 +128,31 @@ extension AdminRoutes {
         return ["bars": bars, "width": Int(width) + 110, "height": 68, "labelX": Int(width) + 48]
     }
 
+    /// The p95 of the last hour minute by minute as a sparkline: an SVG polyline over the hour ending
+    /// at `now` (left edge an hour ago, right edge now), each point also a dot carrying its minute and
+    /// milliseconds, and the latest p95 as a figure. Nil without a point in the hour.
+    static func latencySparkline(_ history: PropagationHistory, now: Date) -> [String: Any]? {
+        let points = history.pruned(before: now).points
+        guard let latest = points.last else { return nil }
+        let width = 240.0, height = 40.0, pad = 3.0
+        let top = Double(max(1, points.map(\.p95Milliseconds).max() ?? 1))
+        let start = now.addingTimeInterval(-PropagationHistory.window)
+        let marks = points.map { point -> [String: Any] in
+            let x = pad + point.minute.timeIntervalSince(start) / PropagationHistory.window * (width - 2 * pad)
+            let y = height - pad - Double(point.p95Milliseconds) / top * (height - 2 * pad)
+            return [
+                "x": Charts.fmt(x), "y": Charts.fmt(y), "ms": point.p95Milliseconds,
+                "minute": point.minute.formatted(.iso8601), "text": seconds(point.p95Milliseconds),
+            ]
+        }
+        return [
+            "width": Int(width), "height": Int(height),
+            "points": marks.map { "\($0["x"]!),\($0["y"]!)" }.joined(separator: " "),
+            "marks": marks, "count": points.count, "p95": seconds(latest.p95Milliseconds), "p95ms": latest.p95Milliseconds,
+            "highest": seconds(Int(top)),
+        ]
+    }
+
     // MARK: Attendance page
 
     func attendanceData(churnDays: Int) async throws -> [String: Any] {

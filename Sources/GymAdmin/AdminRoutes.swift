@@ -283,6 +283,11 @@ public struct AdminRoutes: Sendable {
                 "samples": summary.samples, "chart": Self.latencyChart(summary),
             ]
         }
+        if let history = try await repository.syncState.get(.propagationHistory),
+            let sparkline = Self.latencySparkline(history, now: Date())
+        {
+            data["latencyTrend"] = sparkline
+        }
         // Both read Kisi under the page's deadline; side by side, a silent Kisi costs the page one deadline, not two.
         async let checkIns = checkInsToday(layout: layout)
         async let health = doorHealth(layout: layout)

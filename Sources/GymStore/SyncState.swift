@@ -10,6 +10,7 @@ private enum SyncStateKey: String {
     case brakeHeld = "brake_held_json"
     case brakeApproved = "brake_approved_json"
     case propagation = "propagation_json"
+    case propagationHistory = "propagation_history_json"
     case deferredActions = "deferred_actions"
     case retry = "retry_json"
     case kisiChangeReported = "kisi_change_reported"
@@ -99,6 +100,13 @@ extension SyncStateEntry where Value == PropagationSummary {
     /// Propagation latency over the last hour, as the leading sync publishes it.
     public static var propagation: Self {
         .json(.propagation, dates: .iso8601, decodingDates: .iso8601)
+    }
+}
+
+extension SyncStateEntry where Value == PropagationHistory {
+    /// The p95 of ``propagation`` minute by minute over the last hour, for the dashboard's sparkline.
+    public static var propagationHistory: Self {
+        .json(.propagationHistory, dates: .iso8601, decodingDates: .iso8601)
     }
 }
 

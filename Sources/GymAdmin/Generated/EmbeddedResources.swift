@@ -127,6 +127,12 @@ svg.chart .tick, svg.chart .value { font: 11px system-ui, sans-serif; fill: #667
 /* The bar charts' viewBox is 720 wide and drawn at half that or less: larger type reads the same size. */
 svg.chart.hourly .tick, svg.chart.daily .tick { font-size: 18px; }
 svg.chart.latency { max-width: 26rem; }
+/* The p95 sparkline: a thin line over the hour, small enough to sit beside its figure. */
+figure.sparkline { margin: .5rem 0; display: flex; flex-wrap: wrap; align-items: center; gap: .75rem; }
+svg.chart.sparkline { width: 15rem; max-width: 100%; height: 2.5rem; background: #f9fafb; border-radius: 4px; }
+svg.chart.sparkline .trend { fill: none; stroke: #b3261e; stroke-width: 1.5; stroke-linejoin: round; vector-effect: non-scaling-stroke; }
+svg.chart.sparkline .point { fill: #b3261e; }
+figure.sparkline figcaption { font-size: .9rem; color: #475467; }
 svg.chart.heat { max-width: 44rem; }
 svg.chart .cell.level-0 { fill: #f2f4f7; } svg.chart .cell.level-1 { fill: #c6dbf7; } svg.chart .cell.level-2 { fill: #8bb8ee; }
 svg.chart .cell.level-3 { fill: #4a90e2; } svg.chart .cell.level-4 { fill: #1f6fc9; } svg.chart .cell.level-5 { fill: #0b3f80; }
@@ -585,6 +591,15 @@ document.addEventListener("DOMContentLoaded", () => {
       {{#bars}}<text class="tick" x="0" y="{{textY}}">{{name}}</text><rect class="bar{{#isP95}} p95{{/isP95}}" x="40" y="{{y}}" width="{{width}}" height="16" data-name="{{name}}" data-ms="{{ms}}"><title>{{name}}: {{text}}</title></rect><text class="value" x="{{labelX}}" y="{{textY}}">{{text}}</text>{{/bars}}
     </svg>
     {{/chart}}{{/latency}}
+    {{#latencyTrend}}
+    <figure class="sparkline" id="latency-trend">
+      <svg class="chart sparkline" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="p95 of sale or freeze to Kisi, minute by minute over the last hour; highest {{highest}}">
+        <polyline class="trend" points="{{points}}" data-count="{{count}}"/>
+        {{#marks}}<circle class="point" cx="{{x}}" cy="{{y}}" r="1.6" data-minute="{{minute}}" data-ms="{{ms}}"><title>{{text}}</title></circle>{{/marks}}
+      </svg>
+      <figcaption>p95 now <strong id="latency-p95" data-ms="{{p95ms}}">{{p95}}</strong> · last hour, minute by minute</figcaption>
+    </figure>
+    {{/latencyTrend}}
     {{#userReviews}}<p class="status bad" id="user-reviews">{{userReviews}} member(s) wait for a decision about their Kisi user{{#isManager}}: <a href="/admin/kisi/adoption">decide</a>{{/isManager}}{{^isManager}}; ask a manager{{/isManager}}.</p>{{/userReviews}}
   </section>
   <section class="card" id="held-revocations">
