@@ -23,9 +23,11 @@ extension AdminRoutes {
     func addAdoptionRoutes(to admin: RouterGroup<AdminContext>) {
         admin.get("kisi/adoption") { request, context in
             let session = try require(request, context, role: .manager)
-            let offset = try Self.pageOffset(request)
-            var data = try await adoptionData(adoptedOffset: offset)
-            data.merge(try await unmatchedKisiUsersData(offset: try Self.kisiOffset(request))) { _, new in new }
+            let offsets = AdoptionOffsets(
+                adopted: try Self.pageOffset(request), created: try Self.pageOffset(request, name: "created_offset"),
+                kisi: try Self.kisiOffset(request))
+            var data = try await adoptionData(offsets)
+            data.merge(try await unmatchedKisiUsersData(offsets)) { _, new in new }
             return try page("adoption", request, context, session: session, active: "adoption", data)
         }
         admin.post("kisi/unmatched/:user/member") { request, context in
@@ -40,8 +42,8 @@ extension AdminRoutes {
 
     /// The `offset` query parameter of a paged admin list: absent means 0; anything but a whole number
     /// from 0 to ``PageRequest/maximumOffset`` is a 400, so "next page" arithmetic cannot overflow.
-    static func pageOffset(_ request: Request) throws -> Int {
-        guard let raw = request.uri.queryParameters.get("offset"), !raw.isEmpty else { return 0 }
+    static func pageOffset(_ request: Request, name: String = "offset") throws -> Int {
+        guard let raw = request.uri.queryParameters.get(name), !raw.isEmpty else { return 0 }
         guard let offset = Int(raw), (0...PageRequest.maximumOffset).contains(offset) else {
             throw AdminError.badRequest("The offset must be a whole number from 0 to \(PageRequest.maximumOffset).")
         }
@@ -275,7 +277,21 @@ extension AdminRoutes {
 
     // MARK: The page
 
-    func adoptionData(adoptedOffset: Int) async throws -> [String: Any] {
+    /// Where each of the page's three lists stands: every list's Previous and Next keep the other two
+    /// where they are, so paging one list does not send the others back to their start.
+    struct AdoptionOffsets {
+        var adopted = 0
+        var created = 0
+        var kisi = 0
+
+        func link(adopted: Int? = nil, created: Int? = nil, kisi: Int? = nil, anchor: String) -> String {
+            let parts = [("offset", adopted ?? self.adopted), ("created_offset", created ?? self.created), ("kisi_offset", kisi ?? self.kisi)]
+                .filter { $0.1 > 0 }.map { "\($0.0)=\($0.1)" }
+            return "/admin/kisi/adoption" + (parts.isEmpty ? "" : "?" + parts.joined(separator: "&")) + "#" + anchor
+        }
+    }
+
+    func adoptionData(_ offsets: AdoptionOffsets) async throws -> [String: Any] {
         let reviews = try await openUserReviews()
         let links = try await repository.kisiLinks()
         let kisiReadable = await kisiConnectionStored()
@@ -284,18 +300,28 @@ extension AdminRoutes {
             rows.append(reviewRow(review, try await reviewOptions(review, links: links, kisiReadable: kisiReadable)))
         }
         let counts = try await repository.kisiUserLinkCounts()
-        let adopted = try await repository.adoptedKisiUsers(PageRequest(limit: Self.adoptedPerPage, offset: adoptedOffset))
+        let adopted = try await repository.adoptedKisiUsers(PageRequest(limit: Self.adoptedPerPage, offset: offsets.adopted))
+        let created = try await repository.createdKisiUsers(PageRequest(limit: Self.adoptedPerPage, offset: offsets.created))
         var data: [String: Any] = [
             "reviews": rows, "hasReviews": !rows.isEmpty, "reviewCount": reviews.count,
             "linked": counts.linked, "adoptedCount": counts.adopted, "createdCount": counts.linked - counts.adopted,
             "adopted": adopted.items.map { ["memberID": $0.memberID.uuidString, "name": $0.memberName, "email": $0.email, "kisiUserID": $0.kisiUserID] },
             "hasAdopted": !adopted.items.isEmpty,
             "adoptedFrom": adopted.offset + 1, "adoptedTo": adopted.offset + adopted.items.count,
+            "created": created.items.map { ["memberID": $0.memberID.uuidString, "name": $0.memberName, "email": $0.email, "kisiUserID": $0.kisiUserID] },
+            "hasCreated": !created.items.isEmpty,
+            "createdFrom": created.offset + 1, "createdTo": created.offset + created.items.count,
         ]
         // Mustache treats every number as true: optional parts are left out rather than zero.
         if reviews.count > rows.count { data["moreReviews"] = reviews.count - rows.count }
-        if adopted.offset + adopted.items.count < adopted.total { data["nextOffset"] = adopted.offset + adopted.limit }
-        if adopted.offset > 0 { data["previousOffset"] = max(0, adopted.offset - adopted.limit) }
+        if adopted.offset + adopted.items.count < adopted.total {
+            data["adoptedNext"] = offsets.link(adopted: adopted.offset + adopted.limit, anchor: "matched")
+        }
+        if adopted.offset > 0 { data["adoptedPrevious"] = offsets.link(adopted: max(0, adopted.offset - adopted.limit), anchor: "matched") }
+        if created.offset + created.items.count < created.total {
+            data["createdNext"] = offsets.link(created: created.offset + created.limit, anchor: "created")
+        }
+        if created.offset > 0 { data["createdPrevious"] = offsets.link(created: max(0, created.offset - created.limit), anchor: "created") }
         if !kisiReadable { data["notConnected"] = true }
         return data
     }
@@ -397,7 +423,8 @@ extension AdminRoutes {
     }
 
     /// One page of Kisi users, those matching no member (by link or by e-mail) listed.
-    func unmatchedKisiUsersData(offset: Int) async throws -> [String: Any] {
+    func unmatchedKisiUsersData(_ offsets: AdoptionOffsets) async throws -> [String: Any] {
+        let offset = offsets.kisi
         guard await kisiConnectionStored() else { return [:] }
         let page: KisiUserPage
         do {
@@ -428,8 +455,10 @@ extension AdminRoutes {
             "kisiTotal": page.total.map(String.init) ?? "more",
         ]
         if page.users.isEmpty { data["kisiFrom"] = page.offset }
-        if page.hasMore, page.offset + page.limit <= 20_000 { data["kisiNextOffset"] = page.offset + page.limit }
-        if page.offset > 0 { data["kisiPreviousOffset"] = "\(max(0, page.offset - page.limit))" }
+        if page.hasMore, page.offset + page.limit <= 20_000 {
+            data["kisiNext"] = offsets.link(kisi: page.offset + page.limit, anchor: "unmatched")
+        }
+        if page.offset > 0 { data["kisiPrevious"] = offsets.link(kisi: max(0, page.offset - page.limit), anchor: "unmatched") }
         return data
     }
 

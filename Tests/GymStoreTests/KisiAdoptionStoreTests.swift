@@ -87,3 +87,36 @@ struct KisiAdoptionStoreTests {
         }
     }
 }
+
+@Suite("Kisi users BooGYMan created")
+struct KisiCreatedUsersStoreTests {
+    @Test("The created list holds the links the journal shows created or invited, by name, paged to the end", arguments: DatabaseKind.available)
+    func createdUsersPage(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let repository = database.repository
+            var ids: [String: UUID] = [:]
+            for name in ["Ana", "Bob", "Cleo", "Dan", "Eve"] {
+                ids[name] = try await repository.createMember(
+                    MemberDraft(firstName: name, lastName: "Test", email: "\(name.lowercased())@example.com")).id
+            }
+            func created(_ name: String, _ action: String, user: Int, _ status: KisiWriteStatus = .succeeded) async throws {
+                try await repository.setKisiUserLink(memberID: ids[name]!, userID: user)
+                let id = try await repository.beginKisiWrite(action: action, kisiObjectType: "user", memberID: ids[name]!, reason: "test")
+                try await repository.finishKisiWrite(id: id, status: status, kisiObjectID: user)
+            }
+            try await created("Ana", "createUser", user: 1)
+            try await created("Bob", "inviteUser", user: 2)
+            try await repository.setKisiUserLink(memberID: ids["Cleo"]!, userID: 3)  // adopted by e-mail
+            try await created("Dan", "createUser", user: 4, .failed)  // the creation failed: adopted later
+            try await created("Eve", "createUser", user: 5)
+
+            let first = try await repository.createdKisiUsers(PageRequest(limit: 2))
+            #expect(first.total == 3)
+            #expect(first.items.map(\.memberName) == ["Ana Test", "Bob Test"])
+            let second = try await repository.createdKisiUsers(PageRequest(limit: 2, offset: 2))
+            #expect(second.items.map(\.kisiUserID) == [5])
+            let adopted = try await repository.adoptedKisiUsers(PageRequest(limit: 10)).items.map(\.memberName)
+            #expect(Set(adopted).isDisjoint(with: first.items.map(\.memberName) + second.items.map(\.memberName)))
+        }
+    }
+}

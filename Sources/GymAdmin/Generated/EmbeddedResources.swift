@@ -371,11 +371,24 @@ document.addEventListener("DOMContentLoaded", () => {
     <thead><tr><th>Member</th><th>E-mail</th><th>Kisi user</th></tr></thead>
     <tbody>{{#adopted}}<tr class="adopted" data-member-id="{{memberID}}"><td><a href="/admin/members/{{memberID}}">{{name}}</a></td><td>{{email}}</td><td>#{{kisiUserID}}</td></tr>{{/adopted}}</tbody>
   </table></div>
-  <p class="hint">Showing {{adoptedFrom}}–{{adoptedTo}} of {{adoptedCount}}.
-    {{#previousOffset}}<a href="/admin/kisi/adoption?offset={{previousOffset}}">Previous</a>{{/previousOffset}}
-    {{#nextOffset}}<a href="/admin/kisi/adoption?offset={{nextOffset}}">Next</a>{{/nextOffset}}</p>
+  <p class="hint pager">Adopted {{adoptedFrom}}–{{adoptedTo}} of {{adoptedCount}}.
+    {{#adoptedPrevious}}<a id="adopted-previous" href="{{adoptedPrevious}}">Previous</a>{{/adoptedPrevious}}
+    {{#adoptedNext}}<a id="adopted-next" href="{{adoptedNext}}">Next</a>{{/adoptedNext}}</p>
   {{/hasAdopted}}
 </section>
+
+{{#hasCreated}}
+<section class="card" id="created">
+  <h2>Kisi users BooGYMan created or invited</h2>
+  <div class="scroll"><table>
+    <thead><tr><th>Member</th><th>E-mail</th><th>Kisi user</th></tr></thead>
+    <tbody>{{#created}}<tr class="created" data-member-id="{{memberID}}"><td><a href="/admin/members/{{memberID}}">{{name}}</a></td><td>{{email}}</td><td>#{{kisiUserID}}</td></tr>{{/created}}</tbody>
+  </table></div>
+  <p class="hint pager">Created {{createdFrom}}–{{createdTo}} of {{createdCount}}.
+    {{#createdPrevious}}<a id="created-previous" href="{{createdPrevious}}">Previous</a>{{/createdPrevious}}
+    {{#createdNext}}<a id="created-next" href="{{createdNext}}">Next</a>{{/createdNext}}</p>
+</section>
+{{/hasCreated}}
 
 {{#unmatchedShown}}
 <section class="card" id="unmatched">
@@ -404,8 +417,8 @@ document.addEventListener("DOMContentLoaded", () => {
   </table></div>
   {{/hasUnmatched}}
   <p class="hint">Kisi users {{kisiFrom}}–{{kisiTo}} of {{kisiTotal}}.
-    {{#kisiPreviousOffset}}<a href="/admin/kisi/adoption?kisi_offset={{kisiPreviousOffset}}#unmatched">Previous</a>{{/kisiPreviousOffset}}
-    {{#kisiNextOffset}}<a href="/admin/kisi/adoption?kisi_offset={{kisiNextOffset}}#unmatched">Next</a>{{/kisiNextOffset}}</p>
+    {{#kisiPrevious}}<a id="kisi-previous" href="{{kisiPrevious}}">Previous</a>{{/kisiPrevious}}
+    {{#kisiNext}}<a id="kisi-next" href="{{kisiNext}}">Next</a>{{/kisiNext}}</p>
   {{/unmatchedProblem}}
 </section>
 {{/unmatchedShown}}
