@@ -252,23 +252,36 @@ extension AdminRoutes {
         let statusText = query.get("status") ?? ""
         let status = AccessReason(rawValue: statusText)
         if !statusText.isEmpty && status == nil { throw AdminError.badRequest("Choose the status from the list.") }
+        // By name (the default) pages with a keyset cursor; by join date with a bounded offset (see
+        // `GymRepository.members(search:joined:_:)`).
+        let sortText = query.get("sort") ?? ""
+        let joinOrder = MemberJoinOrder(rawValue: sortText)
+        if !sortText.isEmpty && sortText != "name" && joinOrder == nil { throw AdminError.badRequest("Choose the order from the list.") }
+        var offset = joinOrder == nil ? 0 : try Self.pageOffset(request)
+        let isFirstPage = cursor == nil && offset == 0
         // Where the page starts in the list, carried by the links for the "51–100 of 300" line only.
-        let first = cursor == nil ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
+        let first = isFirstPage ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
         var rows: [[String: Any]] = []
         var total = 0
         var scanned = 0
         var next = cursor
         var more: PageCursor?
+        var moreOffset: Int?
         repeat {
             let page: Page<Member>
             do {
-                page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: next))
+                if let joinOrder {
+                    page = try await repository.members(search: search, joined: joinOrder, PageRequest(limit: Self.memberPageLength, offset: offset))
+                } else {
+                    page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: next))
+                }
             } catch is PageCursor.Mismatch {
                 throw AdminError.badRequest("That page link is not valid; start from the first page.")
             }
             total = page.total
             scanned += page.items.count
             more = page.nextCursor
+            moreOffset = offset + page.items.count < page.total && !page.items.isEmpty ? offset + page.items.count : nil
             for (index, row) in try await memberRows(page.items).enumerated() {
                 if let status, (row["status"] as? [String: String])?["code"] != status.rawValue { continue }
                 rows.append(row)
@@ -277,29 +290,39 @@ extension AdminRoutes {
                     let member = page.items[index]
                     more = index == page.items.count - 1 ? page.nextCursor
                         : PageCursor(values: [member.lastName, member.firstName, member.id.uuidString])
+                    if index < page.items.count - 1 { moreOffset = offset + index + 1 }
                     break
                 }
             }
             next = page.nextCursor
-        } while status != nil && rows.count < Self.memberPageLength && next != nil && scanned < Self.memberScanLimit
+            offset += page.items.count
+        } while status != nil && rows.count < Self.memberPageLength && (joinOrder == nil ? next != nil : moreOffset != nil)
+            && scanned < Self.memberScanLimit
         let statuses: [AccessReason] = [.active, .frozen, .pastDue, .notStarted, .cancelled, .ended, .blocked, .noSubscription]
         var data: [String: Any] = [
             "q": search, "hasQuery": !search.isEmpty, "rows": rows, "total": total, "hasTotal": total > 0,
-            "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1, "isFirstPage": cursor == nil,
+            "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1, "isFirstPage": isFirstPage,
+            "sorts": [("name", "Name"), ("joined", "Newest members first"), ("joined_oldest", "Oldest members first")].map {
+                ["code": $0.0, "label": $0.1, "selected": $0.0 == (joinOrder?.rawValue ?? "name")] as [String: Any]
+            },
             "filtered": status != nil, "hasRows": !rows.isEmpty,
             "statuses": statuses.map { ["code": $0.rawValue, "label": Self.reasonLabel($0), "selected": $0 == status] as [String: Any] },
         ]
         if let status { data["statusLabel"] = Self.reasonLabel(status) }
         let filters = (search.isEmpty ? [] : [URLQueryItem(name: "q", value: search)])
             + (status.map { [URLQueryItem(name: "status", value: $0.rawValue)] } ?? [])
+            + (joinOrder.map { [URLQueryItem(name: "sort", value: $0.rawValue)] } ?? [])
         var firstLink = URLComponents()
         firstLink.queryItems = filters.isEmpty ? nil : filters
         data["firstPage"] = "/admin/members" + (firstLink.percentEncodedQuery.map { "?" + $0 } ?? "")
-        if let more {
+        let position: URLQueryItem? = if joinOrder != nil {
+            moreOffset.flatMap { $0 <= PageRequest.maximumOffset ? URLQueryItem(name: "offset", value: String($0)) : nil }
+        } else {
+            more.map { URLQueryItem(name: "cursor", value: $0.token) }
+        }
+        if let position {
             var link = URLComponents()
-            link.queryItems = filters + [
-                URLQueryItem(name: "cursor", value: more.token), URLQueryItem(name: "from", value: String(first + rows.count)),
-            ]
+            link.queryItems = filters + [position, URLQueryItem(name: "from", value: String(first + rows.count))]
             data["nextPage"] = "/admin/members?" + (link.percentEncodedQuery ?? "")
         }
         return data

@@ -1024,6 +1024,7 @@ document.addEventListener("DOMContentLoaded", () => {
   <div class="filters">
   <label>Search <input type="search" name="q" id="member-search" value="{{q}}" placeholder="Name, e-mail or phone" data-live-search="/admin/members/rows" data-target="member-rows" autocomplete="off"></label>
   <label>Status <select name="status" id="member-status"><option value="">Every status</option>{{#statuses}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+  <label>Order <select name="sort" id="member-sort">{{#sorts}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
   <button type="submit" id="member-filter">Show</button>
   </div>
 </form>
