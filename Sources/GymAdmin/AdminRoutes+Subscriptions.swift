@@ -23,8 +23,11 @@ extension AdminRoutes {
                 cursor = parsed
             }
             let first = cursor == nil ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
+            // By start date, latest first (the default) or earliest first: both page by the start-date keyset.
+            let sortText = query.get("sort") ?? ""
+            guard ["", "newest", "oldest"].contains(sortText) else { throw AdminError.badRequest("Choose the order from the list.") }
             return try page("subscriptions", request, context, session: session, active: "subscriptions",
-                            try await subscriptionsData(planID: planID, status: status, cursor: cursor, first: first))
+                            try await subscriptionsData(planID: planID, status: status, cursor: cursor, first: first, oldestFirst: sortText == "oldest"))
         }
         admin.post("members/:id/subscriptions") { request, context in
             let (session, form) = try await postedForm(request, context)
@@ -88,7 +91,7 @@ extension AdminRoutes {
     /// starting next week reads "Not started" even when the member holds another active one), a page at
     /// a time by keyset cursor. The state is worked out by the access rule, not stored, so a status
     /// filter reads on through the pages until its page is full.
-    func subscriptionsData(planID: UUID?, status: AccessReason?, cursor: PageCursor?, first: Int) async throws -> [String: Any] {
+    func subscriptionsData(planID: UUID?, status: AccessReason?, cursor: PageCursor?, first: Int, oldestFirst: Bool = false) async throws -> [String: Any] {
         let layout = try await repository.layout()
         let instant = now()
         var rows: [[String: Any]] = []
@@ -100,7 +103,7 @@ extension AdminRoutes {
             let page: Page<Subscription>
             do {
                 page = try await repository.subscriptions(
-                    planID: planID, PageRequest(limit: Self.subscriptionListLength, cursor: next), newestFirst: true)
+                    planID: planID, PageRequest(limit: Self.subscriptionListLength, cursor: next), newestFirst: !oldestFirst)
             } catch is PageCursor.Mismatch {
                 throw AdminError.badRequest("That page link is not valid; start from the first page.")
             }
@@ -145,13 +148,16 @@ extension AdminRoutes {
         var data: [String: Any] = [
             "rows": rows, "total": total, "shown": rows.count, "hasRows": !rows.isEmpty, "plans": plans, "first": first, "last": first + rows.count - 1,
             "isFirstPage": cursor == nil, "filtered": status != nil,
+            "sorts": [("newest", "Latest start first"), ("oldest", "Earliest start first")].map {
+                ["code": $0.0, "label": $0.1, "selected": ($0.0 == "oldest") == oldestFirst] as [String: Any]
+            },
             "statuses": statuses.map { ["code": $0.rawValue, "label": Self.reasonLabel($0), "selected": $0 == status] as [String: Any] },
         ]
         if let more {
             var link = URLComponents()
             link.queryItems = [
                 planID.map { URLQueryItem(name: "plan_id", value: $0.uuidString) }, status.map { URLQueryItem(name: "status", value: $0.rawValue) },
-                URLQueryItem(name: "cursor", value: more.token), URLQueryItem(name: "from", value: String(first + rows.count)),
+                oldestFirst ? URLQueryItem(name: "sort", value: "oldest") : nil, URLQueryItem(name: "cursor", value: more.token), URLQueryItem(name: "from", value: String(first + rows.count)),
             ].compactMap { $0 }
             data["nextPage"] = "/admin/subscriptions?" + (link.percentEncodedQuery ?? "")
         }

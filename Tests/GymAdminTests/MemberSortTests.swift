@@ -38,4 +38,34 @@ struct MemberSortTests {
             #expect(try await browser.get("/admin/members?sort=joined&offset=-5").status == .badRequest)
         }
     }
+
+    @Test("Subscriptions list by start date both ways, the order kept by the next page's link")
+    func subscriptionsByStartDate() async throws {
+        try await withAdminServer { browser in
+            let repository = browser.repository
+            let club = try await repository.createClub(ClubDraft(name: "Old Town", timeZoneIdentifier: "Europe/Bucharest"))
+            let plan = try await repository.createPlan(PlanDraft(name: "Unlimited", clubIDs: [club.id]))
+            let today = LocalDate(containing: Date(), in: TimeZone(identifier: "Europe/Bucharest")!)
+            for index in 0..<105 {
+                let member = try await repository.createMember(MemberDraft(firstName: "Bo", lastName: "Sub\(index)", email: "bo\(index)@example.com"))
+                _ = try await repository.createSubscription(SubscriptionDraft(
+                    memberID: member.id, planID: plan.id, startDate: today.adding(days: -index), paidThrough: today.adding(days: 30)))
+            }
+            _ = try await browser.signIn(AdminBrowser.ownerEmail)
+            func starts(_ body: String) -> [String] {
+                body.components(separatedBy: "data-start=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+            }
+            let latest = starts(try await browser.get("/admin/subscriptions").body)
+            #expect(latest.first == today.description && latest == latest.sorted(by: >))
+            let oldestPage = try await browser.get("/admin/subscriptions?sort=oldest")
+            let oldest = starts(oldestPage.body)
+            #expect(oldest.count == 100 && oldest.first == today.adding(days: -104).description && oldest == oldest.sorted())
+            #expect(oldestPage.body.contains("<option value=\"oldest\" selected>"))
+            let next = try #require(oldestPage.body.components(separatedBy: "id=\"next-page\" rel=\"next\" href=\"").dropFirst().first?
+                .split(separator: "\"").first).replacingOccurrences(of: "&amp;", with: "&")
+            #expect(next.contains("sort=oldest"))
+            #expect(starts(try await browser.get(next).body).sorted() == (0..<5).map { today.adding(days: -4 + $0).description })
+            #expect(try await browser.get("/admin/subscriptions?sort=sideways").status == .badRequest)
+        }
+    }
 }

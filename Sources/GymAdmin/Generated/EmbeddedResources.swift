@@ -1212,10 +1212,11 @@ document.addEventListener("DOMContentLoaded", () => {
 {{$title}}Subscriptions{{/title}}
 {{$main}}
 <h1>Subscriptions</h1>
-<p class="hint">Newest first, each with its own state today. Sell, freeze, unfreeze or cancel on the member's page.</p>
+<p class="hint">By start date (latest first unless ordered otherwise), each with its own state today. Sell, freeze, unfreeze or cancel on the member's page.</p>
 <form method="get" action="/admin/subscriptions" class="filters">
   <label>Plan <select name="plan_id" id="plan-filter"><option value="">All plans</option>{{#plans}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{name}}</option>{{/plans}}</select></label>
   <label>Status <select name="status" id="status-filter"><option value="">Every status</option>{{#statuses}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+  <label>Order <select name="sort" id="subscription-sort">{{#sorts}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
   <button type="submit">Show</button>
 </form>
 <p class="list-count" id="subscription-count" data-total="{{total}}">{{#hasRows}}{{first}}–{{last}}{{/hasRows}}{{^hasRows}}None{{/hasRows}} of {{total}} subscriptions{{#filtered}} with that status{{/filtered}}.</p>
