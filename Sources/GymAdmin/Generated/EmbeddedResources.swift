@@ -296,7 +296,7 @@ document.addEventListener("DOMContentLoaded", () => {
 </form>
 <p id="activity-problem" class="error" hidden></p>
 <ul id="activity-feed" class="feed" data-stream="/admin/activity/stream">
-  <li class="hint" id="activity-empty">Waiting for Kisi…</li>
+  <li class="hint" id="activity-empty">No door events in the last hour yet; new ones appear here as Kisi reports them.</li>
 </ul>
 {{/main}}
 {{/layout}}
