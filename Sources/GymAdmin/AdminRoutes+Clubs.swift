@@ -162,6 +162,8 @@ extension AdminRoutes {
                 "lockID": lockID, "name": lock?.name ?? "Lock \(lockID)",
                 "online": lock.map { $0.online == false ? "offline" : $0.online == true ? "online" : "state unknown" } ?? "state unknown",
                 "offline": lock?.online == false,
+                // Without Kisi's name the door is already called "Lock 5021": the ID beside it says nothing more.
+                "named": lock?.name != nil,
                 "lockedDown": lockedDown,
                 // Kisi refuses to unlock a locked-down door (409), and an offline lock cannot hear the
                 // command, so there is nothing to press.

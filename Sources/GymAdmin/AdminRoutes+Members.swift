@@ -439,7 +439,8 @@ extension AdminRoutes {
             var row: [String: Any] = [
                 "id": subscription.id.uuidString, "plan": plan?.name ?? "?",
                 "start": ClubTime.day(subscription.startDate, now: localToday),
-                "end": subscription.endDate.map { ClubTime.day($0, now: localToday) } ?? "renews until cancelled",
+                "end": subscription.endDate.map { ClubTime.day($0, now: localToday) } ?? "",
+                "renews": subscription.endDate == nil,
                 "paidThrough": ClubTime.day(subscription.paidThrough, now: localToday),
                 // The subscription's own state; the member's block shows once, in its banner.
                 "status": Self.statusData(own),

@@ -725,7 +725,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 """#,
         "Templates/door_item.mustache": #"""
-<li class="door{{#offline}} offline{{/offline}}" data-lock-id="{{lockID}}">{{name}} <span class="hint">lock {{lockID}}</span> {{#offline}}<span class="status-pill status-cancelled door-offline" title="Kisi cannot reach this lock: it opens for nobody until it is back online.">Offline</span>{{/offline}}{{^offline}}<span class="hint">· {{online}}</span>{{/offline}}
+<li class="door{{#offline}} offline{{/offline}}" data-lock-id="{{lockID}}">{{name}} {{#named}}<span class="hint">lock {{lockID}}</span> {{/named}}{{#offline}}<span class="status-pill status-cancelled door-offline" title="Kisi cannot reach this lock: it opens for nobody until it is back online.">Offline</span>{{/offline}}{{^offline}}<span class="hint">· {{online}}</span>{{/offline}}
 {{#lockedDown}}<span class="pill bad lockdown" title="Kisi keeps this door locked for everyone until the lockdown is lifted in Kisi.">Locked down</span>{{/lockedDown}}
 {{#canUnlock}}<form method="post" action="/admin/locks/{{lockID}}/unlock" class="inline" data-confirm="Unlock this door now?">
 <input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary">Unlock</button></form>{{/canUnlock}}
@@ -922,7 +922,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#subscriptions}}
   <article class="subscription" data-subscription-id="{{id}}">
     <h3>{{plan}} {{#status}}{{>status}}{{/status}}{{#inGrace}} <span class="meta">unpaid, within the grace period</span>{{/inGrace}}</h3>
-    <p>From {{start}} to {{end}} · paid through {{paidThrough}}{{#cancelledFrom}} · cancelled from {{cancelledFrom}}{{#cancelReason}} ({{cancelReason}}){{/cancelReason}}{{/cancelledFrom}}</p>
+    <p>From {{start}}{{#renews}}, renews until cancelled{{/renews}}{{^renews}} to {{end}}{{/renews}} · paid through {{paidThrough}}{{#cancelledFrom}} · cancelled from {{cancelledFrom}}{{#cancelReason}} ({{cancelReason}}){{/cancelReason}}{{/cancelledFrom}}</p>
     {{#freezes}}<p class="hint">Frozen {{first}} to {{last}}{{#reason}} ({{reason}}){{/reason}}</p>{{/freezes}}
     <div class="actions">
       {{#canFreeze}}
