@@ -22,6 +22,7 @@ private enum SyncStateKey: String {
     case kisiKeyRights = "kisi_key_rights_json"
     case sweep = "sweep_json"
     case allMembersVerifiedAt = "all_members_verified_at"
+    case bigGroupAssignmentIDs = "big_group_assignment_ids_json"
 }
 
 /// One entry of the sync's small durable state, with its value's type and how that value is stored as text.
@@ -116,6 +117,13 @@ extension SyncStateEntry where Value == SyncRunProgress {
     public static var runProgress: Self {
         .json(.runProgress, dates: .iso8601, decodingDates: .iso8601)
     }
+}
+
+extension SyncStateEntry where Value == [Int: [Int]] {
+    /// Kisi group ID → the assignment IDs the last full observation saw in that group, for groups past
+    /// Kisi's offset ceiling only (more than 20,250 grants): the next full observation, on this replica
+    /// or the next leader, reads their middle by these IDs instead of one member at a time.
+    public static var bigGroupAssignmentIDs: Self { .json(.bigGroupAssignmentIDs) }
 }
 
 extension SyncStateEntry where Value == SyncSweepStatus {
