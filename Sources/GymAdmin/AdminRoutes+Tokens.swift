@@ -18,12 +18,14 @@ extension AdminRoutes {
 
     /// The live tokens for the settings page, by name (the way owners look for one).
     func tokenRows() async throws -> [[String: Any]] {
-        try await repository.apiTokens().map { token in
-            [
-                "id": token.id.uuidString, "name": token.name,
-                "createdAt": token.createdAt.map(Self.readable) ?? "unknown",
-                "lastUsedAt": token.lastUsedAt.map(Self.readable) ?? "never",
-            ]
+        // In the gym's time like every other page; UTC on hover.
+        let time = ClubTime.gym(try await repository.layout())
+        let instant = now()
+        return try await repository.apiTokens().map { token in
+            var row: [String: Any] = ["id": token.id.uuidString, "name": token.name]
+            if let created = token.createdAt { row["createdAt"] = time.value(created, now: instant) }
+            if let used = token.lastUsedAt { row["lastUsedAt"] = time.value(used, now: instant) }
+            return row
         }
     }
 }

@@ -1191,7 +1191,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#hasAPITokens}}<div class="scroll"><table>
     <thead><tr><th>Name</th><th>Created</th><th>Last used</th><th></th></tr></thead>
     <tbody>{{#apiTokens}}<tr class="token-row" data-token="{{id}}">
-      <td>{{name}}</td><td>{{createdAt}}</td><td>{{lastUsedAt}}</td>
+      <td>{{name}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td>{{#lastUsedAt}}{{>time}}{{/lastUsedAt}}{{^lastUsedAt}}never{{/lastUsedAt}}</td>
       <td><form method="post" action="/admin/settings/tokens/{{id}}/revoke" class="inline" data-confirm="Revoke the API token {{name}}? Programs using it are refused from the next request.">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button type="submit" class="danger token-revoke">Revoke</button>
