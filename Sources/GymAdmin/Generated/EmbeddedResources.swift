@@ -367,10 +367,10 @@ document.addEventListener("DOMContentLoaded", () => {
     <dt>Existing Kisi users adopted (same e-mail, or chosen here)</dt><dd id="adopted-count">{{adoptedCount}}</dd>
   </dl>
   {{#hasAdopted}}
-  <div class="scroll"><table>
+  <table class="cards">
     <thead><tr><th>Member</th><th>E-mail</th><th>Kisi user</th></tr></thead>
-    <tbody>{{#adopted}}<tr class="adopted" data-member-id="{{memberID}}"><td><a href="/admin/members/{{memberID}}">{{name}}</a></td><td>{{email}}</td><td>#{{kisiUserID}}</td></tr>{{/adopted}}</tbody>
-  </table></div>
+    <tbody>{{#adopted}}<tr class="adopted" data-member-id="{{memberID}}"><td data-label="Member"><a href="/admin/members/{{memberID}}">{{name}}</a></td><td data-label="E-mail">{{email}}</td><td data-label="Kisi user">#{{kisiUserID}}</td></tr>{{/adopted}}</tbody>
+  </table>
   <p class="hint pager">Adopted {{adoptedFrom}}–{{adoptedTo}} of {{adoptedCount}}.
     {{#adoptedPrevious}}<a id="adopted-previous" href="{{adoptedPrevious}}">Previous</a>{{/adoptedPrevious}}
     {{#adoptedNext}}<a id="adopted-next" href="{{adoptedNext}}">Next</a>{{/adoptedNext}}</p>
@@ -380,10 +380,10 @@ document.addEventListener("DOMContentLoaded", () => {
 {{#hasCreated}}
 <section class="card" id="created">
   <h2>Kisi users BooGYMan created or invited</h2>
-  <div class="scroll"><table>
+  <table class="cards">
     <thead><tr><th>Member</th><th>E-mail</th><th>Kisi user</th></tr></thead>
-    <tbody>{{#created}}<tr class="created" data-member-id="{{memberID}}"><td><a href="/admin/members/{{memberID}}">{{name}}</a></td><td>{{email}}</td><td>#{{kisiUserID}}</td></tr>{{/created}}</tbody>
-  </table></div>
+    <tbody>{{#created}}<tr class="created" data-member-id="{{memberID}}"><td data-label="Member"><a href="/admin/members/{{memberID}}">{{name}}</a></td><td data-label="E-mail">{{email}}</td><td data-label="Kisi user">#{{kisiUserID}}</td></tr>{{/created}}</tbody>
+  </table>
   <p class="hint pager">Created {{createdFrom}}–{{createdTo}} of {{createdCount}}.
     {{#createdPrevious}}<a id="created-previous" href="{{createdPrevious}}">Previous</a>{{/createdPrevious}}
     {{#createdNext}}<a id="created-next" href="{{createdNext}}">Next</a>{{/createdNext}}</p>
