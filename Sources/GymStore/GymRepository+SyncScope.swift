@@ -23,10 +23,20 @@ extension GymRepository {
     public func subscriptions(memberIDs: Set<UUID>) async throws -> [Subscription] {
         var subscriptions: [Subscription] = []
         for batch in Self.batches(of: memberIDs) {
-            subscriptions += try await SubscriptionRow.query(on: database).with(\.$freezes).filter(\.$member.$id ~~ batch)
-                .all().map { try $0.toDomain() }
+            let rows = try await SubscriptionRow.query(on: database).filter(\.$member.$id ~~ batch).all()
+            let ids = rows.compactMap(\.id)
+            let freezes = ids.isEmpty ? [] : try await FreezeRow.query(on: database).filter(\.$subscription.$id ~~ ids).all()
+            subscriptions += try Self.subscriptions(rows, freezes: freezes)
         }
         return subscriptions.sorted { $0.id < $1.id }
+    }
+
+    /// Subscriptions with their freezes matched by a dictionary. Fluent's eager loader matches each
+    /// parent by scanning every child, which is quadratic: minutes for a 100,000-member gym's full sync.
+    static func subscriptions(_ rows: [SubscriptionRow], freezes: [FreezeRow]) throws -> [Subscription] {
+        var bySubscription: [UUID: [FreezeRow]] = [:]
+        for freeze in freezes { bySubscription[freeze.$subscription.id, default: []].append(freeze) }
+        return try rows.map { row in try row.toDomain(freezes: row.id.flatMap { bySubscription[$0] } ?? []) }
     }
 
     /// Every member, in one query.
@@ -36,7 +46,8 @@ extension GymRepository {
 
     /// Every subscription with its freezes, in one query per table.
     public func allSubscriptions() async throws -> [Subscription] {
-        try await SubscriptionRow.query(on: database).with(\.$freezes).sort(\.$id).all().map { try $0.toDomain() }
+        let rows = try await SubscriptionRow.query(on: database).sort(\.$id).all()
+        return try Self.subscriptions(rows, freezes: try await FreezeRow.query(on: database).all())
     }
 
     /// Every plan ⇄ Kisi group link (a gym has a handful), and the member ⇄ Kisi user links of these

@@ -88,6 +88,11 @@ extension MemberRow {
 extension SubscriptionRow {
     /// Needs `freezes` eager-loaded.
     func toDomain() throws -> Subscription {
+        try toDomain(freezes: freezes)
+    }
+
+    /// With its freezes given (loaded by the caller, see ``GymRepository/subscriptionsWithFreezes(_:)``).
+    func toDomain(freezes: [FreezeRow]) throws -> Subscription {
         let cancellation = try cancelEffectiveDate.map {
             Cancellation(effectiveDate: try localDate($0, "cancellation date"), reason: cancelReason)
         }
