@@ -429,7 +429,8 @@ extension AdminRoutes {
             denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()
         }
         let plansOnSale = layout.plans.values.filter { !$0.isArchived }.sorted { $0.name < $1.name }
-        let today = LocalDate(containing: instant, in: TimeZone(identifier: "UTC")!)
+        // The member's club's day, not UTC's: after 22:00 UTC it is already tomorrow in Bucharest.
+        let today = LocalDate(containing: instant, in: time.zone)
         let subscriptionRows: [[String: Any]] = subscriptions.sorted { $0.startDate > $1.startDate }.map { subscription in
             let planAccess = decision.plans.first { $0.subscriptionIDs.contains(subscription.id) }
             let localToday = layout.plans[subscription.planID].map { LocalDate(containing: instant, in: layout.timeZone(of: $0)) } ?? today
