@@ -194,8 +194,12 @@ struct LiveSyncTests {
                     #expect(try await api.get("/api/v1/sync/status").json["connected"] as? Bool == true)
 
                     try await repository.syncState.set(.disconnectRequested, "the owner, in a test")
-                    _ = try await waitUntil("the leader revokes everything and forgets the connection") {
-                        try await repository.kisiSettings(masterKey: masterKey) == nil
+                    // The leader forgets the connection, then records the outcome and clears the request: wait
+                    // for the end of that, not for its middle.
+                    _ = try await waitUntil("the leader revokes everything, forgets the connection and says so") {
+                        let forgotten = try await repository.kisiSettings(masterKey: masterKey) == nil
+                        let answered = try await repository.syncState.get(.disconnectRequested) == nil
+                        return forgotten && answered
                     }
                     let outcome = try await repository.syncState.get(.disconnectOutcome)
                     #expect(outcome?.contains("revoked") == true, "outcome: \(outcome ?? "none")")
