@@ -98,22 +98,28 @@ extension GymRepository {
     /// sorted by name.
     public func adoptedKisiUsers(_ page: PageRequest = PageRequest()) async throws -> Page<AdoptedKisiUser> {
         let page = page.clamped
+        let items = try await linkedKisiUsers(createdByBooGYMan: false, page)
+        return Page(items: items, total: try await kisiUserLinkCounts().adopted, limit: page.limit, offset: page.offset)
+    }
+
+    /// One page of the members linked to a Kisi user, sorted by name: those whose user BooGYMan created or
+    /// invited, or those whose user it adopted (no such creation behind the link).
+    func linkedKisiUsers(createdByBooGYMan: Bool, _ page: PageRequest) async throws -> [AdoptedKisiUser] {
         let sql = try sqlDatabase
         let rows = try await sql.raw("""
             SELECT m.id AS member_id, m.first_name, m.last_name, m.email, l.kisi_id
             FROM kisi_links l JOIN members m ON m.id = l.local_id
-            WHERE l.kind = \(bind: KisiLinkRow.memberKind) AND \(Self.noCreationBehind(link: "l"))
+            WHERE l.kind = \(bind: KisiLinkRow.memberKind) AND \(unsafeRaw: createdByBooGYMan ? "NOT " : "")\(Self.noCreationBehind(link: "l"))
             ORDER BY m.last_name, m.first_name, m.id
             LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)
             """).all()
-        let items = try rows.map { row in
+        return try rows.map { row in
             AdoptedKisiUser(
                 memberID: try row.decode(column: "member_id", as: UUID.self),
                 memberName: "\(try row.decode(column: "first_name", as: String.self)) \(try row.decode(column: "last_name", as: String.self))",
                 email: try row.decode(column: "email", as: String.self),
                 kisiUserID: try row.decode(column: "kisi_id", as: Int.self))
         }
-        return Page(items: items, total: try await kisiUserLinkCounts().adopted, limit: page.limit, offset: page.offset)
     }
 
     /// `NOT EXISTS` a succeeded journal entry that created or invited the linked user for the linked
