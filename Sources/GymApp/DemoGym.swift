@@ -49,15 +49,26 @@ public enum DemoGym {
         var subscriptions = 0
         var activeMembers: [UUID] = []
         var visitors: [Visitor] = []
+        var namesTaken = Set<String>()
+        var nameCount: [String: Int] = [:]
         for index in 0..<memberCount {
-            let first = firstNames[random.next(below: firstNames.count)]
-            let last = lastNames[random.next(below: lastNames.count)]
+            // A few draws for a name no member has yet, as in most gyms of a few hundred; past the
+            // 400 names the lists make, some share one (as in a big gym), and the door then tells
+            // them apart by e-mail (see `event`).
+            var first = "", last = ""
+            for _ in 0..<8 {
+                first = firstNames[random.next(below: firstNames.count)]
+                last = lastNames[random.next(below: lastNames.count)]
+                if !namesTaken.contains("\(first) \(last)") { break }
+            }
+            namesTaken.insert("\(first) \(last)")
+            nameCount["\(first) \(last)", default: 0] += 1
             let email = "\(first).\(last).\(index + 1)@example.com".lowercased()
             let phone = "+40 7\(random.next(below: 10))\(random.next(below: 10)) \(100 + random.next(below: 900)) \(100 + random.next(below: 900))"
             let member = try await repository.createMember(MemberDraft(firstName: first, lastName: last, email: email, phone: phone))
             let planIndex = weightedPlanIndex(&random)
             let plan = plans[planIndex]
-            visitors.append(Visitor(name: "\(first) \(last)", planIndex: planIndex, scenario: scenario(for: index)))
+            visitors.append(Visitor(name: "\(first) \(last)", email: email, planIndex: planIndex, scenario: scenario(for: index)))
             switch scenario(for: index) {
             case .none:
                 continue
@@ -117,6 +128,7 @@ public enum DemoGym {
         _ = try await repository.updatePlan(plans[4].id) { $0.isArchived = true }
         // The history of the first 2,000 members is enough for every chart; a 100,000-member demo (for
         // trying the sync at scale) would otherwise spend many minutes writing millions of check-ins.
+        for index in visitors.indices where nameCount[visitors[index].name, default: 0] > 1 { visitors[index].sharesName = true }
         let events = doorEvents(Array(visitors.prefix(2_000)), today: today, now: now, timeZone: TimeZone(identifier: bucharest)!)
         try await repository.recordDoorEvents(events)
         return Summary(
@@ -126,8 +138,11 @@ public enum DemoGym {
     /// A seeded member as the door sees them.
     struct Visitor {
         var name: String
+        var email: String
         var planIndex: Int
         var scenario: Scenario
+        /// Another seeded member has the same name.
+        var sharesName = false
     }
 
     /// How many days of door history the demo starts with: the dashboard's 30 days and the attendance
@@ -155,7 +170,9 @@ public enum DemoGym {
     /// as are a few others (a phone without Bluetooth, a door tried outside the plan's clubs).
     ///
     /// The events name the member (`actor_name`) but no Kisi user: the demo's Kisi users are made by
-    /// the first sync, after seeding. Deterministic for a given `today` and `now`.
+    /// the first sync, after seeding. The store counts such an event for the one member of that name
+    /// (``GymRepository/lastDoorEventPerMember()``); a member whose name another shares is named by
+    /// e-mail, as Kisi names a user without a name. Deterministic for a given `today` and `now`.
     static func doorEvents(_ visitors: [Visitor], today: LocalDate, now: Date, timeZone: TimeZone) -> [DoorEvent] {
         var random = SeededRandom(seed: 4242)
         var events: [DoorEvent] = []
@@ -230,7 +247,7 @@ public enum DemoGym {
         let uuid = String(format: "%016llx%016llx", random.nextValue(), random.nextValue())
         return DoorEvent(
             kisiUUID: "demo-" + uuid, occurredAt: at, lockID: door.lockID, lockName: door.name, placeID: door.placeID, kisiUserID: nil,
-            actorName: visitor.name, success: success, message: success ? nil : message)
+            actorName: visitor.sharesName ? visitor.email : visitor.name, success: success, message: success ? nil : message)
     }
 
     /// Local hours of visits, repeated by how busy they are: before work and after it on weekdays.
