@@ -43,6 +43,8 @@ extension AdminRoutes {
                     let until = now()
                     do {
                         let events = try await control.unlockEvents(from: since, to: until, kisiUserID: nil)
+                        // Kept, so the charts and the churn list count what the feed shows.
+                        _ = try? await repository.recordNewDoorEvents(events)
                         // Read each round, so a member linked or a door mapped meanwhile shows by name.
                         let directory = DoorDirectory(layout: try await repository.layout(), links: try await repository.kisiLinks())
                         for event in events where !seen.contains(event.kisiUUID) {

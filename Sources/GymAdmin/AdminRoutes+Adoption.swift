@@ -197,7 +197,7 @@ extension AdminRoutes {
             // A second click, another manager, or the sync found the ambiguity gone meanwhile.
             return try messagePage(
                 context, session: session, title: "Already decided",
-                message: "This review was already closed on \(Self.readable(resolvedAt))"
+                message: "This review was already closed on \(ClubTime.gym(try await repository.layout()).text(resolvedAt, now: now()))"
                     + (stored.resolution.map { " (\($0))" } ?? "") + ". Nothing was changed.",
                 status: .conflict)
         }
@@ -296,8 +296,10 @@ extension AdminRoutes {
         let links = try await repository.kisiLinks()
         let kisiReadable = await kisiConnectionStored()
         var rows: [[String: Any]] = []
+        // Times in the gym's own zone, UTC on hover, as on every page.
+        let time = ClubTime.gym(try await repository.layout())
         for review in reviews.prefix(Self.reviewsShown) {
-            rows.append(reviewRow(review, try await reviewOptions(review, links: links, kisiReadable: kisiReadable)))
+            rows.append(reviewRow(review, try await reviewOptions(review, links: links, kisiReadable: kisiReadable), time: time))
         }
         let counts = try await repository.kisiUserLinkCounts()
         let adopted = try await repository.adoptedKisiUsers(PageRequest(limit: Self.adoptedPerPage, offset: offsets.adopted))
@@ -326,7 +328,8 @@ extension AdminRoutes {
         return data
     }
 
-    func reviewRow(_ review: UserReview, _ options: ReviewOptions) -> [String: Any] {
+    func reviewRow(_ review: UserReview, _ options: ReviewOptions, time: ClubTime) -> [String: Any] {
+        let instant = now()
         let memberName = options.member?.fullName ?? "the member"
         func form(_ decision: LinkDecision) -> [String: Any] {
             var row: [String: Any] = ["reviewID": review.stored.id.uuidString]
@@ -360,10 +363,10 @@ extension AdminRoutes {
         let users: [[String: Any]] = options.users.map { user in
             var row: [String: Any] = [
                 "id": user.id, "name": user.name.isEmpty ? "(no name)" : user.name, "email": user.email,
-                "created": user.createdAt.map(Self.readable) ?? "unknown",
                 "confirmed": user.confirmed.map { $0 ? "yes" : "not yet" } ?? "unknown",
                 "decisions": options.decisions.filter { $0.userID == user.id }.map(form),
             ]
+            if let created = user.createdAt { row["createdAt"] = time.value(created, now: instant) }
             if user.id == options.linkedUserID { row["isLinked"] = true }
             if let owner = options.owners[user.id], owner != options.member?.id {
                 row["linkedTo"] = options.others.first { $0.id == owner }?.fullName ?? "another member (possibly deleted)"
@@ -374,7 +377,7 @@ extension AdminRoutes {
         }
         var row: [String: Any] = [
             "id": review.stored.id.uuidString, "kind": review.kind.rawValue, "kindLabel": Self.reviewLabel(review.kind),
-            "message": review.stored.detail, "since": Self.readable(review.stored.createdAt),
+            "message": review.stored.detail, "since": time.value(review.stored.createdAt, now: instant),
             "users": users, "hasUsers": !users.isEmpty,
             "others": options.others.map { ["id": $0.id.uuidString, "name": $0.fullName, "email": $0.email.value] },
             "hasOthers": !options.others.isEmpty,
@@ -439,14 +442,16 @@ extension AdminRoutes {
             if let owner = linked[user.id], members[owner] != nil { return false }
             return EmailAddress(user.email).map { !emailsInUse.contains($0.normalized) } ?? true
         }
+        let time = ClubTime.gym(try await repository.layout())
+        let instant = now()
         var data: [String: Any] = [
             "unmatchedShown": true,
             "unmatched": unmatched.map { user -> [String: Any] in
                 let split = Self.memberName(fromKisiName: user.name)
                 var row: [String: Any] = [
                     "id": user.id, "name": user.name.isEmpty ? "(no name)" : user.name, "email": user.email,
-                    "created": user.createdAt.map(Self.readable) ?? "unknown",
                 ]
+                if let created = user.createdAt { row["createdAt"] = time.value(created, now: instant) }
                 if split != nil, EmailAddress(user.email) != nil { row["creatable"] = true }
                 return row
             },

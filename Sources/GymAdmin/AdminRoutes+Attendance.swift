@@ -69,9 +69,9 @@ extension AdminRoutes {
     }
 
     /// The dashboard's charts, one card per club: today per hour against a typical day, and 30 days.
-    func attendancePictures(layout: GymLayout) async throws -> [[String: Any]] {
+    func attendancePictures(_ attendance: Attendance) -> [[String: Any]] {
         let instant = now()
-        return try await attendance(layout: layout).clubs.map { club in
+        return attendance.clubs.map { club in
             let today = LocalDate(containing: instant, in: club.time.zone)
             let typicalToday = club.typicalByHour.reduce(0, +)
             return [

@@ -2,6 +2,7 @@ import AccessSync
 import Foundation
 import GymCore
 import GymStore
+import Logging
 
 /// Kisi's door events in the gym's own words: which member, at which club and door, let in or refused
 /// and why. Read by the dashboard (today's check-ins), the member page (recent door events) and the
@@ -38,68 +39,114 @@ extension AdminRoutes {
         return ((try? await repository.kisiSettings(masterKey: masterKey)) ?? nil) != nil
     }
 
-    /// Unlock attempts from `from` on, from the stored webhook events or from Kisi.
+    /// Unlock attempts from `from` on, from the stored webhook events or from Kisi. What Kisi's event sets
+    /// answer is stored as well, so the charts and the churn list, which count stored events, see it too.
     func unlockEvents(from: Date, kisiUserID: Int? = nil) async throws -> [DoorEvent] {
         if await doorEventsArriveByWebhook() {
             return try await repository.doorEvents(since: from, kisiUserID: kisiUserID, limit: 50_000)
         }
         let instant = now()
         let control = self.control
-        return try await withKisiDeadline("door events") {
+        let events = try await withKisiDeadline("door events") {
             try await control.unlockEvents(from: from, to: instant, kisiUserID: kisiUserID)
+        }
+        await storePolled(events)
+        return events
+    }
+
+    /// Keeps door events read from Kisi's event sets; a failure costs the page nothing (Kisi keeps them).
+    func storePolled(_ events: [DoorEvent]) async {
+        do {
+            try await repository.recordNewDoorEvents(events)
+        } catch {
+            Logger(label: "boogyman.admin").warning("door events read from Kisi were not stored", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// After this long without a stored door event while Kisi's webhook should deliver them, the
+    /// dashboard says the door data may be stale: a club's doors see someone every day.
+    static let doorDataStaleAfter: TimeInterval = 86_400
+
+    /// Brings the stored door events up to now where it can, before the dashboard counts them: without a
+    /// webhook, today's events are read from Kisi's event sets and stored. Returns the lines that say
+    /// where the figures come from and, when nothing new can arrive or nothing has lately, how old they are.
+    func refreshDoorData(layout: GymLayout) async -> (source: String?, stale: String?) {
+        guard !layout.clubs.isEmpty else { return (nil, nil) }
+        let instant = now()
+        let time = ClubTime.gym(layout)
+        func latestWords() async -> String {
+            guard let latest = try? await repository.latestDoorEventAt() else { return "no door event is stored yet" }
+            return "the latest is from \(time.text(latest, now: instant))"
+        }
+        guard await kisiConnectionStored() else {
+            return (nil, "Kisi is not connected, so no new door events arrive: these figures count the door events stored until then; \(await latestWords()).")
+        }
+        if await doorEventsArriveByWebhook() {
+            let latest = try? await repository.latestDoorEventAt()
+            guard let latest, instant.timeIntervalSince(latest) < Self.doorDataStaleAfter else {
+                return (nil, "No door event has arrived from Kisi's webhook for a day: \(await latestWords()). Check the webhook in Kisi's dashboard (Settings → Integrations).")
+            }
+            return (nil, nil)
+        }
+        let midnight = layout.clubs.values.map { LocalDate(containing: instant, in: $0.timeZone).startOfDay(in: $0.timeZone) }.min() ?? instant
+        do {
+            _ = try await unlockEvents(from: midnight)
+            return (await doorActivitySource(), nil)
+        } catch {
+            return (await doorActivitySource(), "Kisi did not answer for today's door events (\(Self.plainWords(error))): these figures count the door events stored so far; \(await latestWords()).")
         }
     }
 
     /// The rows of the dashboard's "Today's check-ins": per club, the doors Kisi opened and refused since
-    /// midnight in the club's own time zone, or the problem when Kisi is not connected or did not answer.
-    func checkInsToday(layout: GymLayout) async -> [String: Any] {
-        let clubs = layout.clubs.values.sorted { $0.name < $1.name }
-        guard !clubs.isEmpty else { return ["problem": "No clubs yet."] }
-        guard await kisiConnectionStored() else { return ["problem": "Kisi is not connected."] }
-        let instant = now()
-        let midnights = Dictionary(uniqueKeysWithValues: clubs.map { club in
-            (club.id, LocalDate(containing: instant, in: club.timeZone).startOfDay(in: club.timeZone))
-        })
-        let directory = DoorDirectory(layout: layout)
-        do {
-            var counts: [UUID: (opened: Int, denied: Int)] = [:]
-            // The earliest midnight covers every club; each event then counts only from its own club's midnight.
-            for event in try await unlockEvents(from: midnights.values.min() ?? instant) {
-                guard let clubID = directory.clubID(of: event), let midnight = midnights[clubID], event.occurredAt >= midnight
-                else { continue }
-                if !event.success { counts[clubID, default: (0, 0)].denied += 1 } else { counts[clubID, default: (0, 0)].opened += 1 }
-            }
-            var data: [String: Any] = ["hasRows": true, "rows": clubs.map { club -> [String: Any] in
-                ["club": club.name, "checkIns": counts[club.id]?.opened ?? 0, "denied": counts[club.id]?.denied ?? 0]
-            }]
-            if let source = await doorActivitySource() { data["source"] = source }
-            return data
-        } catch {
-            return ["problem": Self.plainWords(error)]
-        }
+    /// midnight in the club's own time zone, counted from the stored door events as the charts beside
+    /// them are, whether or not Kisi is connected.
+    static func checkInsToday(_ attendance: Attendance, source: String?, stale: String?) -> [String: Any] {
+        guard !attendance.clubs.isEmpty else { return ["problem": "No clubs yet."] }
+        var data: [String: Any] = ["hasRows": true, "rows": attendance.clubs.map { club -> [String: Any] in
+            ["club": club.name, "checkIns": club.checkInsToday, "denied": club.deniedToday]
+        }]
+        if let source { data["source"] = source }
+        if let stale { data["stale"] = stale }
+        return data
     }
 
     /// How far back the member page looks for the member's door events.
     static let memberEventsLookback: TimeInterval = 30 * 86_400
     static let memberEventsShown = 10
 
-    /// The member's latest door events as Kisi recorded them for their Kisi user, newest first, or the problem.
-    func recentDoorEvents(kisiUserID: Int, layout: GymLayout) async -> [String: Any] {
-        guard await kisiConnectionStored() else { return ["problem": "Kisi is not connected."] }
+    /// The member's latest door events, newest first, or the problem: as Kisi recorded them for their Kisi
+    /// user, with the stored events that name the member without one (a history from before their Kisi
+    /// user was linked); without Kisi, the stored ones alone.
+    func recentDoorEvents(member: Member, kisiUserID: Int?, layout: GymLayout) async -> [String: Any] {
         let instant = now()
+        let since = instant.addingTimeInterval(-Self.memberEventsLookback)
         do {
-            let events = try await unlockEvents(from: instant.addingTimeInterval(-Self.memberEventsLookback), kisiUserID: kisiUserID)
+            var events = try await repository.doorEvents(since: since, member: member, kisiUserID: kisiUserID, limit: Self.memberEventsShown)
+            var problem: String?
+            if let kisiUserID, await kisiConnectionStored(), !(await doorEventsArriveByWebhook()) {
+                do {
+                    let known = Set(events.map(\.kisiUUID))
+                    events += try await unlockEvents(from: since, kisiUserID: kisiUserID).filter { !known.contains($0.kisiUUID) }
+                } catch {
+                    problem = "Kisi did not answer for the latest door events (\(Self.plainWords(error))); these are the stored ones."
+                }
+            }
             let directory = DoorDirectory(layout: layout)
             // Kisi's order is not documented, so the newest are picked here.
             let latest = events.sorted { $0.occurredAt > $1.occurredAt }.prefix(Self.memberEventsShown)
-            return ["hasRows": !latest.isEmpty, "lookbackDays": Int(Self.memberEventsLookback / 86_400), "rows": latest.map { event -> [String: Any] in
-                let door = directory.describe(event)
-                // Mustache shows an empty string as present, so missing text is left out.
-                var row: [String: Any] = ["at": door.at, "door": door.door, "opened": door.opened]
-                if !door.place.isEmpty { row["where"] = door.place }
-                if let reason = door.reason { row["reason"] = reason }
-                return row
-            }]
+            var data: [String: Any] = [
+                "hasRows": !latest.isEmpty, "lookbackDays": Int(Self.memberEventsLookback / 86_400),
+                "rows": latest.map { event -> [String: Any] in
+                    let door = directory.describe(event)
+                    // Mustache shows an empty string as present, so missing text is left out.
+                    var row: [String: Any] = ["at": door.at, "door": door.door, "opened": door.opened]
+                    if !door.place.isEmpty { row["where"] = door.place }
+                    if let reason = door.reason { row["reason"] = reason }
+                    return row
+                },
+            ]
+            if let problem { data["notice"] = problem }
+            return data
         } catch {
             return ["problem": Self.plainWords(error)]
         }

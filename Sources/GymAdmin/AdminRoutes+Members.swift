@@ -174,12 +174,12 @@ extension AdminRoutes {
         // The member's grants depend on the member's own subscriptions only, so one member is enough.
         let grants = DesiredState.build(layout: layout, members: [member], subscriptions: subscriptions, at: now()).grants
             .filter { !$0.isAhead }
-            .sorted { ($0.window.from, $0.planID) < ($1.window.from, $1.planID) }
+            .sorted { $0.window.from != $1.window.from ? $0.window.from < $1.window.from : $0.groupKey < $1.groupKey }
         guard let grant = grants.first else {
             return .failure(.other("\(member.fullName) has no door access now, so there is no invitation to send again."))
         }
-        let planName = layout.plans[grant.planID]?.name ?? "the plan"
-        guard let groupID = links.groups[grant.planID] else {
+        let planName = grant.planID.flatMap { layout.plans[$0]?.name } ?? "the plan"
+        guard let groupID = links.groups[grant.groupKey] else {
             return .failure(.other("The Kisi group of \(planName) does not exist yet; try again once the sync has run."))
         }
         return .success(InvitationResend(grant: grant, groupID: groupID, planName: planName))
@@ -256,9 +256,21 @@ extension AdminRoutes {
         // `GymRepository.members(search:joined:_:)`).
         let sortText = query.get("sort") ?? ""
         let joinOrder = MemberJoinOrder(rawValue: sortText)
-        if !sortText.isEmpty && sortText != "name" && joinOrder == nil { throw AdminError.badRequest("Choose the order from the list.") }
+        let byStatus = sortText == Self.statusSortCode
+        if !sortText.isEmpty && sortText != "name" && joinOrder == nil && !byStatus {
+            throw AdminError.badRequest("Choose the order from the list.")
+        }
+        // By status: one status after the other (`statusOrder`), each by name on the keyset cursor; the
+        // link names the status the next page continues in.
+        var group = 0
+        if byStatus, let groupText = query.get("group"), !groupText.isEmpty {
+            guard let reason = AccessReason(rawValue: groupText), let index = Self.statusOrder.firstIndex(of: reason) else {
+                throw AdminError.badRequest("That page link is not valid; start from the first page.")
+            }
+            group = index
+        }
         var offset = joinOrder == nil ? 0 : try Self.pageOffset(request)
-        let isFirstPage = cursor == nil && offset == 0
+        let isFirstPage = cursor == nil && offset == 0 && group == 0
         // Where the page starts in the list, carried by the links for the "51–100 of 300" line only.
         let first = isFirstPage ? 1 : max(1, min(Int(query.get("from") ?? "") ?? 1, PageRequest.maximumOffset))
         var rows: [[String: Any]] = []
@@ -267,43 +279,49 @@ extension AdminRoutes {
         var next = cursor
         var more: PageCursor?
         var moreOffset: Int?
-        repeat {
-            let page: Page<Member>
-            do {
-                if let joinOrder {
-                    page = try await repository.members(search: search, joined: joinOrder, PageRequest(limit: Self.memberPageLength, offset: offset))
-                } else {
-                    page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: next))
+        var moreGroup: Int?
+        if byStatus && status == nil {
+            let found = try await memberRowsByStatus(search: search, group: group, cursor: cursor)
+            (rows, total, more, moreGroup) = (found.rows, found.total, found.cursor, found.group)
+        } else {
+            repeat {
+                let page: Page<Member>
+                do {
+                    if let joinOrder {
+                        page = try await repository.members(search: search, joined: joinOrder, PageRequest(limit: Self.memberPageLength, offset: offset))
+                    } else {
+                        page = try await repository.members(search: search, PageRequest(limit: Self.memberPageLength, cursor: next))
+                    }
+                } catch is PageCursor.Mismatch {
+                    throw AdminError.badRequest("That page link is not valid; start from the first page.")
                 }
-            } catch is PageCursor.Mismatch {
-                throw AdminError.badRequest("That page link is not valid; start from the first page.")
-            }
-            total = page.total
-            scanned += page.items.count
-            more = page.nextCursor
-            moreOffset = offset + page.items.count < page.total && !page.items.isEmpty ? offset + page.items.count : nil
-            for (index, row) in try await memberRows(page.items).enumerated() {
-                if let status, (row["status"] as? [String: String])?["code"] != status.rawValue { continue }
-                rows.append(row)
-                if rows.count == Self.memberPageLength {
-                    // A full page: the next one starts after this member, whatever is left of the database page.
-                    let member = page.items[index]
-                    more = index == page.items.count - 1 ? page.nextCursor
-                        : PageCursor(values: [member.lastName, member.firstName, member.id.uuidString])
-                    if index < page.items.count - 1 { moreOffset = offset + index + 1 }
-                    break
+                total = page.total
+                scanned += page.items.count
+                more = page.nextCursor
+                moreOffset = offset + page.items.count < page.total && !page.items.isEmpty ? offset + page.items.count : nil
+                for (index, row) in try await memberRows(page.items).enumerated() {
+                    if let status, (row["status"] as? [String: String])?["code"] != status.rawValue { continue }
+                    rows.append(row)
+                    if rows.count == Self.memberPageLength {
+                        // A full page: the next one starts after this member, whatever is left of the database page.
+                        let member = page.items[index]
+                        more = index == page.items.count - 1 ? page.nextCursor
+                            : PageCursor(values: [member.lastName, member.firstName, member.id.uuidString])
+                        if index < page.items.count - 1 { moreOffset = offset + index + 1 }
+                        break
+                    }
                 }
-            }
-            next = page.nextCursor
-            offset += page.items.count
-        } while status != nil && rows.count < Self.memberPageLength && (joinOrder == nil ? next != nil : moreOffset != nil)
-            && scanned < Self.memberScanLimit
-        let statuses: [AccessReason] = [.active, .frozen, .pastDue, .notStarted, .cancelled, .ended, .blocked, .noSubscription]
+                next = page.nextCursor
+                offset += page.items.count
+            } while status != nil && rows.count < Self.memberPageLength && (joinOrder == nil ? next != nil : moreOffset != nil)
+                && scanned < Self.memberScanLimit
+        }
+        let statuses = Self.statusOrder
         var data: [String: Any] = [
             "q": search, "hasQuery": !search.isEmpty, "rows": rows, "total": total, "hasTotal": total > 0,
             "first": rows.isEmpty ? 0 : first, "last": first + rows.count - 1, "isFirstPage": isFirstPage,
-            "sorts": [("name", "Name"), ("joined", "Newest members first"), ("joined_oldest", "Oldest members first")].map {
-                ["code": $0.0, "label": $0.1, "selected": $0.0 == (joinOrder?.rawValue ?? "name")] as [String: Any]
+            "sorts": [("name", "Name"), (Self.statusSortCode, "Status"), ("joined", "Newest members first"), ("joined_oldest", "Oldest members first")].map {
+                ["code": $0.0, "label": $0.1, "selected": $0.0 == (byStatus ? Self.statusSortCode : joinOrder?.rawValue ?? "name")] as [String: Any]
             },
             "filtered": status != nil, "hasRows": !rows.isEmpty,
             "statuses": statuses.map { ["code": $0.rawValue, "label": Self.reasonLabel($0), "selected": $0 == status] as [String: Any] },
@@ -312,20 +330,80 @@ extension AdminRoutes {
         let filters = (search.isEmpty ? [] : [URLQueryItem(name: "q", value: search)])
             + (status.map { [URLQueryItem(name: "status", value: $0.rawValue)] } ?? [])
             + (joinOrder.map { [URLQueryItem(name: "sort", value: $0.rawValue)] } ?? [])
+            + (byStatus ? [URLQueryItem(name: "sort", value: Self.statusSortCode)] : [])
         var firstLink = URLComponents()
         firstLink.queryItems = filters.isEmpty ? nil : filters
         data["firstPage"] = "/admin/members" + (firstLink.percentEncodedQuery.map { "?" + $0 } ?? "")
-        let position: URLQueryItem? = if joinOrder != nil {
-            moreOffset.flatMap { $0 <= PageRequest.maximumOffset ? URLQueryItem(name: "offset", value: String($0)) : nil }
+        let position: [URLQueryItem]? = if joinOrder != nil {
+            moreOffset.flatMap { $0 <= PageRequest.maximumOffset ? [URLQueryItem(name: "offset", value: String($0))] : nil }
+        } else if byStatus && status == nil {
+            moreGroup.map { index in
+                [URLQueryItem(name: "group", value: Self.statusOrder[index].rawValue)] + (more.map { [URLQueryItem(name: "cursor", value: $0.token)] } ?? [])
+            }
         } else {
-            more.map { URLQueryItem(name: "cursor", value: $0.token) }
+            more.map { [URLQueryItem(name: "cursor", value: $0.token)] }
         }
         if let position {
             var link = URLComponents()
-            link.queryItems = filters + [position, URLQueryItem(name: "from", value: String(first + rows.count))]
+            link.queryItems = filters + position + [URLQueryItem(name: "from", value: String(first + rows.count))]
             data["nextPage"] = "/admin/members?" + (link.percentEncodedQuery ?? "")
         }
         return data
+    }
+
+    static let statusSortCode = "status"
+    /// The statuses in the order of the status filter and of the list by status: who may enter first,
+    /// then the states staff act on, then those without a subscription.
+    static let statusOrder: [AccessReason] = [.active, .frozen, .pastDue, .notStarted, .cancelled, .ended, .blocked, .noSubscription]
+
+    /// One page of the members list by status: the members of status `group` by name from `cursor`, then
+    /// those of the next status from the first name, until the page is full. A status is the access
+    /// rule's answer, not a column, so each status reads through the members by name (the keyset cursor)
+    /// and keeps its own; one request reads at most `memberScanLimit` members, and a page cut short by
+    /// that bound still links on to where the reading stopped. Returns where the next page starts (the
+    /// status and the cursor within it; no cursor: that status from its first member), nil at the end.
+    func memberRowsByStatus(
+        search: String, group: Int, cursor: PageCursor?
+    ) async throws -> (rows: [[String: Any]], total: Int, cursor: PageCursor?, group: Int?) {
+        var rows: [[String: Any]] = []
+        var total = 0
+        var scanned = 0
+        var group = group
+        var next = cursor
+        // Reading a few pages' worth at a time: most members of a scan are of other statuses.
+        let readLength = Self.memberPageLength * 4
+        while group < Self.statusOrder.count {
+            let wanted = Self.statusOrder[group]
+            let page: Page<Member>
+            do {
+                page = try await repository.members(search: search, PageRequest(limit: readLength, cursor: next))
+            } catch is PageCursor.Mismatch {
+                throw AdminError.badRequest("That page link is not valid; start from the first page.")
+            }
+            total = page.total
+            scanned += page.items.count
+            for (index, row) in try await memberRows(page.items).enumerated() {
+                guard (row["status"] as? [String: String])?["code"] == wanted.rawValue else { continue }
+                rows.append(row)
+                if rows.count == Self.memberPageLength {
+                    if index < page.items.count - 1 {
+                        let member = page.items[index]
+                        return (rows, total, PageCursor(values: [member.lastName, member.firstName, member.id.uuidString]), group)
+                    }
+                    if let after = page.nextCursor { return (rows, total, after, group) }
+                    return (rows, total, nil, group + 1 < Self.statusOrder.count ? group + 1 : nil)
+                }
+            }
+            if let after = page.nextCursor {
+                next = after
+            } else {
+                group += 1
+                next = nil
+            }
+            if scanned >= Self.memberScanLimit { break }
+        }
+        guard group < Self.statusOrder.count else { return (rows, total, nil, nil) }
+        return (rows, total, next, group)
     }
 
     func memberRows(_ members: [Member]) async throws -> [[String: Any]] {
@@ -423,7 +501,7 @@ extension AdminRoutes {
             let desired = DesiredState.build(
                 layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: options)
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
-                ["plan": layout.plans[grant.planID]?.name ?? "?", "from": time.value(grant.window.from, now: instant),
+                ["plan": grant.planID.flatMap { layout.plans[$0] }?.name ?? "?", "from": time.value(grant.window.from, now: instant),
                  "until": time.untilValue(grant.window.until, now: instant), "ahead": grant.isAhead, "why": grant.explanation]
             }
             denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()
@@ -486,10 +564,8 @@ extension AdminRoutes {
             let by = block.blockedBy.hasPrefix("staff:") ? String(block.blockedBy.dropFirst("staff:".count)) : block.blockedBy
             data["blocked"] = ["reason": block.reason, "since": time.value(block.blockedAt, now: instant), "by": by]
         }
-        if let kisiUserID = links.users[id] {
-            data["kisiUserID"] = kisiUserID
-            data["doorEvents"] = await recentDoorEvents(kisiUserID: kisiUserID, layout: layout)
-        }
+        if let kisiUserID = links.users[id] { data["kisiUserID"] = kisiUserID }
+        data["doorEvents"] = await recentDoorEvents(member: member, kisiUserID: links.users[id], layout: layout)
         if control.isConnected {
             switch try await invitationResend(for: member, subscriptions: subscriptions, layout: layout, links: links) {
             case .success: data["canResendInvite"] = true

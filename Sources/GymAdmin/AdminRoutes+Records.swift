@@ -81,6 +81,8 @@ extension AdminRoutes {
             if page.items.isEmpty || offset >= page.total { break }
         }
         let instant = now()
+        // The plan's club's time, as staff read every other date.
+        let planTime = ClubTime(layout.timeZone(of: current))
         var changes: [[String: String]] = []
         for memberID in memberIDs {
             let member = try await repository.member(memberID)
@@ -91,8 +93,8 @@ extension AdminRoutes {
             let effect: String
             switch (before?.reason.grantsAccess ?? false, after?.reason.grantsAccess ?? false) {
             case (true, false): effect = "loses access: Kisi grant removed (\(after.map { Self.reasonLabel($0.reason) } ?? "no subscription"))"
-            case (false, true): effect = "gains access: Kisi grant added" + (after?.window.map { " until \(Self.readable($0.until))" } ?? "")
-            default: effect = "Kisi grant validity changes" + (after?.window.map { " to end \(Self.readable($0.until))" } ?? "")
+            case (false, true): effect = "gains access: Kisi grant added" + (after?.window.map { " until \(planTime.until($0.until, now: instant))" } ?? "")
+            default: effect = "Kisi grant validity changes" + (after?.window.map { " to end \(planTime.until($0.until, now: instant))" } ?? "")
             }
             changes.append(["member": member.fullName, "memberID": memberID.uuidString, "effect": effect])
         }

@@ -289,10 +289,13 @@ public struct AdminRoutes: Sendable {
             data["latencyTrend"] = sparkline
         }
         // Both read Kisi under the page's deadline; side by side, a silent Kisi costs the page one deadline, not two.
-        async let checkIns = checkInsToday(layout: layout)
+        async let doorData = refreshDoorData(layout: layout)
         async let health = doorHealth(layout: layout)
-        data["pictures"] = try await attendancePictures(layout: layout)
-        data["checkIns"] = await checkIns
+        // The charts and today's figures count the same stored door events, once today's are in.
+        let (source, stale) = await doorData
+        let attendance = try await attendance(layout: layout)
+        data["pictures"] = attendancePictures(attendance)
+        data["checkIns"] = Self.checkInsToday(attendance, source: source, stale: stale)
         data["doorHealth"] = await health
         data["deferred"] = try await repository.syncState.get(.deferredActions) ?? 0
         if let progress = try await repository.syncState.get(.runProgress) {

@@ -100,6 +100,8 @@ enum Charts {
                 "x": fmt(Double(hour) * step + 2), "y": fmt(Double(height - bottom) - barHeight), "width": fmt(step - 4),
                 "height": fmt(barHeight), "hour": hour, "count": count, "label": String(format: "%02d:00", hour),
                 "typical": fmt(typical[hour]), "showLabel": hour % 3 == 0,
+                // Every third hour is labelled; on a phone only every sixth, or the labels run together.
+                "minor": hour % 6 != 0,
                 // The first label starts at its bar, so the chart's edge does not cut it.
                 "label_x": fmt(hour == 0 ? 0 : Double(hour) * step + step / 2), "anchor": hour == 0 ? "start" : "middle",
             ]

@@ -82,6 +82,7 @@ input.nav-toggle { position: absolute; opacity: 0; pointer-events: none; width: 
   table.cards td[data-label]::before { content: attr(data-label); display: inline-block; min-width: 7.5rem; color: var(--muted); font-size: .85rem; }
   table.cards td:first-child::before { display: none; }
   table.cards td:first-child { font-weight: 600; font-size: 1rem; }
+  table.cards td.row-actions:empty { display: none; }
 }
 ul.feed { list-style: none; padding: 0; }
 ul.feed li { padding: .4rem 0; border-bottom: 1px solid var(--line); }
@@ -158,6 +159,12 @@ tr.club-row th { background: var(--bg); color: var(--ink); font-size: .95rem; }
 @media (min-width: 60rem) {
   /* Today and the month side by side on wide screens, so every club's pictures fit one screen. */
   .club-chart .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
+}
+/* On a phone the bar charts shrink to a third of their drawing: fewer, larger hour labels stay legible apart. */
+@media (max-width: 40rem) {
+  svg.chart.hourly .tick.minor { display: none; }
+  svg.chart.hourly .tick { font-size: 30px; }
+  svg.chart.daily .tick { font-size: 24px; }
 }
 
 """#,
@@ -317,7 +324,7 @@ document.addEventListener("DOMContentLoaded", () => {
   <article class="review" id="review-{{id}}" data-kind="{{kind}}">
     <h3>{{kindLabel}}</h3>
     <p>{{#member}}<a href="/admin/members/{{id}}">{{name}}</a> · {{email}}{{/member}}{{#memberGone}}The member no longer exists; the next full sync closes this review.{{/memberGone}}{{#linkedUserID}} · linked to Kisi user #{{linkedUserID}}{{/linkedUserID}}</p>
-    <p class="hint">Held by the sync since {{since}}: {{message}}</p>
+    <p class="hint">Held by the sync since {{#since}}{{>time}}{{/since}}: {{message}}</p>
     {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
     {{#hasOthers}}
     <p>Also concerned:</p>
@@ -329,7 +336,7 @@ document.addEventListener("DOMContentLoaded", () => {
       <tbody>
       {{#users}}
       <tr class="kisi-user" data-user-id="{{id}}">
-        <td>#{{id}}{{#isLinked}} <span class="pill">linked</span>{{/isLinked}}</td><td>{{name}}</td><td>{{email}}</td><td>{{created}}</td><td>{{confirmed}}</td>
+        <td>#{{id}}{{#isLinked}} <span class="pill">linked</span>{{/isLinked}}</td><td>{{name}}</td><td>{{email}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td>{{confirmed}}</td>
         <td>{{#linkedTo}}<span class="hint">belongs to {{linkedTo}}</span> {{/linkedTo}}
           {{#decisions}}
           <form method="post" action="/admin/kisi/adoption/{{reviewID}}" class="inline" data-confirm="{{confirm}}">
@@ -403,7 +410,7 @@ document.addEventListener("DOMContentLoaded", () => {
     <tbody>
     {{#unmatched}}
     <tr class="unmatched-user" data-user-id="{{id}}">
-      <td>#{{id}}</td><td>{{name}}</td><td>{{email}}</td><td>{{created}}</td>
+      <td>#{{id}}</td><td>{{name}}</td><td>{{email}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td>
       <td>{{#creatable}}
         <form method="post" action="/admin/kisi/unmatched/{{id}}/member" class="inline" data-confirm="Create a member named {{name}} ({{email}}) linked to Kisi user #{{id}}?">
           <input type="hidden" name="csrf" value="{{csrf}}">
@@ -509,7 +516,7 @@ document.addEventListener("DOMContentLoaded", () => {
         "Templates/bar_chart_hourly.mustache": #"""
 <svg class="chart hourly" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins per hour today, with a typical day of the last four weeks as a line" data-max="{{max}}">
   <line class="axis" x1="0" y1="{{baseline}}" x2="{{width}}" y2="{{baseline}}"></line>
-  {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-hour="{{hour}}" data-count="{{count}}" data-typical="{{typical}}"><title>{{label}}: {{count}} today, typical {{typical}}</title></rect>{{#showLabel}}<text class="tick" x="{{label_x}}" y="{{labelY}}" text-anchor="{{anchor}}">{{label}}</text>{{/showLabel}}{{/bars}}
+  {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" data-hour="{{hour}}" data-count="{{count}}" data-typical="{{typical}}"><title>{{label}}: {{count}} today, typical {{typical}}</title></rect>{{#showLabel}}<text class="tick{{#minor}} minor{{/minor}}" x="{{label_x}}" y="{{labelY}}" text-anchor="{{anchor}}">{{label}}</text>{{/showLabel}}{{/bars}}
   <polyline class="typical" points="{{typicalPoints}}"></polyline>
   {{#nowX}}<line class="now" x1="{{nowX}}" y1="0" x2="{{nowX}}" y2="{{baseline}}"></line>{{/nowX}}
 </svg>
@@ -668,7 +675,8 @@ document.addEventListener("DOMContentLoaded", () => {
       <thead><tr><th>Club</th><th>Check-ins</th><th>Denied</th></tr></thead>
       <tbody>{{#rows}}<tr class="club-check-ins"><td>{{club}}</td><td class="check-in-count">{{checkIns}}</td><td class="denied-count">{{denied}}</td></tr>{{/rows}}</tbody>
     </table></div>
-    <p class="hint">Doors Kisi opened and refused since midnight in each club's time zone.</p>
+    <p class="hint">Doors Kisi opened and refused since midnight in each club's time zone, from the stored door events the charts count.</p>
+    {{#stale}}<p class="status bad" id="door-data-stale">{{.}}</p>{{/stale}}
     {{#source}}<p class="hint" id="check-ins-source">{{.}}</p>{{/source}}
     {{/hasRows}}
   {{/checkIns}}
@@ -904,6 +912,7 @@ document.addEventListener("DOMContentLoaded", () => {
   <h3>Recent door events</h3>
   <div id="door-events">
     {{#problem}}<p class="error">{{problem}}</p>{{/problem}}
+    {{#notice}}<p class="hint">{{notice}}</p>{{/notice}}
     {{#hasRows}}
     <ul class="door-events">{{#rows}}<li class="door-event {{#opened}}good{{/opened}}{{^opened}}bad{{/opened}}">{{at}} · {{#where}}{{where}} · {{/where}}{{door}} · {{#opened}}opened{{/opened}}{{^opened}}denied{{#reason}}: {{reason}}{{/reason}}{{/opened}}</li>
     {{/rows}}</ul>
@@ -1150,27 +1159,27 @@ document.addEventListener("DOMContentLoaded", () => {
 </section>
 <section class="card" id="staff">
   <h2>Staff accounts</h2>
-  <div class="scroll"><table>
+  <table class="cards" id="staff-list">
     <thead><tr><th>Name</th><th>E-mail</th><th>Role</th><th>Status</th><th></th></tr></thead>
     <tbody>{{#staffAccounts}}<tr class="staff-row" data-email="{{email}}">
-      <td>{{name}}</td><td>{{email}}</td>
-      <td>{{^self}}<form method="post" action="/admin/settings/staff/{{id}}/role" class="inline">
+      <td data-label="Name">{{name}}</td><td data-label="E-mail">{{email}}</td>
+      <td data-label="Role">{{^self}}<form method="post" action="/admin/settings/staff/{{id}}/role" class="inline">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <select name="role" aria-label="Role of {{name}}">{{#roleOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{title}}</option>{{/roleOptions}}</select>
           <button type="submit" class="secondary">Change</button>
         </form>{{/self}}{{#self}}{{role}} (you){{/self}}</td>
-      <td>{{#disabled}}<span class="pill bad">disabled</span>{{/disabled}}{{^disabled}}<span class="pill good">active</span>{{/disabled}}
+      <td data-label="Status">{{#disabled}}<span class="pill bad">disabled</span>{{/disabled}}{{^disabled}}<span class="pill good">active</span>{{/disabled}}
         {{#lock}}<p class="staff-lock"><span class="pill bad">locked</span> {{lock}}</p>
         <form method="post" action="/admin/settings/staff/{{id}}/unlock" class="inline">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button type="submit" class="secondary staff-unlock">Lift the lock</button>
         </form>{{/lock}}</td>
-      <td>{{^self}}<form method="post" action="/admin/settings/staff/{{id}}/{{#disabled}}enable{{/disabled}}{{^disabled}}disable{{/disabled}}" class="inline"{{^disabled}} data-confirm="Disable {{name}}? They are signed out at once and cannot sign in until enabled again."{{/disabled}}>
+      <td class="row-actions">{{^self}}<form method="post" action="/admin/settings/staff/{{id}}/{{#disabled}}enable{{/disabled}}{{^disabled}}disable{{/disabled}}" class="inline"{{^disabled}} data-confirm="Disable {{name}}? They are signed out at once and cannot sign in until enabled again."{{/disabled}}>
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button type="submit" class="{{#disabled}}secondary{{/disabled}}{{^disabled}}danger{{/disabled}} staff-toggle">{{#disabled}}Enable{{/disabled}}{{^disabled}}Disable{{/disabled}}</button>
         </form>{{/self}}</td>
     </tr>{{/staffAccounts}}</tbody>
-  </table></div>
+  </table>
   <h3>Add a staff account</h3>
   {{#staffErrors}}<p class="error" role="alert">The account was not created; check the fields marked below.</p>{{/staffErrors}}
   <form method="post" action="/admin/settings/staff" class="stack" id="staff-form">
@@ -1188,16 +1197,16 @@ document.addEventListener("DOMContentLoaded", () => {
 <section class="card" id="tokens">
   <h2>API tokens</h2>
   <p class="hint">Programs use these to reach the JSON API. Create one with <code>boogyman token create --name …</code>; revoke one that leaked or whose device is gone. Last use is recorded to the minute.</p>
-  {{#hasAPITokens}}<div class="scroll"><table>
+  {{#hasAPITokens}}<table class="cards" id="token-list">
     <thead><tr><th>Name</th><th>Created</th><th>Last used</th><th></th></tr></thead>
     <tbody>{{#apiTokens}}<tr class="token-row" data-token="{{id}}">
-      <td>{{name}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td>{{#lastUsedAt}}{{>time}}{{/lastUsedAt}}{{^lastUsedAt}}never{{/lastUsedAt}}</td>
-      <td><form method="post" action="/admin/settings/tokens/{{id}}/revoke" class="inline" data-confirm="Revoke the API token {{name}}? Programs using it are refused from the next request.">
+      <td data-label="Name">{{name}}</td><td data-label="Created">{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td data-label="Last used">{{#lastUsedAt}}{{>time}}{{/lastUsedAt}}{{^lastUsedAt}}never{{/lastUsedAt}}</td>
+      <td class="row-actions"><form method="post" action="/admin/settings/tokens/{{id}}/revoke" class="inline" data-confirm="Revoke the API token {{name}}? Programs using it are refused from the next request.">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button type="submit" class="danger token-revoke">Revoke</button>
         </form></td>
     </tr>{{/apiTokens}}</tbody>
-  </table></div>{{/hasAPITokens}}
+  </table>{{/hasAPITokens}}
   {{^hasAPITokens}}<p>No API tokens.</p>{{/hasAPITokens}}
 </section>
 {{/main}}
