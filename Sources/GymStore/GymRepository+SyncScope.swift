@@ -3,8 +3,8 @@ import Foundation
 import GymCore
 
 // Reads for the Kisi sync: a change-driven run loads only the members it is about, so its cost follows
-// the change and not the size of the gym; a full reconcile loads everything in one query per table
-// instead of paging with offsets (each page of which counts and skips every row before it).
+// the change and not the size of the gym; a full reconcile loads everything in keyset pages
+// (`id > last`, never offsets, each page of which would count and skip every row before it).
 
 extension GymRepository {
     /// Keeps every `IN (…)` list well under the bind-parameter limits of SQLite and PostgreSQL.
@@ -39,24 +39,48 @@ extension GymRepository {
         return try rows.map { row in try row.toDomain(freezes: row.id.flatMap { bySubscription[$0] } ?? []) }
     }
 
-    /// Every member, in one query.
-    public func allMembers() async throws -> [Member] {
-        try await MemberRow.query(on: database).sort(\.$id).all().map { try $0.toDomain() }
+    /// Rows per query of a whole-gym read. Keyset pages (`id > last`) cost the same at any depth, and
+    /// only one page of database rows and Fluent models is alive at a time: read in one query, a
+    /// 100,000-member gym held every row three times over (driver rows, models, domain values) at once,
+    /// and the allocator kept that peak as resident memory for the rest of the process's life.
+    public static let wholeGymPageSize = 2_000
+
+    /// Every member, sorted by ID, in keyset pages.
+    public func allMembers(pageSize: Int = wholeGymPageSize) async throws -> [Member] {
+        var members: [Member] = []
+        var after: UUID?
+        while true {
+            var query = MemberRow.query(on: database).sort(\.$id).limit(pageSize)
+            if let after { query = query.filter(\.$id > after) }
+            let page = try await query.all()
+            for row in page { members.append(try row.toDomain()) }
+            guard page.count == pageSize, let last = page.last?.id else { return members }
+            after = last
+        }
     }
 
-    /// Every subscription with its freezes, in one query per table.
-    public func allSubscriptions() async throws -> [Subscription] {
-        let rows = try await SubscriptionRow.query(on: database).sort(\.$id).all()
-        return try Self.subscriptions(rows, freezes: try await FreezeRow.query(on: database).all())
+    /// Every subscription with its freezes, sorted by ID, in keyset pages (freezes, a small table, in one query).
+    public func allSubscriptions(pageSize: Int = wholeGymPageSize) async throws -> [Subscription] {
+        var freezesBySubscription: [UUID: [FreezeRow]] = [:]
+        for freeze in try await FreezeRow.query(on: database).all() {
+            freezesBySubscription[freeze.$subscription.id, default: []].append(freeze)
+        }
+        var subscriptions: [Subscription] = []
+        var after: UUID?
+        while true {
+            var query = SubscriptionRow.query(on: database).sort(\.$id).limit(pageSize)
+            if let after { query = query.filter(\.$id > after) }
+            let page = try await query.all()
+            for row in page { subscriptions.append(try row.toDomain(freezes: row.id.flatMap { freezesBySubscription[$0] } ?? [])) }
+            guard page.count == pageSize, let last = page.last?.id else { return subscriptions }
+            after = last
+        }
     }
 
-    /// Every plan ⇄ Kisi group link (a gym has a handful), and the member ⇄ Kisi user links of these
+    /// Every managed group ⇄ Kisi group link (a gym has a handful), and the member ⇄ Kisi user links of these
     /// members and of these Kisi users (whoever holds them, deleted members included).
     public func kisiLinks(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks {
-        var links = KisiLinks()
-        for row in try await KisiLinkRow.query(on: database).filter(\.$kind == KisiLinkRow.planKind).all() {
-            links.groups[row.localID] = row.kisiID
-        }
+        var links = KisiLinks(groups: try await kisiGroupLinks())
         for batch in Self.batches(of: memberIDs) {
             for row in try await KisiLinkRow.query(on: database).filter(\.$kind == KisiLinkRow.memberKind).filter(\.$localID ~~ batch).all() {
                 links.users[row.localID] = row.kisiID
