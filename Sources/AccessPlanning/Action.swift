@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 
 /// The order in which the executor runs actions: lower first.
 public enum SyncPriority: Int, Hashable, Sendable, Comparable, CaseIterable, CustomStringConvertible {
@@ -26,24 +27,33 @@ public enum SyncPriority: Int, Hashable, Sendable, Comparable, CaseIterable, Cus
     }
 }
 
-/// A Kisi group: an existing one, or the one this run creates for a plan (resolved by the executor
-/// through the plan→group link it stores right after `createGroup`).
+/// A Kisi group: an existing one, or the one this run creates for a managed-group key (resolved by the
+/// executor through the key→group link it stores right after `createGroup`).
 public enum GroupRef: Hashable, Sendable, CustomStringConvertible {
     case kisi(Int)
-    case plan(UUID)
+    case managed(ManagedGroupKey)
 
     public var description: String {
         switch self {
         case .kisi(let id): "group \(id)"
-        case .plan(let id): "new group of plan \(id.uuidString)"
+        case .managed(let key): "new group \(key.storageKey)"
         }
     }
 
     var sortKey: String {
         switch self {
         case .kisi(let id): "k" + pad(id)
-        case .plan(let id): "p" + id.uuidString
+        case .managed(let key): "p" + key.storageKey
         }
+    }
+}
+
+extension ManagedGroupKey {
+    /// The subject of a review about this key: a whole plan's group keeps the plan ID (the subject its
+    /// reviews have always had, so open ones still match); other keys their stored form.
+    public var reviewSubject: String {
+        if case .plan(let id) = self { return id.uuidString }
+        return storageKey
     }
 }
 
@@ -106,15 +116,15 @@ public enum GroupDeletionCause: String, Hashable, Sendable {
 
 /// One step of a sync run. The executor maps each kind onto one Kisi call or one local write.
 public enum SyncActionKind: Hashable, Sendable {
-    /// `POST /groups {name, description, place_id}`; the executor then stores the link plan→new group.
-    case createGroup(planID: UUID, name: String, description: String, placeID: Int?)
+    /// `POST /groups {name, description, place_id}`; the executor then stores the link key→new group.
+    case createGroup(key: ManagedGroupKey, name: String, description: String, placeID: Int?)
     /// `PATCH /groups/{id} {name, description}`.
     case updateGroup(groupID: Int, name: String, description: String)
-    /// `DELETE /groups/{id}`; for `.planRemoved` the executor also drops the plan→group link.
+    /// `DELETE /groups/{id}`; for `.planRemoved` the executor also drops the key→group link.
     case deleteGroup(groupID: Int, cause: GroupDeletionCause)
-    /// Local write: store plan→group for a group carrying this plan's marker but not linked
+    /// Local write: store key→group for a group carrying this key's marker but not linked
     /// (e.g. the link write was lost after `createGroup`).
-    case linkGroup(planID: UUID, groupID: Int)
+    case linkGroup(key: ManagedGroupKey, groupID: Int)
     /// `POST /group_locks {group_id, lock_id}`.
     case addGroupLock(group: GroupRef, lockID: Int)
     /// `DELETE /group_locks/{id}`.
@@ -174,10 +184,10 @@ public enum SyncActionKind: Hashable, Sendable {
     /// A total, stable key inside a rank.
     var sortKey: String {
         switch self {
-        case let .createGroup(planID, _, _, _): planID.uuidString
+        case let .createGroup(key, _, _, _): key.storageKey
         case let .updateGroup(groupID, _, _): pad(groupID)
         case let .deleteGroup(groupID, _): pad(groupID)
-        case let .linkGroup(planID, groupID): planID.uuidString + pad(groupID)
+        case let .linkGroup(key, groupID): key.storageKey + pad(groupID)
         case let .addGroupLock(group, lockID): group.sortKey + pad(lockID)
         case let .removeGroupLock(groupLockID, groupID, _): pad(groupID) + pad(groupLockID)
         case let .createUser(memberID, _, _, _): memberID.uuidString

@@ -27,27 +27,74 @@ public let memberIDMetadataKey = "boogyman_member_id"
 
 /// The ownership marker BooGYMan writes into the description of every Kisi group it manages.
 ///
-/// Format (one line, stable, parseable): `Managed by BooGYMan (plan <UUID>). Changes here are overwritten.`
-/// where `<UUID>` is the plan ID in `UUID.uuidString` form (upper case). Parsing accepts either case
-/// and any surrounding text, so a description staff extended by hand is still recognised (and then
-/// rewritten to the exact marker).
+/// One line per kind of ``ManagedGroupKey``, stable and parseable; `<UUID>` is in `UUID.uuidString` form (upper case):
+/// - `Managed by BooGYMan (plan <UUID>). Changes here are overwritten.` (a plan's group; the text every
+///   installation has written since the first release, so it must never change);
+/// - `Managed by BooGYMan (plan <UUID> at place <place ID>). Changes here are overwritten.`;
+/// - `Managed by BooGYMan (classes of studio <UUID>, slot <n>). Changes here are overwritten.`
+/// Parsing accepts either case of the UUID and any surrounding text, so a description staff extended by
+/// hand is still recognised (and then rewritten to the exact marker).
 public enum ManagedGroupMarker {
-    static let prefix = "Managed by BooGYMan (plan "
+    static let lead = "Managed by BooGYMan ("
+    static let planPrefix = lead + "plan "
+    static let classesPrefix = lead + "classes of studio "
     static let suffix = "). Changes here are overwritten."
 
-    /// The exact description of the group managed for `planID`.
+    /// The exact description of the group managed for `planID` (a whole plan's group).
     public static func description(planID: UUID) -> String {
-        prefix + planID.uuidString + suffix
+        description(for: .plan(planID))
     }
 
-    /// The plan ID named by the marker in `description`, or nil when the description carries none.
+    /// The exact description of the group managed under `key`.
+    public static func description(for key: ManagedGroupKey) -> String {
+        switch key {
+        case .plan(let id): planPrefix + id.uuidString + suffix
+        case let .planAtPlace(id, placeID): planPrefix + id.uuidString + " at place \(placeID)" + suffix
+        case let .studioClasses(id, slot): classesPrefix + id.uuidString + ", slot \(slot)" + suffix
+        }
+    }
+
+    /// The plan ID named by a whole plan's marker in `description`, or nil when it carries none (or the
+    /// marker of another kind of group).
     public static func planID(in description: String?) -> UUID? {
-        guard let description, let start = description.range(of: prefix) else { return nil }
-        let rest = description[start.upperBound...]
-        guard rest.count >= 36 else { return nil }
-        let candidate = rest.prefix(36)
-        guard rest.dropFirst(36).hasPrefix(")") else { return nil }
-        return UUID(uuidString: String(candidate))
+        if case .plan(let id) = key(in: description) { return id }
+        return nil
+    }
+
+    /// The managed-group key named by the marker in `description`, or nil when it carries none.
+    public static func key(in description: String?) -> ManagedGroupKey? {
+        guard let description else { return nil }
+        var searchFrom = description.startIndex
+        while let leadRange = description.range(of: lead, range: searchFrom..<description.endIndex) {
+            if let key = key(atMarker: description[leadRange.lowerBound...]) { return key }
+            searchFrom = leadRange.upperBound
+        }
+        return nil
+    }
+
+    static func key(atMarker rest: Substring) -> ManagedGroupKey? {
+        if rest.hasPrefix(planPrefix) {
+            let body = rest.dropFirst(planPrefix.count)
+            guard body.count >= 36, let id = UUID(uuidString: String(body.prefix(36))) else { return nil }
+            let tail = body.dropFirst(36)
+            if tail.hasPrefix(")") { return .plan(id) }
+            guard tail.hasPrefix(" at place ") else { return nil }
+            let digits = tail.dropFirst(" at place ".count).prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, tail.dropFirst(" at place ".count + digits.count).hasPrefix(")"),
+                  let place = Int(digits) else { return nil }
+            return .planAtPlace(id, placeID: place)
+        }
+        if rest.hasPrefix(classesPrefix) {
+            let body = rest.dropFirst(classesPrefix.count)
+            guard body.count >= 36, let id = UUID(uuidString: String(body.prefix(36))) else { return nil }
+            let tail = body.dropFirst(36)
+            guard tail.hasPrefix(", slot ") else { return nil }
+            let digits = tail.dropFirst(", slot ".count).prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, tail.dropFirst(", slot ".count + digits.count).hasPrefix(")"),
+                  let slot = Int(digits) else { return nil }
+            return .studioClasses(id, slot: slot)
+        }
+        return nil
     }
 }
 
@@ -74,9 +121,9 @@ public enum GroupScope: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 }
 
-/// One Kisi group BooGYMan wants, for one plan.
+/// One Kisi group BooGYMan wants: a plan's, a plan's at one place, or a studio's classes'.
 public struct DesiredGroup: Hashable, Sendable {
-    public var planID: UUID
+    public var key: ManagedGroupKey
     public var name: String
     public var description: String
     public var scope: GroupScope
@@ -84,6 +131,18 @@ public struct DesiredGroup: Hashable, Sendable {
     public var lockIDs: [Int]
     /// Human description of each lock, for reasons ("studio Spinning in Old Town").
     public var lockLabels: [Int: String]
+
+    public init(key: ManagedGroupKey, name: String, description: String, scope: GroupScope, lockIDs: [Int], lockLabels: [Int: String]) {
+        self.key = key
+        self.name = name
+        self.description = description
+        self.scope = scope
+        self.lockIDs = lockIDs
+        self.lockLabels = lockLabels
+    }
+
+    /// The plan whose doors the group opens; nil for a studio's class group.
+    public var planID: UUID? { key.planID }
 }
 
 /// One member as Kisi should know them.
@@ -97,7 +156,7 @@ public struct DesiredUser: Hashable, Sendable {
     public var needsKisiUser: Bool
 }
 
-/// A (member, plan) pair; the unit of door access.
+/// A (member, plan) pair: the unit the access rule decides (and denials explain).
 public struct MemberPlan: Hashable, Sendable, Comparable {
     public var memberID: UUID
     public var planID: UUID
@@ -112,10 +171,21 @@ public struct MemberPlan: Hashable, Sendable, Comparable {
     }
 }
 
-/// One `group_basic` role assignment BooGYMan wants: a member in a plan's group for a window.
+/// A (member, managed group) pair: the unit of door access in Kisi, one grant each.
+public struct MemberGroup: Hashable, Sendable {
+    public var memberID: UUID
+    public var groupKey: ManagedGroupKey
+
+    public init(memberID: UUID, groupKey: ManagedGroupKey) {
+        self.memberID = memberID
+        self.groupKey = groupKey
+    }
+}
+
+/// One `group_basic` role assignment BooGYMan wants: a member in a managed group for a window.
 public struct DesiredGrant: Hashable, Sendable {
     public var memberID: UUID
-    public var planID: UUID
+    public var groupKey: ManagedGroupKey
     public var window: AccessWindow
     /// True when the window starts in the future (a subscription that has not started yet).
     public var isAhead: Bool
@@ -134,18 +204,34 @@ public struct DesiredGrant: Hashable, Sendable {
             + DesiredState.spell(window, in: timeZone)
     }
 
-    public var key: MemberPlan { MemberPlan(memberID: memberID, planID: planID) }
+    public var key: MemberGroup { MemberGroup(memberID: memberID, groupKey: groupKey) }
+    /// The plan the grant comes from; nil for a class booking's grant.
+    public var planID: UUID? { groupKey.planID }
+
+    /// A grant with its explanation's parts (the sentence is written only when asked for).
+    public init(
+        memberID: UUID, groupKey: ManagedGroupKey, window: AccessWindow, isAhead: Bool, memberName: String, planName: String,
+        timeZone: TimeZone
+    ) {
+        self.memberID = memberID
+        self.groupKey = groupKey
+        self.window = window
+        self.isAhead = isAhead
+        self.memberName = memberName
+        self.planName = planName
+        self.timeZone = timeZone
+    }
 }
 
 /// What Kisi should hold, computed from the gym's data at one instant. Pure and deterministic.
 public struct DesiredState: Hashable, Sendable {
     public var evaluatedAt: Date
     public var options: SyncOptions
-    /// One per plan that should have a group, sorted by plan ID.
+    /// One per managed group that should exist (a plan's, or one per place of a plan), sorted by key.
     public var groups: [DesiredGroup]
     /// Every (non-deleted) member, sorted by member ID.
     public var users: [DesiredUser]
-    /// Sorted by member ID, then plan ID.
+    /// Sorted by member ID, then group key.
     public var grants: [DesiredGrant]
     /// For (member, plan) pairs with subscriptions but no grant: why access is off, e.g.
     /// "Ana Popescu's subscription to Unlimited was frozen from 2026-03-01".
@@ -161,9 +247,9 @@ public struct DesiredState: Hashable, Sendable {
         self.retiredPlans = retiredPlans
         self.evaluatedAt = evaluatedAt
         self.options = options
-        self.groups = groups.sorted { $0.planID < $1.planID }
+        self.groups = groups.sorted { $0.key < $1.key }
         self.users = Self.sorted(users) { OrderKey($0.memberID) }
-        self.grants = Self.sorted(grants) { OrderKey($0.memberID, $0.planID) }
+        self.grants = Self.sortedGrants(grants)
         self.denials = denials
     }
 
@@ -217,7 +303,7 @@ public struct DesiredState: Hashable, Sendable {
             contexts[plan.id] = context
             let locks = context.lockIDs
             groups.append(DesiredGroup(
-                planID: plan.id, name: plan.name, description: ManagedGroupMarker.description(planID: plan.id),
+                key: .plan(plan.id), name: plan.name, description: ManagedGroupMarker.description(for: .plan(plan.id)),
                 scope: scope(of: plan, layout: layout), lockIDs: locks,
                 lockLabels: Dictionary(uniqueKeysWithValues: locks.map { ($0, labels[$0] ?? "lock \($0)") })))
         }
@@ -245,12 +331,12 @@ public struct DesiredState: Hashable, Sendable {
             let access = AccessRule.planAccess(context, subscriptions: subs)
             if access.reason == .active, let window = access.window {
                 grants.append(DesiredGrant(
-                    memberID: member.id, planID: plan.id, window: window, isAhead: false,
+                    memberID: member.id, groupKey: .plan(plan.id), window: window, isAhead: false,
                     memberName: member.fullName, planName: plan.name, timeZone: context.zone))
                 granted.insert(member.id)
             } else if access.reason == .notStarted, let upcoming = access.upcoming {
                 grants.append(DesiredGrant(
-                    memberID: member.id, planID: plan.id, window: upcoming, isAhead: true,
+                    memberID: member.id, groupKey: .plan(plan.id), window: upcoming, isAhead: true,
                     memberName: member.fullName, planName: plan.name, timeZone: context.zone))
                 granted.insert(member.id)
             } else {
@@ -322,6 +408,23 @@ public struct DesiredState: Hashable, Sendable {
         if isSorted { return items }
         let order = keys.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
         return order.map { items[$0] }
+    }
+
+    /// Grants ordered by member, then group key; equal pairs keep their order.
+    static func sortedGrants(_ grants: [DesiredGrant]) -> [DesiredGrant] {
+        let keys = grants.map { OrderKey($0.memberID, $0.groupKey.ownerID) }
+        func before(_ lhs: Int, _ rhs: Int) -> Bool {
+            if keys[lhs] != keys[rhs] { return keys[lhs] < keys[rhs] }
+            let (left, right) = (grants[lhs].groupKey, grants[rhs].groupKey)
+            return left != right ? left < right : lhs < rhs
+        }
+        var isSorted = true
+        for index in keys.indices.dropFirst() where before(index, index - 1) {
+            isSorted = false
+            break
+        }
+        if isSorted { return grants }
+        return keys.indices.sorted(by: before).map { grants[$0] }
     }
 
     static func lockLabels(layout: GymLayout) -> [Int: String] {

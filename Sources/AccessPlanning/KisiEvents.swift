@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 
 /// The parts of a Kisi event (as delivered by an `event_webhook` integration) the sync cares about.
 public struct KisiWebhookEvent: Decodable, Sendable, Equatable {
@@ -34,11 +35,11 @@ public enum KisiEventTriage: Equatable, Sendable {
     ///   - selfUserID: the Kisi user behind BooGYMan's API key; its own writes come back as events and
     ///     need no re-check.
     ///   - userLinks: member ID → linked Kisi user ID.
-    ///   - groupLinks: plan ID → the plan's Kisi group ID.
+    ///   - groupLinks: managed-group key → its Kisi group ID.
     ///   - memberOfAssignment: the member a role assignment was created for, from the write journal; asked
     ///     only for role assignment events, so other events cost no lookup.
     public static func triage(
-        _ event: KisiWebhookEvent, selfUserID: Int?, userLinks: [UUID: Int], groupLinks: [UUID: Int],
+        _ event: KisiWebhookEvent, selfUserID: Int?, userLinks: [UUID: Int], groupLinks: [ManagedGroupKey: Int],
         memberOfAssignment: (Int) async throws -> UUID?
     ) async rethrows -> KisiEventTriage {
         if let selfUserID, event.actorType == "User", event.actorID == selfUserID {
@@ -54,7 +55,12 @@ public enum KisiEventTriage: Equatable, Sendable {
             // Made by hand: it may sit in a managed group (drift) or anywhere else; only a full look tells.
             return .everything("\(event.type) #\(objectID) by someone else")
         case "Group":
-            if let planID = groupLinks.first(where: { $0.value == objectID })?.key { return .plan(planID) }
+            if let key = groupLinks.first(where: { $0.value == objectID })?.key {
+                // A plan's group (whole or at one place) is re-checked with its plan; a studio's class
+                // group has no plan to re-check by itself.
+                if let planID = key.planID { return .plan(planID) }
+                return .everything("\(event.type) #\(objectID) on the managed group \(key)")
+            }
             return .ignore("Kisi group #\(objectID) is not managed by BooGYMan")
         case "GroupLock":
             // The event names the group lock, not its group: only a full look can tell whose doors changed.

@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 
 /// A Kisi group as listed by `GET /groups`.
 public struct ObservedGroup: Hashable, Sendable {
@@ -85,9 +86,9 @@ public enum ReviewKind: String, Hashable, Sendable, Codable, CaseIterable, Compa
     case kisiUserClaimed = "kisi_user_claimed"
     /// One Kisi user is linked to several members.
     case userLinkedToSeveralMembers = "user_linked_to_several_members"
-    /// The group linked to a plan does not carry that plan's marker.
+    /// The group linked to a plan (or a plan at a place, or a studio's classes) does not carry its marker.
     case groupMarkerMismatch = "group_marker_mismatch"
-    /// One Kisi group is linked to several plans.
+    /// One Kisi group is linked to several plans (or managed-group keys).
     case groupLinkedToSeveralPlans = "group_linked_to_several_plans"
     /// A group carries a BooGYMan marker but is not linked and cannot be adopted.
     case unlinkedMarkedGroup = "unlinked_marked_group"
@@ -98,7 +99,8 @@ public enum ReviewKind: String, Hashable, Sendable, Codable, CaseIterable, Compa
 /// Identity of a review: the same ambiguity always yields the same key, so holds are not repeated.
 public struct ReviewKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var kind: ReviewKind
-    /// The member ID, plan ID or Kisi group ID the review is about.
+    /// The member ID, plan ID (a whole plan's group), managed-group key (``ManagedGroupKey/storageKey``,
+    /// other groups) or Kisi group ID the review is about.
     public var subject: String
 
     public init(kind: ReviewKind, subject: String) {
@@ -133,8 +135,8 @@ public struct ObservedState: Hashable, Sendable {
     public var groupLocks: [ObservedGroupLock]
     public var users: [ObservedUser]
     public var roleAssignments: [ObservedRoleAssignment]
-    /// Stored link plan ID → Kisi group ID.
-    public var groupLinks: [UUID: Int]
+    /// Stored link managed-group key → Kisi group ID.
+    public var groupLinks: [ManagedGroupKey: Int]
     /// Stored link member ID → Kisi user ID (kept when the member is deleted).
     public var userLinks: [UUID: Int]
     /// Reviews currently open for staff.
@@ -142,7 +144,7 @@ public struct ObservedState: Hashable, Sendable {
 
     public init(
         groups: [ObservedGroup] = [], groupLocks: [ObservedGroupLock] = [], users: [ObservedUser] = [],
-        roleAssignments: [ObservedRoleAssignment] = [], groupLinks: [UUID: Int] = [:], userLinks: [UUID: Int] = [:],
+        roleAssignments: [ObservedRoleAssignment] = [], groupLinks: [ManagedGroupKey: Int] = [:], userLinks: [UUID: Int] = [:],
         heldReviews: [HeldReview] = []
     ) {
         self.groups = groups
@@ -154,13 +156,13 @@ public struct ObservedState: Hashable, Sendable {
         self.heldReviews = heldReviews
     }
 
-    /// IDs of the groups BooGYMan manages: linked from exactly one plan and carrying that plan's marker.
+    /// IDs of the groups BooGYMan manages: linked from exactly one key and carrying that key's marker.
     public var managedGroupIDs: Set<Int> {
         let groupsByID = Dictionary(groups.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let linkCounts = Dictionary(groupLinks.values.map { ($0, 1) }, uniquingKeysWith: +)
         var managed = Set<Int>()
-        for (planID, groupID) in groupLinks where linkCounts[groupID] == 1 {
-            if let group = groupsByID[groupID], ManagedGroupMarker.planID(in: group.description) == planID {
+        for (key, groupID) in groupLinks where linkCounts[groupID] == 1 {
+            if let group = groupsByID[groupID], ManagedGroupMarker.key(in: group.description) == key {
                 managed.insert(groupID)
             }
         }

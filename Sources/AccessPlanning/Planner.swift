@@ -5,7 +5,8 @@ import GymCore
 ///
 /// Deterministic (same input in any order → same output, sorted by `SyncAction.executionOrder`),
 /// minimal (nothing when Kisi already matches; validity compared at whole seconds), and it never
-/// touches a group BooGYMan does not manage (linked from one plan and carrying that plan's marker),
+/// touches a group BooGYMan does not manage (linked from one managed-group key and carrying that key's
+/// marker),
 /// nor a user that is not linked to a member (only that user's assignments inside managed groups).
 public func plan(desired: DesiredState, observed: ObservedState) -> [SyncAction] {
     Planner.plan(desired: desired, observed: observed)
@@ -40,27 +41,28 @@ private struct PlanRun {
     let usersByID: [Int: ObservedUser]
     let locksByGroup: [Int: [ObservedGroupLock]]
     let assignmentsByGroup: [Int: [ObservedRoleAssignment]]
-    let desiredGroupsByPlan: [UUID: DesiredGroup]
+    let desiredGroupsByKey: [ManagedGroupKey: DesiredGroup]
     /// Member ID → position in `desired.users`: the set of current members and the way to their names,
     /// without copying 100,000 users into a second dictionary.
     let memberIndex: [UUID: Int]
-    /// Plan ID → member ID → position of the grant in `desired.grants`.
-    let grantsByPlan: [UUID: [UUID: Int]]
+    /// Group key → member ID → position of the grant in `desired.grants`.
+    let grantsByGroup: [ManagedGroupKey: [UUID: Int]]
 
     // Resolution results.
-    var managed: [UUID: ObservedGroup] = [:]
-    var blockedPlans: Set<UUID> = []
-    var targetGroup: [UUID: GroupRef] = [:]
+    var managed: [ManagedGroupKey: ObservedGroup] = [:]
+    var blockedGroups: Set<ManagedGroupKey> = []
+    var targetGroup: [ManagedGroupKey: GroupRef] = [:]
     var resolvedUser: [UUID: UserRef] = [:]
     var userToMember: [Int: UUID] = [:]
     var protectedUserIDs: Set<Int> = []
-    var inviteGrantPlan: [UUID: UUID] = [:]
+    /// Member ID → the group whose grant the member's invitation carries.
+    var inviteGrantGroup: [UUID: ManagedGroupKey] = [:]
     var emittedReviews: Set<ReviewKey> = []
-    /// Unlinked groups carrying a plan's marker, held for review (see `planAll`).
-    var heldMarkedGroups: [(groupID: Int, planID: UUID)] = []
-    /// Unlinked groups carrying the marker of a plan whose linked group is in place: copies left by a
+    /// Unlinked groups carrying a key's marker, held for review (see `planAll`).
+    var heldMarkedGroups: [(groupID: Int, key: ManagedGroupKey)] = []
+    /// Unlinked groups carrying the marker of a key whose linked group is in place: copies left by a
     /// scope change or a create whose run stopped half-way. BooGYMan made them, so it deletes them.
-    var supersededGroups: [(groupID: Int, planID: UUID)] = []
+    var supersededGroups: [(groupID: Int, key: ManagedGroupKey)] = []
     let openReviews: Set<ReviewKey>
     /// Kisi user ID → a deleted member linked to it (smallest member ID when several).
     let deletedMemberOfUser: [Int: UUID]
@@ -74,14 +76,14 @@ private struct PlanRun {
         usersByID = users
         locksByGroup = Dictionary(grouping: observed.groupLocks, by: \.groupID)
         assignmentsByGroup = Dictionary(grouping: observed.roleAssignments, by: \.groupID)
-        desiredGroupsByPlan = Dictionary(desired.groups.map { ($0.planID, $0) }, uniquingKeysWith: { first, _ in first })
+        desiredGroupsByKey = Dictionary(desired.groups.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         var members = [UUID: Int](minimumCapacity: desired.users.count)
         for (position, user) in desired.users.enumerated() where members[user.memberID] == nil { members[user.memberID] = position }
         memberIndex = members
-        var grants: [UUID: [UUID: Int]] = [:]
-        for group in desired.groups { grants[group.planID] = [UUID: Int](minimumCapacity: desired.grants.count / max(desired.groups.count, 1)) }
-        for (position, grant) in desired.grants.enumerated() { grants[grant.planID, default: [:]][grant.memberID] = position }
-        grantsByPlan = grants
+        var grants: [ManagedGroupKey: [UUID: Int]] = [:]
+        for group in desired.groups { grants[group.key] = [UUID: Int](minimumCapacity: desired.grants.count / max(desired.groups.count, 1)) }
+        for (position, grant) in desired.grants.enumerated() { grants[grant.groupKey, default: [:]][grant.memberID] = position }
+        grantsByGroup = grants
         openReviews = Set(observed.heldReviews.map(\.key))
         var deleted: [Int: UUID] = [:]
         for (memberID, userID) in observed.userLinks where members[memberID] == nil {
@@ -94,50 +96,50 @@ private struct PlanRun {
     mutating func planAll() {
         resolveGroups()
         resolveUsers()
-        for group in desired.groups where !blockedPlans.contains(group.planID) {
+        for group in desired.groups where !blockedGroups.contains(group.key) {
             planGroup(group)
         }
-        for (planID, group) in managed.sorted(by: { $0.key < $1.key })
-        where desiredGroupsByPlan[planID] == nil {
-            retireGroup(group, planID: planID)
+        for (key, group) in managed.sorted(by: { $0.key < $1.key })
+        where desiredGroupsByKey[key] == nil {
+            retireGroup(group, key: key)
         }
         // A superseded copy holding a Kisi user staff must decide about waits for them, like any
         // unlinked marked group.
-        for (groupID, planID) in supersededGroups {
+        for (groupID, key) in supersededGroups {
             guard let group = groupsByID[groupID],
                   (assignmentsByGroup[groupID] ?? []).contains(where: { protectedUserIDs.contains($0.userID) }) else { continue }
             hold(.unlinkedMarkedGroup, subject: String(groupID),
-                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of plan \(planName(planID)) and holds a Kisi user staff must decide about; staff should delete it",
-                 plan: planID)
-            heldMarkedGroups.append((groupID, planID))
+                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of \(groupName(key)) and holds a Kisi user staff must decide about; staff should delete it",
+                 plan: key.planID)
+            heldMarkedGroups.append((groupID, key))
         }
         let heldIDs = Set(heldMarkedGroups.map(\.groupID))
         supersededGroups.removeAll { heldIDs.contains($0.groupID) }
         // A marked group held for review still opens its doors. The group itself is left to staff,
         // but access that ended goes.
-        for (groupID, planID) in heldMarkedGroups {
-            let grants = grantsByPlan[planID] ?? [:]
+        for (groupID, key) in heldMarkedGroups {
+            let grants = grantsByGroup[key] ?? [:]
             for assignment in (assignmentsByGroup[groupID] ?? []).sorted(by: { $0.id < $1.id }) {
                 let userID = assignment.userID
                 if protectedUserIDs.contains(userID) { continue }
                 if let memberID = userToMember[userID], grants[memberID] != nil { continue }
-                emitRemoval(assignment, planID: planID, planName: planName(planID))
+                emitRemoval(assignment, key: key)
             }
         }
         // A superseded copy goes as a whole once the plan's grants are in the linked group (deleting a
         // group is cleanup, after this run's grants): access that ended goes first, like any revocation.
-        for (groupID, planID) in supersededGroups {
-            guard let group = groupsByID[groupID], let linked = managed[planID] else { continue }
-            let grants = grantsByPlan[planID] ?? [:]
+        for (groupID, key) in supersededGroups {
+            guard let group = groupsByID[groupID], let linked = managed[key] else { continue }
+            let grants = grantsByGroup[key] ?? [:]
             let assignments = (assignmentsByGroup[groupID] ?? []).sorted(by: { $0.id < $1.id })
             for assignment in assignments {
                 if let memberID = userToMember[assignment.userID], grants[memberID] != nil { continue }
                 if protectedUserIDs.contains(assignment.userID) { continue }
-                emitRemoval(assignment, planID: planID, planName: planName(planID))
+                emitRemoval(assignment, key: key)
             }
             emit(.deleteGroup(groupID: groupID, cause: .superseded),
-                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of plan \(planName(planID)); the plan's grants live in #\(linked.id)",
-                 plan: planID)
+                 "Kisi group \"\(group.name)\" (#\(groupID)) is a leftover copy of the group of \(groupName(key)); its grants live in #\(linked.id)",
+                 plan: key.planID)
         }
         for key in openReviews.subtracting(emittedReviews).sorted() {
             let review = observed.heldReviews.first { $0.key == key }
@@ -159,11 +161,17 @@ private struct PlanRun {
         emit(.holdForReview(HeldReview(key: key, message: message, memberID: member, planID: plan)), message, member: member, plan: plan)
     }
 
-    func planName(_ planID: UUID) -> String {
-        if let group = desiredGroupsByPlan[planID] { return group.name }
-        if let name = desired.retiredPlans[planID] { return name }
-        if let group = managed[planID] { return group.name }
-        return planID.uuidString
+    /// The group's name for reasons: "plan Unlimited", "plan All clubs · Old Town", "Yoga classes".
+    func groupName(_ key: ManagedGroupKey) -> String {
+        key.planID == nil ? bareName(key) : "plan \(bareName(key))"
+    }
+
+    /// The group's name alone: "Unlimited", "All clubs · Old Town".
+    func bareName(_ key: ManagedGroupKey) -> String {
+        if let group = desiredGroupsByKey[key] { return group.name }
+        if let planID = key.planID, let retired = desired.retiredPlans[planID] { return retired }
+        if let group = managed[key] { return group.name }
+        return key.storageKey
     }
 
     func memberName(_ memberID: UUID) -> String {
@@ -179,90 +187,90 @@ private struct PlanRun {
 
     mutating func resolveGroups() {
         let linkCounts = Dictionary(observed.groupLinks.values.map { ($0, 1) }, uniquingKeysWith: +)
-        for (planID, groupID) in observed.groupLinks.sorted(by: { $0.key < $1.key }) {
+        for (key, groupID) in observed.groupLinks.sorted(by: { $0.key < $1.key }) {
             guard let group = groupsByID[groupID] else { continue }  // stale link: the group is gone
             if linkCounts[groupID, default: 0] > 1 {
-                let plans = observed.groupLinks.filter { $0.value == groupID }.keys.map { planName($0) }.sorted()
+                let plans = observed.groupLinks.filter { $0.value == groupID }.keys.map { groupName($0) }.sorted()
                 hold(.groupLinkedToSeveralPlans, subject: String(groupID),
-                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked to several plans (\(plans.joined(separator: ", "))); BooGYMan leaves it alone until staff fix the links",
+                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked several times (\(plans.joined(separator: ", "))); BooGYMan leaves it alone until staff fix the links",
                      plan: nil)
-                blockedPlans.insert(planID)
+                blockedGroups.insert(key)
                 continue
             }
-            if ManagedGroupMarker.planID(in: group.description) == planID {
-                managed[planID] = group
+            if ManagedGroupMarker.key(in: group.description) == key {
+                managed[key] = group
             } else {
-                hold(.groupMarkerMismatch, subject: planID.uuidString,
-                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked to plan \(planName(planID)) but its description lacks that plan's BooGYMan marker; BooGYMan leaves it alone until staff confirm it",
-                     plan: planID)
-                blockedPlans.insert(planID)
+                hold(.groupMarkerMismatch, subject: key.reviewSubject,
+                     "Kisi group \"\(group.name)\" (#\(groupID)) is linked to \(groupName(key)) but its description lacks its BooGYMan marker; BooGYMan leaves it alone until staff confirm it",
+                     plan: key.planID)
+                blockedGroups.insert(key)
             }
         }
 
         let linked = Set(observed.groupLinks.values)
-        var marked: [UUID: [ObservedGroup]] = [:]
+        var marked: [ManagedGroupKey: [ObservedGroup]] = [:]
         for group in observed.groups where !linked.contains(group.id) {
-            if let planID = ManagedGroupMarker.planID(in: group.description) { marked[planID, default: []].append(group) }
+            if let key = ManagedGroupMarker.key(in: group.description) { marked[key, default: []].append(group) }
         }
-        for (planID, groups) in marked.sorted(by: { $0.key < $1.key }) {
+        for (key, groups) in marked.sorted(by: { $0.key < $1.key }) {
             let groups = groups.sorted { $0.id < $1.id }
-            // The plan's linked group is in place: every other marked group of it is a leftover copy.
+            // The key's linked group is in place: every other marked group of it is a leftover copy.
             // One whose assignments include a user staff must decide about waits for them.
-            if managed[planID] != nil {
-                supersededGroups += groups.map { ($0.id, planID) }
+            if managed[key] != nil {
+                supersededGroups += groups.map { ($0.id, key) }
                 continue
             }
-            let wanted = desiredGroupsByPlan[planID] != nil && managed[planID] == nil && !blockedPlans.contains(planID)
+            let wanted = desiredGroupsByKey[key] != nil && managed[key] == nil && !blockedGroups.contains(key)
             if wanted && groups.count == 1 {
-                managed[planID] = groups[0]
-                emit(.linkGroup(planID: planID, groupID: groups[0].id),
-                     "Kisi group \"\(groups[0].name)\" (#\(groups[0].id)) carries the BooGYMan marker of plan \(planName(planID)) but was not linked; adopting it",
-                     plan: planID)
+                managed[key] = groups[0]
+                emit(.linkGroup(key: key, groupID: groups[0].id),
+                     "Kisi group \"\(groups[0].name)\" (#\(groups[0].id)) carries the BooGYMan marker of \(groupName(key)) but was not linked; adopting it",
+                     plan: key.planID)
                 continue
             }
             for group in groups {
                 hold(.unlinkedMarkedGroup, subject: String(group.id),
-                     "Kisi group \"\(group.name)\" (#\(group.id)) carries the BooGYMan marker of plan \(planName(planID)) but is not linked to it; staff should delete or relink it",
-                     plan: planID)
-                heldMarkedGroups.append((group.id, planID))
+                     "Kisi group \"\(group.name)\" (#\(group.id)) carries the BooGYMan marker of \(groupName(key)) but is not linked to it; staff should delete or relink it",
+                     plan: key.planID)
+                heldMarkedGroups.append((group.id, key))
             }
-            if wanted { blockedPlans.insert(planID) }
+            if wanted { blockedGroups.insert(key) }
         }
 
-        for group in desired.groups where !blockedPlans.contains(group.planID) {
-            if let existing = managed[group.planID], existing.scope == group.scope {
-                targetGroup[group.planID] = .kisi(existing.id)
+        for group in desired.groups where !blockedGroups.contains(group.key) {
+            if let existing = managed[group.key], existing.scope == group.scope {
+                targetGroup[group.key] = .kisi(existing.id)
             } else {
-                targetGroup[group.planID] = .plan(group.planID)
+                targetGroup[group.key] = .managed(group.key)
             }
         }
     }
 
     mutating func planGroup(_ group: DesiredGroup) {
         let planID = group.planID
-        guard let existing = managed[planID] else {
+        guard let existing = managed[group.key] else {
             let why: String
-            if let linkedID = observed.groupLinks[planID] {
-                why = "Kisi group #\(linkedID) of plan \(group.name) no longer exists; creating a \(group.scope) group"
+            if let linkedID = observed.groupLinks[group.key] {
+                why = "Kisi group #\(linkedID) of \(groupName(group.key)) no longer exists; creating a \(group.scope) group"
             } else {
-                why = "plan \(group.name) has no Kisi group yet; creating a \(group.scope) group"
+                why = "\(groupName(group.key)) has no Kisi group yet; creating a \(group.scope) group"
             }
-            emit(.createGroup(planID: planID, name: group.name, description: group.description, placeID: group.scope.placeID), why, plan: planID)
+            emit(.createGroup(key: group.key, name: group.name, description: group.description, placeID: group.scope.placeID), why, plan: planID)
             addAllLocks(group)
             planAssignments(groupID: nil, group: group, createMissing: true, accessLossOnly: false)
             return
         }
 
         if existing.scope != group.scope {
-            emit(.createGroup(planID: planID, name: group.name, description: group.description, placeID: group.scope.placeID),
-                 "plan \(group.name) now needs a \(group.scope) group but Kisi group #\(existing.id) is \(existing.scope) and a group's scope cannot change; creating a replacement",
+            emit(.createGroup(key: group.key, name: group.name, description: group.description, placeID: group.scope.placeID),
+                 "\(groupName(group.key)) now needs a \(group.scope) group but Kisi group #\(existing.id) is \(existing.scope) and a group's scope cannot change; creating a replacement",
                  plan: planID)
             addAllLocks(group)
             // Access that ends goes now; everything else moves to the new group, then the old one goes.
             planAssignments(groupID: existing.id, group: group, createMissing: false, accessLossOnly: true)
             planAssignments(groupID: nil, group: group, createMissing: true, accessLossOnly: false)
             emit(.deleteGroup(groupID: existing.id, cause: .scopeChanged),
-                 "Kisi group \"\(existing.name)\" (#\(existing.id)) was replaced by a \(group.scope) group for plan \(group.name)",
+                 "Kisi group \"\(existing.name)\" (#\(existing.id)) was replaced by a \(group.scope) group for \(groupName(group.key))",
                  plan: planID)
             return
         }
@@ -270,7 +278,7 @@ private struct PlanRun {
         if existing.name != group.name || existing.description != group.description {
             let why = existing.name != group.name
                 ? "plan renamed from \"\(existing.name)\" to \"\(group.name)\""
-                : "restoring the BooGYMan description of the group of plan \(group.name)"
+                : "restoring the BooGYMan description of the group of \(groupName(group.key))"
             emit(.updateGroup(groupID: existing.id, name: group.name, description: group.description), why, plan: planID)
         }
 
@@ -281,18 +289,18 @@ private struct PlanRun {
             if !wantedLocks.contains(lockID) {
                 for link in links {
                     emit(.removeGroupLock(groupLockID: link.id, groupID: existing.id, lockID: lockID),
-                         "group lock \(lockID) removed because it is no longer a door of plan \(group.name)", plan: planID)
+                         "group lock \(lockID) removed because it is no longer a door of \(groupName(group.key))", plan: planID)
                 }
             } else {
                 for link in links.dropFirst() {
                     emit(.removeGroupLock(groupLockID: link.id, groupID: existing.id, lockID: lockID),
-                         "duplicate group lock \(lockID) in the group of plan \(group.name)", plan: planID)
+                         "duplicate group lock \(lockID) in the group of \(groupName(group.key))", plan: planID)
                 }
             }
         }
         for lockID in group.lockIDs where observedLocks[lockID] == nil {
             emit(.addGroupLock(group: .kisi(existing.id), lockID: lockID),
-                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of plan \(group.name)",
+                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of \(groupName(group.key))",
                  plan: planID)
         }
         planAssignments(groupID: existing.id, group: group, createMissing: true, accessLossOnly: false)
@@ -300,21 +308,21 @@ private struct PlanRun {
 
     mutating func addAllLocks(_ group: DesiredGroup) {
         for lockID in group.lockIDs {
-            emit(.addGroupLock(group: .plan(group.planID), lockID: lockID),
-                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of plan \(group.name)",
+            emit(.addGroupLock(group: .managed(group.key), lockID: lockID),
+                 "group lock \(lockID) added because \(group.lockLabels[lockID] ?? "lock \(lockID)") is a door of \(groupName(group.key))",
                  plan: group.planID)
         }
     }
 
-    /// Reconciles the role assignments of one group with the plan's grants.
+    /// Reconciles the role assignments of one group with its grants.
     ///
     /// - Parameters:
     ///   - groupID: the existing Kisi group, or nil for the group created in this run (no assignments yet).
-    ///   - createMissing: create grants for entitled members without one, in `targetGroup[plan]`.
+    ///   - createMissing: create grants for entitled members without one, in `targetGroup[key]`.
     ///   - accessLossOnly: only remove assignments whose holder loses access (the group is about to be replaced).
     mutating func planAssignments(groupID: Int?, group: DesiredGroup, createMissing: Bool, accessLossOnly: Bool) {
         let planID = group.planID
-        let grants = grantsByPlan[planID] ?? [:]
+        let grants = grantsByGroup[group.key] ?? [:]
         // By position in `desired.grants`: a flag per grant instead of a set of member IDs.
         var satisfied = [Bool](repeating: false, count: createMissing ? desired.grants.count : 0)
         var satisfiedCount = 0
@@ -330,7 +338,7 @@ private struct PlanRun {
                 defer { start = end }
                 if protectedUserIDs.contains(userID) { continue }
                 guard let memberID = userToMember[userID], let grantPosition = grants[memberID] else {
-                    for position in order[start..<end] { emitRemoval(assignments[position], planID: planID, planName: group.name) }
+                    for position in order[start..<end] { emitRemoval(assignments[position], key: group.key) }
                     continue
                 }
                 if accessLossOnly { continue }
@@ -362,31 +370,32 @@ private struct PlanRun {
                     }
                     for extra in basics.dropFirst() {
                         emit(.removeGrant(assignmentID: extra.id, userID: userID, groupID: groupID, cause: .duplicate),
-                             "duplicate role assignment of \(memberName(memberID)) in the group of plan \(group.name); keeping #\(keep.id)",
+                             "duplicate role assignment of \(memberName(memberID)) in the group of \(groupName(group.key)); keeping #\(keep.id)",
                              member: memberID, plan: planID)
                     }
                 }
                 for other in list where other.roleID != groupBasicRoleID {
                     emit(.removeGrant(assignmentID: other.id, userID: userID, groupID: groupID, cause: .wrongRole),
-                         "\(memberName(memberID)) holds role \(other.roleID) in the group of plan \(group.name); BooGYMan grants only \(groupBasicRoleID)",
+                         "\(memberName(memberID)) holds role \(other.roleID) in the group of \(groupName(group.key)); BooGYMan grants only \(groupBasicRoleID)",
                          member: memberID, plan: planID)
                 }
             }
         }
-        guard createMissing, let target = targetGroup[planID], satisfiedCount < grants.count else { return }
+        guard createMissing, let target = targetGroup[group.key], satisfiedCount < grants.count else { return }
         for (memberID, grantPosition) in grants where !satisfied[grantPosition] {
             guard let user = resolvedUser[memberID] else { continue }
-            if inviteGrantPlan[memberID] == planID { continue }  // the invite carries this grant
+            if inviteGrantGroup[memberID] == group.key { continue }  // the invite carries this grant
             let grant = desired.grants[grantPosition]
             emit(.createGrant(user: user, group: target, roleID: groupBasicRoleID, validFrom: grant.window.from, validUntil: grant.window.until),
                  grant.explanation, member: memberID, plan: planID)
         }
     }
 
-    /// Removes an assignment whose holder has no grant in this plan; an assignment whose validity
+    /// Removes an assignment whose holder has no grant in this group; an assignment whose validity
     /// already ended opens nothing, so its removal is cleanup (not counted by the brake).
-    mutating func emitRemoval(_ assignment: ObservedRoleAssignment, planID: UUID, planName: String, cause override: RemovalCause? = nil, why overrideWhy: String? = nil) {
-        var (cause, why, memberID) = removal(userID: assignment.userID, planID: planID, planName: planName)
+    mutating func emitRemoval(_ assignment: ObservedRoleAssignment, key: ManagedGroupKey, cause override: RemovalCause? = nil, why overrideWhy: String? = nil) {
+        let planID = key.planID
+        var (cause, why, memberID) = removal(userID: assignment.userID, key: key)
         if let override { cause = override }
         if let overrideWhy { why = overrideWhy }
         if cause.losesAccess, let until = assignment.validUntil, until <= desired.evaluatedAt {
@@ -397,18 +406,19 @@ private struct PlanRun {
              member: memberID, plan: planID)
     }
 
-    func removal(userID: Int, planID: UUID, planName: String) -> (RemovalCause, String, UUID?) {
+    func removal(userID: Int, key: ManagedGroupKey) -> (RemovalCause, String, UUID?) {
+        let bare = bareName(key)
         if let memberID = userToMember[userID] {
-            let why = desired.denials[MemberPlan(memberID: memberID, planID: planID)]
-                ?? "\(memberName(memberID)) has no subscription to \(planName)"
+            let why = key.planID.flatMap { desired.denials[MemberPlan(memberID: memberID, planID: $0)] }
+                ?? (key.planID != nil ? "\(memberName(memberID)) has no subscription to \(bare)" : "\(memberName(memberID)) has no booking in \(bare)")
             return (.accessEnded, why, memberID)
         }
         if let deleted = deletedMemberOfUser[userID] {
             return (.memberDeleted,
-                    "\(userLabel(userID)) belonged to a deleted member; door access to \(planName) removed, Kisi user kept", deleted)
+                    "\(userLabel(userID)) belonged to a deleted member; door access to \(bare) removed, Kisi user kept", deleted)
         }
         return (.notLinked,
-                "\(userLabel(userID)) was added by hand to the BooGYMan group of plan \(planName) but is not linked to any member", nil)
+                "\(userLabel(userID)) was added by hand to the BooGYMan group of \(groupName(key)) but is not linked to any member", nil)
     }
 
     func matches(_ assignment: ObservedRoleAssignment, _ window: AccessWindow) -> Bool {
@@ -420,16 +430,16 @@ private struct PlanRun {
         return date.formatted(.iso8601)
     }
 
-    mutating func retireGroup(_ group: ObservedGroup, planID: UUID) {
-        let why = desired.retiredPlans[planID].map { "plan \($0) is archived and has no live subscription" }
-            ?? "plan \(group.name) was deleted"
+    mutating func retireGroup(_ group: ObservedGroup, key: ManagedGroupKey) {
+        let why = key.planID.flatMap { desired.retiredPlans[$0] }.map { "plan \($0) is archived and has no live subscription" }
+            ?? (key.planID != nil ? "plan \(group.name) was deleted" : "\(group.name) is no longer needed")
         for assignment in (assignmentsByGroup[group.id] ?? []).sorted(by: { $0.id < $1.id }) {
             let memberID = userToMember[assignment.userID]
             let who = memberID.map(memberName) ?? userLabel(assignment.userID)
-            emitRemoval(assignment, planID: planID, planName: planName(planID), cause: .planRemoved, why: "\(who) loses access: \(why)")
+            emitRemoval(assignment, key: key, cause: .planRemoved, why: "\(who) loses access: \(why)")
         }
         emit(.deleteGroup(groupID: group.id, cause: .planRemoved),
-             "Kisi group \"\(group.name)\" (#\(group.id)) deleted: \(why)", plan: planID)
+             "Kisi group \"\(group.name)\" (#\(group.id)) deleted: \(why)", plan: key.planID)
     }
 
     // MARK: Users
@@ -474,13 +484,13 @@ private struct PlanRun {
             // Plans whose grants can be acted on this run, per member, earliest first.
             if actionableOnce == nil {
                 var actionable: [UUID: [DesiredGrant]] = [:]
-                for grant in desired.grants where targetGroup[grant.planID] != nil {
+                for grant in desired.grants where targetGroup[grant.groupKey] != nil {
                     actionable[grant.memberID, default: []].append(grant)
                 }
                 actionableOnce = actionable
             }
             let grants = (actionableOnce?[memberID] ?? []).sorted {
-                ($0.window.from, $0.planID) < ($1.window.from, $1.planID)
+                $0.window.from != $1.window.from ? $0.window.from < $1.window.from : $0.groupKey < $1.groupKey
             }
             guard !grants.isEmpty else { continue }
             let membersByEmail = membersByEmailOnce ?? Dictionary(grouping: desired.users, by: { $0.email.normalized })
@@ -529,8 +539,8 @@ private struct PlanRun {
                      "\(user.name) needs door access and has no Kisi user\(stale); creating a managed user", member: memberID)
             case .invitations:
                 let first = grants[0]
-                inviteGrantPlan[memberID] = first.planID
-                emit(.inviteUser(memberID: memberID, email: user.email.value, name: user.name, group: targetGroup[first.planID]!,
+                inviteGrantGroup[memberID] = first.groupKey
+                emit(.inviteUser(memberID: memberID, email: user.email.value, name: user.name, group: targetGroup[first.groupKey]!,
                                  roleID: groupBasicRoleID, validFrom: first.window.from, validUntil: first.window.until),
                      "\(user.name) needs door access and has no Kisi user\(stale); inviting them: \(first.explanation)",
                      member: memberID, plan: first.planID)

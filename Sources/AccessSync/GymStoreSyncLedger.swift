@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 import GymStore
 
 /// The durable ``SyncLedger``: GymStore's Kisi sync tables (links, write journal, held reviews, sync state).
@@ -28,8 +29,8 @@ public struct GymStoreSyncLedger: SyncLedger {
         try await repository.kisiLinks(memberIDs: memberIDs, userIDs: userIDs)
     }
 
-    public func setGroupLink(planID: UUID, groupID: Int?) async throws {
-        try await repository.setKisiGroupLink(planID: planID, groupID: groupID)
+    public func setGroupLink(key: ManagedGroupKey, groupID: Int?) async throws {
+        try await repository.setKisiGroupLink(key: key, groupID: groupID)
     }
 
     public func setUserLink(memberID: UUID, userID: Int?) async throws {

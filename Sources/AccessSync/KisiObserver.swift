@@ -293,11 +293,11 @@ public struct KisiObserver: Sendable {
         try await collect(client.allUsers()).map(Self.observed)
     }
 
-    /// Groups linked to a plan or carrying a BooGYMan marker: the only groups whose doors and
-    /// assignments matter to the planner.
+    /// Groups linked to a managed-group key or carrying a BooGYMan marker: the only groups whose doors
+    /// and assignments matter to the planner.
     static func relevantGroupIDs(groups: [ObservedGroup], links: KisiLinks) -> Set<Int> {
         let linked = Set(links.groups.values)
-        return Set(groups.filter { linked.contains($0.id) || ManagedGroupMarker.planID(in: $0.description) != nil }.map(\.id))
+        return Set(groups.filter { linked.contains($0.id) || ManagedGroupMarker.key(in: $0.description) != nil }.map(\.id))
     }
 
     /// The first page of a whole-organization list, read once: its `total` decides how to read the rest.

@@ -35,7 +35,8 @@ public enum SyncCommand: Codable, Sendable, Equatable {
     /// Kisi's own invitation e-mail, again: the member's current grant in their plan's group, repeated.
     public struct InvitationRequest: Codable, Sendable, Equatable {
         public var memberID: UUID
-        public var planID: UUID
+        /// The plan the grant comes from; nil for a class booking's group.
+        public var planID: UUID?
         public var kisiUserID: Int
         public var groupID: Int
         public var email: String
@@ -46,7 +47,7 @@ public enum SyncCommand: Codable, Sendable, Equatable {
         public var reason: String
 
         public init(
-            memberID: UUID, planID: UUID, kisiUserID: Int, groupID: Int, email: String, name: String, validFrom: Date, validUntil: Date,
+            memberID: UUID, planID: UUID?, kisiUserID: Int, groupID: Int, email: String, name: String, validFrom: Date, validUntil: Date,
             actor: String, reason: String
         ) {
             self.memberID = memberID

@@ -255,7 +255,7 @@ public actor SyncEngine {
         loadedBigGroups = true
         var holders: [Int: Set<Int>] = [:]
         for grant in desired.grants {
-            guard let groupID = links.groups[grant.planID], let userID = links.users[grant.memberID] else { continue }
+            guard let groupID = links.groups[grant.groupKey], let userID = links.users[grant.memberID] else { continue }
             holders[groupID, default: []].insert(userID)
         }
         return KisiObserver.GroupHints(holders: holders, knownAssignmentIDs: bigGroupAssignmentIDs)
@@ -740,8 +740,8 @@ public actor SyncEngine {
 
         // Role assignments: per changed plan's group, per changed member's user.
         var assignments: [Int: ObservedRoleAssignment] = [:]
-        for planID in planIDs.sorted() {
-            guard let groupID = links.groups[planID], groupIDs.contains(groupID) else { continue }
+        for (key, groupID) in links.groups.sorted(by: { $0.key < $1.key }) {
+            guard key.planID.map(planIDs.contains) == true, groupIDs.contains(groupID) else { continue }
             for assignment in try await observer.readAssignments(KisiRoleAssignmentFilter(appliesTo: .group(id: groupID))) {
                 assignments[assignment.id] = assignment
             }
@@ -781,7 +781,7 @@ public actor SyncEngine {
         reviews: [HeldReview], snapshot snap: GroupSnapshot, memberIDs: Set<UUID>, planIDs: Set<UUID>, _ run: inout SyncRun
     ) async throws {
         var desired = desiredIn
-        desired.grants = desiredIn.grants.filter { memberIDs.contains($0.memberID) || planIDs.contains($0.planID) }
+        desired.grants = desiredIn.grants.filter { memberIDs.contains($0.memberID) || $0.planID.map(planIDs.contains) == true }
         let observed = ObservedState(
             groups: snap.groups, groupLocks: snap.groupLocks, users: Array(users.values),
             roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
@@ -827,15 +827,15 @@ public actor SyncEngine {
         func member(_ action: SyncAction) -> Bool { action.memberID.map(members.contains) ?? false }
         func plan(_ action: SyncAction) -> Bool { action.planID.map(plans.contains) ?? false }
         var kept: [SyncAction] = []
-        var neededPlans = Set<UUID>()
+        var neededGroups = Set<ManagedGroupKey>()
         for action in actions {
             switch action.kind {
             case .createGrant, .updateGrantValidity, .removeGrant:
                 guard member(action) || plan(action) else { continue }
-                if case let .createGrant(_, .plan(planID), _, _, _) = action.kind { neededPlans.insert(planID) }
+                if case let .createGrant(_, .managed(key), _, _, _) = action.kind { neededGroups.insert(key) }
             case .inviteUser(_, _, _, let group, _, _, _):
                 guard action.memberID.map(memberFilter.contains) ?? false else { continue }
-                if case .plan(let planID) = group { neededPlans.insert(planID) }
+                if case .managed(let key) = group { neededGroups.insert(key) }
             case .createUser, .linkUser, .updateUser:
                 guard action.memberID.map(memberFilter.contains) ?? false else { continue }
             case .resolveReview(let key):
@@ -850,8 +850,8 @@ public actor SyncEngine {
         }
         return kept.filter { action in
             switch action.kind {
-            case .createGroup(let planID, _, _, _), .addGroupLock(.plan(let planID), _):
-                return plans.contains(planID) || neededPlans.contains(planID)
+            case .createGroup(let key, _, _, _), .addGroupLock(.managed(let key), _):
+                return key.planID.map(plans.contains) == true || neededGroups.contains(key)
             case .updateGroup, .deleteGroup, .linkGroup, .addGroupLock, .removeGroupLock:
                 return plan(action)
             default:

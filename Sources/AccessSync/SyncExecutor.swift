@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 import GymStore
 import KisiAPI
 import Logging
@@ -120,7 +121,7 @@ public struct SyncYield: Sendable {
 /// Executes planned actions through ``KisiClient``, in `SyncAction.executionOrder` (revocations first).
 ///
 /// - Every Kisi write is journalled before the call and finished after it.
-/// - `.plan` / `.member` references resolve through the links stored right after `createGroup`,
+/// - `.managed` / `.member` references resolve through the links stored right after `createGroup`,
 ///   `createUser` and `inviteUser`.
 /// - A create whose response was lost (``KisiError/outcomeUnknown(operation:cause:)``), a 422
 ///   "already taken" on a create, or a create matching an unfinished journal entry of an earlier run
@@ -165,7 +166,8 @@ struct SyncExecutor {
         onFinished: (@Sendable (SyncAction, Bool) async -> Void)? = nil
     ) async throws -> ExecutionResult {
         for entry in try await ledger.unfinishedWrites() {
-            suspects[Self.suspectKey(entry.action, entry.memberID, entry.planID), default: []].append(entry)
+            suspects[Self.suspectKey(entry.action, entry.memberID, entry.planID, Self.suspectTarget(entry.action, entry.requestJSON)), default: []]
+                .append(entry)
         }
         let ordered = order?.sorted(actions) ?? actions.sorted(by: SyncAction.executionOrder)
         let clock = ContinuousClock()
@@ -239,8 +241,21 @@ struct SyncExecutor {
             error: "\(error)", kisiStatus: kisi?.httpStatus, kisiCode: kisi?.code, transient: kisi?.isTransient ?? false)
     }
 
-    static func suspectKey(_ action: String, _ memberID: UUID?, _ planID: UUID?) -> String {
-        "\(action)|\(memberID?.uuidString ?? "-")|\(planID?.uuidString ?? "-")"
+    /// - Parameter target: what tells apart writes of one action about one member and plan: the group a
+    ///   grant goes to and the key a group is created for (a plan has one group per place with a place
+    ///   administrator's key, and a member one grant in each).
+    static func suspectKey(_ action: String, _ memberID: UUID?, _ planID: UUID?, _ target: String?) -> String {
+        "\(action)|\(memberID?.uuidString ?? "-")|\(planID?.uuidString ?? "-")|\(target ?? "-")"
+    }
+
+    /// The `target` of ``suspectKey(_:_:_:_:)`` read back from a journalled request body.
+    static func suspectTarget(_ action: String, _ requestJSON: String?) -> String? {
+        guard action == "createGroup" || action == "createGrant", let data = requestJSON?.data(using: .utf8),
+              let body = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if action == "createGroup" {
+            return ManagedGroupMarker.key(in: body["description"] as? String)?.storageKey
+        }
+        return (body["applies_to_id"] as? NSNumber).map { "group \($0.intValue)" }
     }
 
     // MARK: Resolution
@@ -248,8 +263,8 @@ struct SyncExecutor {
     func groupID(_ ref: GroupRef) throws -> Int {
         switch ref {
         case .kisi(let id): return id
-        case .plan(let planID):
-            guard let id = links.groups[planID] else { throw SyncExecutionError.unresolved("the Kisi group of plan \(planID)") }
+        case .managed(let key):
+            guard let id = links.groups[key] else { throw SyncExecutionError.unresolved("the Kisi group \(key)") }
             return id
         }
     }
@@ -268,25 +283,25 @@ struct SyncExecutor {
     mutating func execute(_ action: SyncAction) async throws {
         let look = KisiLookup(client: client, meter: meter, links: links)
         switch action.kind {
-        case let .createGroup(planID, name, description, placeID):
+        case let .createGroup(key, name, description, placeID):
             let intent = intent(action, "group", nil, ["name": name, "description": description, "place_id": placeID ?? NSNull()])
             let client = self.client
-            // Creating a plan's group is idempotent by its marker: a create planned before another run
+            // Creating a managed group is idempotent by its marker: a create planned before another run
             // made the group (work set aside, then resumed) links that group instead of making a second.
-            let lookup: @Sendable () async throws -> Int? = { try await look.findMarkedGroup(planID, placeID: placeID) }
+            let lookup: @Sendable () async throws -> Int? = { try await look.findMarkedGroup(key, placeID: placeID) }
             if let existing = try await lookup() {
-                try await ledger.setGroupLink(planID: planID, groupID: existing)
-                links.groups[planID] = existing
+                try await ledger.setGroupLink(key: key, groupID: existing)
+                links.groups[key] = existing
                 result.recovered += 1
                 result.groupsChanged = true
-                logger.info("Kisi group of the plan already exists; linked", metadata: ["plan": "\(planID)", "kisi.id": "\(existing)"])
+                logger.info("Kisi group of the key already exists; linked", metadata: ["group": "\(key)", "kisi.id": "\(existing)"])
                 return
             }
             let id = try await create(action, intent, duplicateLookup: false, lookup: lookup) {
                 try await client.createGroup(KisiGroupCreate(name: name, description: description, placeID: placeID)).id
             }
-            try await ledger.setGroupLink(planID: planID, groupID: id)
-            links.groups[planID] = id
+            try await ledger.setGroupLink(key: key, groupID: id)
+            links.groups[key] = id
             result.groupsChanged = true
 
         case let .updateGroup(groupID, name, description):
@@ -301,15 +316,15 @@ struct SyncExecutor {
             let intent = intent(action, "group", groupID, [:])
             let client = self.client
             try await delete(action, intent) { try await client.deleteGroup(id: groupID) }
-            if cause == .planRemoved, let planID = action.planID, links.groups[planID] == groupID {
-                try await ledger.setGroupLink(planID: planID, groupID: nil)
-                links.groups[planID] = nil
+            if cause == .planRemoved, let key = links.groups.first(where: { $0.value == groupID })?.key {
+                try await ledger.setGroupLink(key: key, groupID: nil)
+                links.groups[key] = nil
             }
             result.groupsChanged = true
 
-        case let .linkGroup(planID, groupID):
-            try await ledger.setGroupLink(planID: planID, groupID: groupID)
-            links.groups[planID] = groupID
+        case let .linkGroup(key, groupID):
+            try await ledger.setGroupLink(key: key, groupID: groupID)
+            links.groups[key] = groupID
 
         case let .addGroupLock(ref, lockID):
             let groupID = try groupID(ref)
@@ -427,7 +442,7 @@ struct SyncExecutor {
         _ action: SyncAction, _ intent: SyncWriteIntent, duplicateLookup: Bool,
         lookup: () async throws -> Int?, _ call: () async throws -> Int
     ) async throws -> Int {
-        if let entries = suspects.removeValue(forKey: Self.suspectKey(intent.action, intent.memberID, intent.planID)) {
+        if let entries = suspects.removeValue(forKey: Self.suspectKey(intent.action, intent.memberID, intent.planID, Self.suspectTarget(intent.action, intent.requestJSON))) {
             let found = try await lookup()
             for entry in entries {
                 try await ledger.finishWrite(id: entry.id, found.map {
@@ -539,13 +554,13 @@ struct KisiLookup: Sendable {
     let meter: KisiCallMeter
     let links: KisiLinks
 
-    /// The plan's marked group of the wanted scope (`placeID` nil: organization-wide), if Kisi has one.
+    /// The key's marked group of the wanted scope (`placeID` nil: organization-wide), if Kisi has one.
     /// A marked group of another scope is the group being replaced, never a match.
-    func findMarkedGroup(_ planID: UUID, placeID: Int?) async throws -> Int? {
+    func findMarkedGroup(_ key: ManagedGroupKey, placeID: Int?) async throws -> Int? {
         var candidates: [Int] = []
         for try await page in client.allGroups().pages {
             meter.read()
-            candidates += page.items.filter { ManagedGroupMarker.planID(in: $0.description) == planID && $0.placeID == placeID }.map(\.id)
+            candidates += page.items.filter { ManagedGroupMarker.key(in: $0.description) == key && $0.placeID == placeID }.map(\.id)
         }
         return candidates.min()
     }

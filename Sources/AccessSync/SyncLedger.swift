@@ -1,4 +1,5 @@
 import Foundation
+import GymCore
 import GymStore
 
 /// One write to Kisi as journalled *before* the call: what, on which object, for whom, why.
@@ -66,13 +67,13 @@ public struct SyncWriteOutcome: Sendable, Hashable {
 /// (the response was lost) is listed by ``unfinishedWrites()`` and makes the next run look Kisi up
 /// before writing the same thing again.
 public protocol SyncLedger: Sendable {
-    /// Stored links: plan ID → Kisi group ID, member ID → Kisi user ID.
+    /// Stored links: managed-group key → Kisi group ID, member ID → Kisi user ID.
     func links() async throws -> KisiLinks
     /// Every group link, and the user links of these members and of these Kisi users: what a run
     /// about a few members needs, without loading the whole gym's links.
     func links(memberIDs: Set<UUID>, userIDs: Set<Int>) async throws -> KisiLinks
-    /// Stores (or with nil drops) the link of a plan to its Kisi group.
-    func setGroupLink(planID: UUID, groupID: Int?) async throws
+    /// Stores (or with nil drops) the link of a managed group to its Kisi group.
+    func setGroupLink(key: ManagedGroupKey, groupID: Int?) async throws
     /// Stores (or with nil drops) the link of a member to their Kisi user.
     func setUserLink(memberID: UUID, userID: Int?) async throws
 
@@ -113,8 +114,8 @@ public actor InMemorySyncLedger: SyncLedger {
 
     public func links() -> KisiLinks { storedLinks }
 
-    public func setGroupLink(planID: UUID, groupID: Int?) {
-        storedLinks.groups[planID] = groupID
+    public func setGroupLink(key: ManagedGroupKey, groupID: Int?) {
+        storedLinks.groups[key] = groupID
     }
 
     public func setUserLink(memberID: UUID, userID: Int?) {

@@ -159,7 +159,7 @@ extension AdminRoutes {
             if let memberID = action.memberID, let member = try? await repository.member(memberID) {
                 who = "\(member.fullName) (\(member.email.value))"
             }
-            let group = (action.planID ?? planOfGroup[groupID]).flatMap { layout.plans[$0]?.name } ?? "group \(groupID)"
+            let group = (action.planID ?? planOfGroup[groupID]?.planID).flatMap { layout.plans[$0]?.name } ?? "group \(groupID)"
             rows.append(["who": who, "group": group])
         }
         var data: [String: Any] = [

@@ -62,12 +62,11 @@ extension GymRepository {
 // MARK: - Links between local and Kisi objects
 
 extension GymRepository {
-    /// Every plan ⇄ Kisi group and member ⇄ Kisi user link.
+    /// Every managed group ⇄ Kisi group and member ⇄ Kisi user link.
     public func kisiLinks() async throws -> KisiLinks {
-        var links = KisiLinks()
+        var links = KisiLinks(groups: try await kisiGroupLinks())
         for row in try await KisiLinkRow.query(on: database).all() {
             switch row.kind {
-            case KisiLinkRow.planKind: links.groups[row.localID] = row.kisiID
             case KisiLinkRow.memberKind: links.users[row.localID] = row.kisiID
             default: throw StoreError.corrupt("Kisi link kind \"\(row.kind)\"")
             }
@@ -75,10 +74,46 @@ extension GymRepository {
         return links
     }
 
-    /// Links a plan to its Kisi group, replacing an earlier link; `nil` removes the link.
-    /// A group already linked to another plan is a `StoreError.conflict`.
+    /// Every managed group ⇄ Kisi group link (a gym has a handful).
+    func kisiGroupLinks() async throws -> [ManagedGroupKey: Int] {
+        var groups: [ManagedGroupKey: Int] = [:]
+        for row in try await KisiGroupLinkRow.query(on: database).all() {
+            guard let key = ManagedGroupKey(storageKey: row.groupKey) else {
+                throw StoreError.corrupt("Kisi group link key \"\(row.groupKey)\"")
+            }
+            groups[key] = row.kisiID
+        }
+        return groups
+    }
+
+    /// Links a plan's (whole) group to its Kisi group; see ``setKisiGroupLink(key:groupID:)``.
     public func setKisiGroupLink(planID: UUID, groupID: Int?) async throws {
-        try await setKisiLink(kind: KisiLinkRow.planKind, localID: planID, kisiID: groupID, what: ("Kisi group", "plan"))
+        try await setKisiGroupLink(key: .plan(planID), groupID: groupID)
+    }
+
+    /// Links a managed group to its Kisi group, replacing an earlier link; `nil` removes the link.
+    /// A Kisi group already linked under another key is a `StoreError.conflict`.
+    public func setKisiGroupLink(key: ManagedGroupKey, groupID: Int?) async throws {
+        let text = key.storageKey
+        guard let groupID else {
+            try await KisiGroupLinkRow.query(on: database).filter(\.$groupKey == text).delete()
+            return
+        }
+        guard groupID > 0 else { throw FieldErrors(field: "kisi_id", "must be a positive Kisi ID") }
+        try await write { db in
+            if let other = try await KisiGroupLinkRow.query(on: db).filter(\.$kisiID == groupID).filter(\.$groupKey != text).first() {
+                throw StoreError.conflict("Kisi group \(groupID) is already linked to \(other.groupKey)")
+            }
+            let row = try await KisiGroupLinkRow.query(on: db).filter(\.$groupKey == text).first() ?? {
+                let row = KisiGroupLinkRow()
+                row.id = UUID()
+                row.groupKey = text
+                return row
+            }()
+            row.ownerID = key.ownerID
+            row.kisiID = groupID
+            try await row.save(on: db)
+        }
     }
 
     /// Links a member to their Kisi user, replacing an earlier link; `nil` removes the link.

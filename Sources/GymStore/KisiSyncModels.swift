@@ -18,7 +18,8 @@ final class KisiSettingsRow: Model, @unchecked Sendable {
     init() {}
 }
 
-/// One local object ⇄ Kisi object link. `kind` is `plan` (a Kisi group) or `member` (a Kisi user).
+/// One member ⇄ Kisi user link (`kind` `member`). Until migration 017 it also held plan ⇄ Kisi group
+/// links (`kind` `plan`); those live in `kisi_group_links` now (``KisiGroupLinkRow``).
 final class KisiLinkRow: Model, @unchecked Sendable {
     static let schema = "kisi_links"
     @ID(key: .id) var id: UUID?
@@ -29,7 +30,6 @@ final class KisiLinkRow: Model, @unchecked Sendable {
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
     init() {}
 
-    static let planKind = "plan"
     static let memberKind = "member"
 }
 
@@ -100,4 +100,17 @@ extension HeldReviewRow {
             id: try requireID(), kind: kind, memberID: memberID, kisiUserID: kisiUserID, detail: detail, createdAt: createdAt,
             resolvedAt: resolvedAt, resolution: resolution)
     }
+}
+
+/// One managed Kisi group's link (migration 017): `group_key` is ``ManagedGroupKey/storageKey``,
+/// `owner_id` the plan or studio the key names.
+final class KisiGroupLinkRow: Model, @unchecked Sendable {
+    static let schema = "kisi_group_links"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "group_key") var groupKey: String
+    @Field(key: "owner_id") var ownerID: UUID
+    @Field(key: "kisi_id") var kisiID: Int
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    init() {}
 }

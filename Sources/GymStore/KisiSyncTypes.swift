@@ -80,16 +80,22 @@ public struct KisiSettings: Sendable, Equatable, CustomStringConvertible, Custom
     }
 }
 
-/// Which Kisi object stands for which local one: a plan is one Kisi group, a member one Kisi user.
+/// Which Kisi object stands for which local one: a managed group (a plan's, a plan's at one place, a
+/// studio's classes') is one Kisi group, a member one Kisi user.
 public struct KisiLinks: Sendable, Equatable {
-    /// Plan ID → Kisi group ID.
-    public var groups: [UUID: Int]
+    /// Managed-group key → Kisi group ID.
+    public var groups: [ManagedGroupKey: Int]
     /// Member ID → Kisi user ID.
     public var users: [UUID: Int]
 
-    public init(groups: [UUID: Int] = [:], users: [UUID: Int] = [:]) {
+    public init(groups: [ManagedGroupKey: Int] = [:], users: [UUID: Int] = [:]) {
         self.groups = groups
         self.users = users
+    }
+
+    /// The Kisi groups of a plan (its whole group, or one per place), by key.
+    public func groups(ofPlan planID: UUID) -> [ManagedGroupKey: Int] {
+        groups.filter { $0.key.planID == planID }
     }
 }
 

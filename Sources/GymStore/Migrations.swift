@@ -23,6 +23,7 @@ enum GymMigrations {
             M013CreateIdempotencyKeys(),
             M015AddListIndexes(),
             M016CreateSyncCommands(),
+            M017KeyGroupLinks(),
         ])
         return migrations
     }

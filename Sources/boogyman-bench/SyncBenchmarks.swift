@@ -372,12 +372,12 @@ struct SyncPlanning: AsyncParsableCommand {
         // The matching observed state, derived once (outside the measurement) from a desired state.
         let reference = DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant)
         var observed = ObservedState()
-        var groupIDs: [UUID: Int] = [:]
+        var groupIDs: [ManagedGroupKey: Int] = [:]
         for (offset, group) in reference.groups.enumerated() {
             let id = 10_000 + offset
-            groupIDs[group.planID] = id
+            groupIDs[group.key] = id
             observed.groups.append(ObservedGroup(id: id, name: group.name, description: group.description, placeID: group.scope.placeID))
-            observed.groupLinks[group.planID] = id
+            observed.groupLinks[group.key] = id
             for lockID in group.lockIDs { observed.groupLocks.append(ObservedGroupLock(id: 20_000 + observed.groupLocks.count, groupID: id, lockID: lockID)) }
         }
         var userIDs: [UUID: Int] = [:]
@@ -389,7 +389,7 @@ struct SyncPlanning: AsyncParsableCommand {
         }
         for grant in reference.grants {
             observed.roleAssignments.append(ObservedRoleAssignment(
-                id: 5_000_000 + observed.roleAssignments.count, userID: userIDs[grant.memberID]!, groupID: groupIDs[grant.planID]!,
+                id: 5_000_000 + observed.roleAssignments.count, userID: userIDs[grant.memberID]!, groupID: groupIDs[grant.groupKey]!,
                 validFrom: grant.window.from, validUntil: grant.window.until))
         }
         let rssBefore = maxRSSKiB()

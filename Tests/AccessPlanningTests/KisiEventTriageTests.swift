@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import GymCore
 @testable import AccessPlanning
 
 @Suite("Kisi event triage")
@@ -7,7 +8,8 @@ struct KisiEventTriageTests {
     static let member = fixedID(1)
     static let plan = fixedID(2)
     static let userLinks = [member: 900]
-    static let groupLinks = [plan: 700]
+    static let studio = fixedID(3)
+    static let groupLinks: [ManagedGroupKey: Int] = [.plan(plan): 700, .planAtPlace(plan, placeID: 12): 701, .studioClasses(studio, slot: 1): 702]
 
     struct Case: Sendable, CustomTestStringConvertible {
         let event: KisiWebhookEvent
@@ -28,6 +30,10 @@ struct KisiEventTriageTests {
              expected: .ignore("Kisi user #901 is not linked to a member")),
         Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 700),
              expected: .plan(plan)),
+        Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 701),
+             expected: .plan(plan)),
+        Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 702),
+             expected: .everything("group.update #702 on the managed group studio-classes:00000000-0000-0000-0000-000000000003:slot:1")),
         Case(event: .init(type: "group.update", actorType: "User", actorID: 60, objectType: "Group", objectID: 2002),
              expected: .ignore("Kisi group #2002 is not managed by BooGYMan")),
         Case(event: .init(type: "group_lock.destroy", actorType: "User", actorID: 60, objectType: "GroupLock", objectID: 44),

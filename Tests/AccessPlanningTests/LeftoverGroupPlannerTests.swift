@@ -37,7 +37,7 @@ struct LeftoverGroupPlannerTests {
     func unlinkedMarkedGroupWithoutLinkIsHeld() {
         var observed = Gym.synced()
         let linked = Self.unlimitedGroup(observed)
-        observed.groupLinks[Gym.unlimited.id] = nil
+        observed.groupLinks[.plan(Gym.unlimited.id)] = nil
         observed.groups.append(ObservedGroup(id: 778, name: linked.name, description: linked.description))
         let actions = plan(desired: Gym.desired(), observed: observed)
         #expect(!actions.contains { if case .deleteGroup = $0.kind { true } else { false } })

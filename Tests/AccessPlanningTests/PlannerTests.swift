@@ -70,7 +70,7 @@ struct PlannerTests {
             $0.kind == .updateUser(user: .kisi(77), name: "Ana Popescu", metadata: [memberIDMetadataKey: Gym.ana.id.uuidString])
         })
         #expect(actions.contains {
-            if case .createGrant(.kisi(77), .plan(Gym.unlimited.id), _, _, _) = $0.kind { true } else { false }
+            if case .createGrant(.kisi(77), .managed(.plan(Gym.unlimited.id)), _, _, _) = $0.kind { true } else { false }
         })
         var sim = KisiSimulator(state: base)
         sim.apply(actions)
@@ -181,7 +181,7 @@ struct PlannerTests {
         observed.users.append(ObservedUser(id: 55, email: userEmail, name: linkedTo == nil ? "Hand Added" : "Dan Marin",
                                            metadata: linkedTo.map { [memberIDMetadataKey: $0.uuidString] } ?? [:]))
         if let linkedTo { observed.userLinks[linkedTo] = 55 }
-        let group = observed.groupLinks[Gym.unlimited.id]!
+        let group = observed.groupLinks[.plan(Gym.unlimited.id)]!
         observed.roleAssignments.append(ObservedRoleAssignment(id: 66, userID: 55, groupID: group))
         let actions = plan(desired: Gym.desired(), observed: observed)
         #expect(actions.map(\.kind) == [.removeGrant(assignmentID: 66, userID: 55, groupID: group, cause: cause)])
@@ -297,7 +297,7 @@ struct PlannerTests {
         let actions = plan(desired: Gym.desired(), observed: ObservedState())
         let carla = actions.filter { $0.memberID == Gym.carla.id && $0.kind.name == "createGrant" }
         #expect(carla.map(\.kind) == [
-            .createGrant(user: .member(Gym.carla.id), group: .plan(Gym.oldTownOnly.id), roleID: groupBasicRoleID,
+            .createGrant(user: .member(Gym.carla.id), group: .managed(.plan(Gym.oldTownOnly.id)), roleID: groupBasicRoleID,
                          validFrom: instant("2026-02-28T22:00:00Z"), validUntil: instant("2026-03-31T21:00:00Z")),
         ])
         #expect(carla.first?.reason.contains("starts on 2026-03-01") == true)
@@ -312,7 +312,7 @@ struct PlannerTests {
         spin.name = "Spin & Ride"
         let layout = GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: [Gym.unlimited, Gym.oldTownOnly, spin, Gym.legacy])
         let actions = plan(desired: Gym.desired(layout: layout), observed: observed)
-        let group = observed.groupLinks[Gym.spin.id]!
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
         #expect(actions.map(\.kind) == [.updateGroup(groupID: group, name: "Spin & Ride", description: ManagedGroupMarker.description(planID: Gym.spin.id))])
         #expect(actions.first?.reason == "plan renamed from \"Spin\" to \"Spin & Ride\"")
         #expect(actions.first?.priority == .cosmetic)
@@ -337,7 +337,7 @@ struct PlannerTests {
         spinning.kisiLockIDs = studioLocks
         let layout = GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [spinning, Gym.pool], plans: [Gym.unlimited, Gym.oldTownOnly, Gym.spin, Gym.legacy])
         let actions = plan(desired: Gym.desired(layout: layout), observed: observed)
-        let group = observed.groupLinks[Gym.spin.id]!
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
         let adds = actions.compactMap { if case let .addGroupLock(.kisi(g), lock) = $0.kind, g == group { lock } else { nil } }
         let removes = actions.compactMap { if case let .removeGroupLock(_, g, lock) = $0.kind, g == group { lock } else { nil } }
         #expect(adds == added)
@@ -355,7 +355,7 @@ struct PlannerTests {
         unlimited.studioIDs = [Gym.spinning.id]
         let layout = GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: [unlimited, Gym.oldTownOnly, Gym.spin, Gym.legacy])
         let actions = plan(desired: Gym.desired(layout: layout), observed: observed)
-        #expect(actions.map(\.kind) == [.addGroupLock(group: .kisi(observed.groupLinks[Gym.unlimited.id]!), lockID: 5003)])
+        #expect(actions.map(\.kind) == [.addGroupLock(group: .kisi(observed.groupLinks[.plan(Gym.unlimited.id)]!), lockID: 5003)])
         #expect(actions.first?.reason == "group lock 5003 added because studio Spinning in Old Town is a door of plan Unlimited")
     }
 
@@ -368,7 +368,7 @@ struct PlannerTests {
         // Carla's plan; she holds a grant ahead. Add Dan as a (cancelled) subscriber with a stale grant.
         var oldTown = Gym.oldTownOnly
         oldTown.clubIDs = clubs
-        let oldGroup = observed.groupLinks[oldTown.id]!
+        let oldGroup = observed.groupLinks[.plan(oldTown.id)]!
         observed.users.append(ObservedUser(id: 44, email: "dan@example.com", name: "Dan Marin", metadata: [memberIDMetadataKey: Gym.dan.id.uuidString]))
         observed.userLinks[Gym.dan.id] = 44
         observed.roleAssignments.append(ObservedRoleAssignment(id: 45, userID: 44, groupID: oldGroup))
@@ -376,10 +376,10 @@ struct PlannerTests {
         let desired = Gym.desired(layout: layout)
         let actions = plan(desired: desired, observed: observed)
         #expect(actions.kinds == ["removeGrant"] + ["createGroup"] + Array(repeating: "addGroupLock", count: layout.lockIDs(of: oldTown).count) + ["createGrant", "deleteGroup"])
-        #expect(actions.contains { $0.kind == .createGroup(planID: oldTown.id, name: "Old Town", description: ManagedGroupMarker.description(planID: oldTown.id), placeID: place) })
+        #expect(actions.contains { $0.kind == .createGroup(key: .plan(oldTown.id), name: "Old Town", description: ManagedGroupMarker.description(planID: oldTown.id), placeID: place) })
         #expect(actions.last?.kind == .deleteGroup(groupID: oldGroup, cause: .scopeChanged))
         #expect(actions.last?.priority == .cleanup)
-        #expect(actions.contains { if case .createGrant(.kisi(observed.userLinks[Gym.carla.id]!), .plan(oldTown.id), _, _, _) = $0.kind { true } else { false } })
+        #expect(actions.contains { if case .createGrant(.kisi(observed.userLinks[Gym.carla.id]!), .managed(.plan(oldTown.id)), _, _, _) = $0.kind { true } else { false } })
         var sim = KisiSimulator(state: observed)
         sim.apply(actions)
         #expect(sim.errors.isEmpty)
@@ -392,7 +392,7 @@ struct PlannerTests {
         let observed = Gym.synced()
         let layout = GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: [Gym.unlimited, Gym.oldTownOnly, Gym.legacy])
         let actions = plan(desired: Gym.desired(layout: layout), observed: observed)
-        let group = observed.groupLinks[Gym.spin.id]!
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
         #expect(actions.kinds == ["removeGrant", "deleteGroup"])
         #expect(actions.removals.map(\.cause) == [.planRemoved])
         #expect(actions.last?.kind == .deleteGroup(groupID: group, cause: .planRemoved))
@@ -403,7 +403,7 @@ struct PlannerTests {
     @Test("a linked group without the marker is never deleted or changed, only held", arguments: [nil, "Our VIP room", ManagedGroupMarker.description(planID: Gym.unlimited.id)])
     func unmarkedLinkedGroupNotDeleted(description: String?) {
         var observed = Gym.synced()
-        let group = observed.groupLinks[Gym.spin.id]!
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
         let index = observed.groups.firstIndex { $0.id == group }!
         observed.groups[index].description = description
         // Spin deleted:
@@ -418,9 +418,9 @@ struct PlannerTests {
     @Test("an unlinked group carrying a plan's marker is adopted once, otherwise held")
     func markedGroupAdoption() {
         var observed = Gym.synced()
-        let group = observed.groupLinks[Gym.spin.id]!
-        observed.groupLinks[Gym.spin.id] = nil
-        #expect(plan(desired: Gym.desired(), observed: observed).map(\.kind) == [.linkGroup(planID: Gym.spin.id, groupID: group)])
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
+        observed.groupLinks[.plan(Gym.spin.id)] = nil
+        #expect(plan(desired: Gym.desired(), observed: observed).map(\.kind) == [.linkGroup(key: .plan(Gym.spin.id), groupID: group)])
         // Two candidates: hold both, create nothing.
         observed.groups.append(ObservedGroup(id: 5, name: "Spin", description: ManagedGroupMarker.description(planID: Gym.spin.id), placeID: 1001))
         let actions = plan(desired: Gym.desired(), observed: observed)
@@ -432,7 +432,7 @@ struct PlannerTests {
     @Test("a group linked from two plans is held")
     func groupLinkedTwice() {
         var observed = Gym.synced()
-        observed.groupLinks[Gym.oldTownOnly.id] = observed.groupLinks[Gym.spin.id]
+        observed.groupLinks[.plan(Gym.oldTownOnly.id)] = observed.groupLinks[.plan(Gym.spin.id)]
         let actions = plan(desired: Gym.desired(), observed: observed)
         // The group is left alone; Old Town's own group, now unlinked but marked, is held too.
         #expect(actions.holds.map(\.key.kind) == [.groupLinkedToSeveralPlans, .unlinkedMarkedGroup])
@@ -442,7 +442,7 @@ struct PlannerTests {
     @Test("a hand-deleted managed group is re-created with its grants")
     func groupDeletedInKisi() {
         var observed = Gym.synced()
-        let group = observed.groupLinks[Gym.spin.id]!
+        let group = observed.groupLinks[.plan(Gym.spin.id)]!
         observed.groups.removeAll { $0.id == group }
         observed.groupLocks.removeAll { $0.groupID == group }
         observed.roleAssignments.removeAll { $0.groupID == group }
@@ -532,9 +532,9 @@ struct PlannerTests {
         let ana = actions.filter { $0.memberID == Gym.ana.id }
         #expect(ana.kinds == ["inviteUser", "createGrant", "updateUser"])
         // The invite carries the earliest grant (Unlimited from 2026-01-01), the assignment the other.
-        #expect(ana[0].kind == .inviteUser(memberID: Gym.ana.id, email: "ana@example.com", name: "Ana Popescu", group: .plan(Gym.unlimited.id),
+        #expect(ana[0].kind == .inviteUser(memberID: Gym.ana.id, email: "ana@example.com", name: "Ana Popescu", group: .managed(.plan(Gym.unlimited.id)),
                                            roleID: groupBasicRoleID, validFrom: instant("2025-12-31T22:00:00Z"), validUntil: instant("2026-12-31T22:00:00Z")))
-        #expect(ana[1].kind == .createGrant(user: .member(Gym.ana.id), group: .plan(Gym.spin.id), roleID: groupBasicRoleID,
+        #expect(ana[1].kind == .createGrant(user: .member(Gym.ana.id), group: .managed(.plan(Gym.spin.id)), roleID: groupBasicRoleID,
                                             validFrom: instant("2026-02-09T22:00:00Z"), validUntil: instant("2026-03-10T22:00:00Z")))
         #expect(actions.count("inviteUser") == 3)
         #expect(actions.count("createUser") == 0)
@@ -565,7 +565,7 @@ struct PlannerTests {
         oldTown.clubIDs = [Gym.floreasca.id]  // scope change
         layoutPlans.append(oldTown)
         observed.users.append(ObservedUser(id: 5, email: "x@example.com", name: "X"))
-        observed.roleAssignments.append(ObservedRoleAssignment(id: 6, userID: 5, groupID: observed.groupLinks[Gym.unlimited.id]!))
+        observed.roleAssignments.append(ObservedRoleAssignment(id: 6, userID: 5, groupID: observed.groupLinks[.plan(Gym.unlimited.id)]!))
         let members = Gym.members + [Member(id: fixedID(9), firstName: "Ana", lastName: "Twin", email: email("ANA@example.com"))]
         let subs = Gym.subscriptions + [Subscription(memberID: fixedID(9), planID: Gym.unlimited.id, startDate: day("2026-01-01"), paidThrough: day("2026-12-31"))]
         let layout = GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: layoutPlans)
@@ -581,8 +581,8 @@ struct PlannerTests {
         var observed = Gym.synced()
         observed.groups.append(Self.cleaningGroup)
         observed.users.append(Self.foreignUser)
-        observed.roleAssignments.append(ObservedRoleAssignment(id: 3, userID: 2, groupID: observed.groupLinks[Gym.spin.id]!))
-        observed.roleAssignments.append(ObservedRoleAssignment(id: 4, userID: 2, groupID: observed.groupLinks[Gym.unlimited.id]!))
+        observed.roleAssignments.append(ObservedRoleAssignment(id: 3, userID: 2, groupID: observed.groupLinks[.plan(Gym.spin.id)]!))
+        observed.roleAssignments.append(ObservedRoleAssignment(id: 4, userID: 2, groupID: observed.groupLinks[.plan(Gym.unlimited.id)]!))
         var subs = Gym.subscriptions
         subs[0].endDate = day("2026-05-31")
         let desired = Gym.desired(layout: GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: [Gym.unlimited, Gym.spin]),

@@ -106,7 +106,7 @@ struct KisiSimulator {
     func groupID(_ ref: GroupRef) -> Int? {
         switch ref {
         case .kisi(let id): id
-        case .plan(let planID): state.groupLinks[planID]
+        case .managed(let key): state.groupLinks[key]
         }
     }
 
@@ -136,10 +136,10 @@ struct KisiSimulator {
 
     mutating func apply(_ action: SyncAction) {
         switch action.kind {
-        case let .createGroup(planID, name, description, placeID):
+        case let .createGroup(key, name, description, placeID):
             let id = newID()
             state.groups.append(ObservedGroup(id: id, name: name, description: description, placeID: placeID))
-            state.groupLinks[planID] = id
+            state.groupLinks[key] = id
         case let .updateGroup(groupID, name, description):
             guard let index = state.groups.firstIndex(where: { $0.id == groupID }) else { return errors.append("no group \(groupID)") }
             state.groups[index].name = name
@@ -150,8 +150,8 @@ struct KisiSimulator {
             state.groupLocks.removeAll { $0.groupID == groupID }
             state.roleAssignments.removeAll { $0.groupID == groupID }
             if cause == .planRemoved { state.groupLinks = state.groupLinks.filter { $0.value != groupID } }
-        case let .linkGroup(planID, groupID):
-            state.groupLinks[planID] = groupID
+        case let .linkGroup(key, groupID):
+            state.groupLinks[key] = groupID
         case let .addGroupLock(ref, lockID):
             guard let group = groupID(ref) else { return errors.append("unresolved \(ref)") }
             if state.groupLocks.contains(where: { $0.groupID == group && $0.lockID == lockID }) {
@@ -261,11 +261,11 @@ extension ObservedState {
     }
 
     func group(ofPlan planID: UUID) -> ObservedGroup? {
-        groupLinks[planID].flatMap { id in groups.first { $0.id == id } }
+        groupLinks[.plan(planID)].flatMap { id in groups.first { $0.id == id } }
     }
 
     func assignments(ofMember memberID: UUID, plan planID: UUID) -> [ObservedRoleAssignment] {
-        guard let user = userLinks[memberID], let group = groupLinks[planID] else { return [] }
+        guard let user = userLinks[memberID], let group = groupLinks[.plan(planID)] else { return [] }
         return roleAssignments.filter { $0.userID == user && $0.groupID == group }
     }
 }

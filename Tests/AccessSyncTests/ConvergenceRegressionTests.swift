@@ -276,7 +276,7 @@ struct ConvergenceRegressionTests {
             })
         }) { env in
             _ = try await env.engine.reconcileAll()
-            let oldGroup = try #require(try await env.ledger.links().groups[env.gym.oldTown.id])
+            let oldGroup = try #require(try await env.ledger.links().groups[.plan(env.gym.oldTown.id)])
             let layout = try await env.repository.layout()
             // Old Town basic now covers both clubs (two places): its group must become organization-wide.
             _ = try await env.repository.updatePlan(env.gym.oldTown.id) { $0.clubIDs = Array(layout.clubs.keys) }
@@ -284,7 +284,7 @@ struct ConvergenceRegressionTests {
             let yieldAfterCreate = SyncYield(interval: .zero) { await createdGroup.value > baseline }
             let cut = try await env.engine.reconcileAll(trigger: "scope change", yield: yieldAfterCreate)
             #expect(cut.deferred > 0, "the run set the rest aside right after creating the new group")
-            #expect(try await env.ledger.links().groups[env.gym.oldTown.id] != oldGroup)
+            #expect(try await env.ledger.links().groups[.plan(env.gym.oldTown.id)] != oldGroup)
 
             // Another administrator's edit: Kisi's event triggers a full reconcile, which re-plans everything.
             let full = try await env.engine.reconcileAll(trigger: "Kisi event")

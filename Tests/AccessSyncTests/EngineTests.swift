@@ -389,7 +389,7 @@ struct EngineTests {
             let report = try await env.engine.reconcile(memberIDs: [], planIDs: [plan.id])
             #expect(report.executed == ["updateGroup": 1])
             #expect(report.failures.isEmpty)
-            let groupID = try #require(try await env.ledger.links().groups[plan.id])
+            let groupID = try #require(try await env.ledger.links().groups[.plan(plan.id)])
             #expect(try await env.client.group(id: groupID).name == "Old Town classic")
             let otherUser = try #require(try await env.ledger.links().users[other.id])
             #expect(try await env.oracle(userID: otherUser, lockID: 5001))
@@ -436,7 +436,7 @@ struct EngineTests {
     func handAddedAssignment(ledgerKind: LedgerKind) async throws {
         try await withEngineEnvironment(ledgerKind) { env in
             _ = try await env.engine.reconcileAll()
-            let groupID = try #require(try await env.ledger.links().groups[env.gym.unlimited.id])
+            let groupID = try #require(try await env.ledger.links().groups[.plan(env.gym.unlimited.id)])
             // Mihai (demo user 3, staff) is added by hand to the BooGYMan group.
             let added = try await env.client.createRoleAssignment(.groupAccess(userID: 3, groupID: groupID))
             let cleaningBefore = try await env.cleaningStaff()

@@ -830,9 +830,9 @@ struct ModelHarness {
         where [.unlinkedMarkedGroup, .groupLinkedToSeveralPlans, .groupMarkerMismatch].contains(review.key.kind) {
             world.problems.append("review opened by the sync's own work: \(review.key): \(review.message)")
         }
-        let markedPlans = Self.objects(try await state(), "groups").compactMap { ManagedGroupMarker.planID(in: $0["description"] as? String) }
-        for (planID, count) in Dictionary(markedPlans.map { ($0, 1) }, uniquingKeysWith: +) where count > 1 {
-            world.problems.append("\(count) Kisi groups carry the marker of plan \(planID)")
+        let markedKeys = Self.objects(try await state(), "groups").compactMap { ManagedGroupMarker.key(in: $0["description"] as? String) }
+        for (key, count) in Dictionary(markedKeys.map { ($0, 1) }, uniquingKeysWith: +) where count > 1 {
+            world.problems.append("\(count) Kisi groups carry the marker of \(key)")
         }
 
         let state = try await state()
@@ -879,7 +879,7 @@ struct ModelHarness {
             }
         }
         for plan in try await allPlans() {
-            if let groupID = links.groups[plan.id], !groupIDs.contains(groupID) {
+            if let groupID = links.groups[.plan(plan.id)], !groupIDs.contains(groupID) {
                 world.problems.append("plan \(plan.name) is linked to group \(groupID), which is not in Kisi")
             }
         }
@@ -892,7 +892,7 @@ struct ModelHarness {
             for group in Self.objects(state, "groups") {
                 world.log.append("  kisi group \(group["id"] ?? "") \(group["name"] ?? "") place \(group["place_id"] ?? "") [\(group["description"] ?? "")]")
             }
-            for (planID, groupID) in links.groups { world.log.append("  link plan \(planID) -> group \(groupID)") }
+            for (key, groupID) in links.groups { world.log.append("  link \(key) -> group \(groupID)") }
             for review in try await GymStoreSyncLedger(repository: repository).openReviews() { world.log.append("  open review \(review.key): \(review.message)") }
         }
         let live = Set(links.users.values)

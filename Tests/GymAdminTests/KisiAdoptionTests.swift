@@ -45,7 +45,7 @@ struct KisiAdminGym: Sendable {
 
     /// The member's role assignments in Kisi, in the plan's group.
     func assignments(userID: Int) async throws -> [KisiRoleAssignment] {
-        let groupID = try #require(try await repository.kisiLinks().groups[planID])
+        let groupID = try #require(try await repository.kisiLinks().groups[.plan(planID)])
         return try await engine.client.allRoleAssignments(
             filter: KisiRoleAssignmentFilter(assignee: .user(id: userID), appliesTo: .group(id: groupID))).collect()
     }

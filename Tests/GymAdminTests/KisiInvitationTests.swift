@@ -14,7 +14,7 @@ struct KisiInvitationTests {
             _ = try await gym.engine.reconcileAll()  // the sync invites Ana: her Kisi user and her grant
             let links = try await gym.repository.kisiLinks()
             let userID = try #require(links.users[gym.member.id])
-            let groupID = try #require(links.groups[gym.planID])
+            let groupID = try #require(links.groups[.plan(gym.planID)])
             #expect(try await gym.assignments(userID: userID).count == 1)
 
             let desk = try await gym.browser(AdminBrowser.deskEmail)

@@ -147,7 +147,7 @@ struct KisiSyncStoreTests {
             try await repository.setKisiGroupLink(planID: planB, groupID: 101)
             try await repository.setKisiUserLink(memberID: memberA, userID: 100) // same number, other kind: fine
             try await repository.setKisiUserLink(memberID: memberB, userID: 9_000_000_001) // bigint
-            #expect(try await repository.kisiLinks() == KisiLinks(groups: [planA: 100, planB: 101], users: [memberA: 100, memberB: 9_000_000_001]))
+            #expect(try await repository.kisiLinks() == KisiLinks(groups: [.plan(planA): 100, .plan(planB): 101], users: [memberA: 100, memberB: 9_000_000_001]))
 
             await #expect(throws: StoreError.self) { try await repository.setKisiGroupLink(planID: planB, groupID: 100) }
             await #expect(throws: StoreError.self) { try await repository.setKisiUserLink(memberID: UUID(), userID: 100) }
@@ -159,8 +159,8 @@ struct KisiSyncStoreTests {
             try await repository.setKisiGroupLink(planID: planB, groupID: 100) // freed by the relink
             try await repository.setKisiUserLink(memberID: memberB, userID: nil)
             try await repository.setKisiUserLink(memberID: UUID(), userID: nil) // nothing to remove
-            #expect(try await repository.kisiLinks() == KisiLinks(groups: [planA: 102, planB: 100], users: [memberA: 100]))
-            #expect(try await tableCounts(database)["kisi_links"] == 3)
+            #expect(try await repository.kisiLinks() == KisiLinks(groups: [.plan(planA): 102, .plan(planB): 100], users: [memberA: 100]))
+            #expect(try await tableCounts(database)["kisi_links"] == 1)
 
             // A deleted member's link stays (the sync still takes their access away) until someone
             // re-joins with that Kisi user: then it is theirs.

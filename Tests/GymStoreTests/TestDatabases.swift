@@ -67,7 +67,7 @@ func tableCounts(_ database: GymDatabase) async throws -> [String: Int] {
     let sql = database.database as! any SQLDatabase
     var counts: [String: Int] = [:]
     for table in ["clubs", "studios", "plans", "plan_clubs", "plan_studios", "members", "subscriptions", "subscription_freezes", "access_changes", "api_tokens",
-                  "kisi_settings", "kisi_links", "kisi_writes", "held_reviews", "sync_state"] {
+                  "kisi_settings", "kisi_links", "kisi_group_links", "kisi_writes", "held_reviews", "sync_state"] {
         counts[table] = try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first(decoding: Count.self)?.n ?? -1
     }
     return counts
