@@ -24,6 +24,8 @@ enum GymMigrations {
             M015AddListIndexes(),
             M016CreateSyncCommands(),
             M017KeyGroupLinks(),
+            M018CreateStudioClasses(),
+            M019CreateClassBookings(),
         ])
         return migrations
     }

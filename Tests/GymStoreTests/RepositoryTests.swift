@@ -39,7 +39,7 @@ struct RepositoryTests {
         try await withFreshDatabase(kind) { database in
             try await database.migrate()
             let applied = try await database.appliedMigrations()
-            #expect(applied == ["001_create_gym_layout", "002_create_members", "003_create_subscriptions", "004_create_access_changes", "005_create_api_tokens", "006_create_kisi_sync", "007_create_staff_access", "008_create_replica_coordination", "009_add_member_blocks", "010_add_staff_disabling", "011_create_door_events", "012_create_sign_in_counters_and_webhook_deliveries", "013_create_idempotency_keys", "015_add_list_indexes", "016_create_sync_commands", "017_key_group_links"])
+            #expect(applied == ["001_create_gym_layout", "002_create_members", "003_create_subscriptions", "004_create_access_changes", "005_create_api_tokens", "006_create_kisi_sync", "007_create_staff_access", "008_create_replica_coordination", "009_add_member_blocks", "010_add_staff_disabling", "011_create_door_events", "012_create_sign_in_counters_and_webhook_deliveries", "013_create_idempotency_keys", "015_add_list_indexes", "016_create_sync_commands", "017_key_group_links", "018_create_studio_classes", "019_create_class_bookings"])
         }
     }
 
