@@ -149,6 +149,8 @@ extension AdminRoutes {
             "width": Int(width), "height": Int(height),
             "points": marks.map { "\($0["x"]!),\($0["y"]!)" }.joined(separator: " "),
             "marks": marks, "count": points.count, "p95": seconds(latest.p95Milliseconds), "p95ms": latest.p95Milliseconds,
+            // One point is a dot in an empty box, no trend: the line waits for a second minute.
+            "drawn": points.count >= 2,
             "highest": seconds(Int(top)),
         ]
     }

@@ -12,11 +12,11 @@ extension AdminRoutes {
             let list = try await memberList(search: search, request: request)
             return try page("members", request, context, session: session, active: "members", list)
         }
-        // The list's rows alone, for search-as-you-type.
+        // The list alone (its count line, rows and next-page link), for search-as-you-type.
         admin.get("members/rows") { request, context in
             _ = try require(request, context)
             let list = try await memberList(search: request.uri.queryParameters.get("q") ?? "", request: request)
-            return try views.page("member_rows", list)
+            return try views.page("member_list", list)
         }
         admin.get("members/new") { request, context in
             let session = try require(request, context)

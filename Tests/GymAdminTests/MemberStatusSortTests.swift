@@ -80,4 +80,23 @@ struct MemberStatusSortTests {
             #expect(try await browser.get("/admin/members?sort=status&group=asleep").status == .badRequest)
         }
     }
+
+    @Test("Search as you type answers the list with its count line and next-page link, not the rows alone")
+    func liveSearchCarriesTheCount() async throws {
+        try await withAdminServer { browser in
+            for index in 0..<7 {
+                _ = try await browser.repository.createMember(MemberDraft(
+                    firstName: index == 3 ? "Sorina" : "Ana", lastName: index == 3 ? "Searchable" : "Zed\(index)", email: "m\(index)@example.com"))
+            }
+            _ = try await browser.signIn(AdminBrowser.ownerEmail)
+            let list = try await browser.get("/admin/members/rows?q=searchable")
+            #expect(list.status == .ok)
+            #expect(list.body.contains("id=\"member-count\" data-total=\"1\""))
+            #expect(list.body.contains("1–1 of 1 members matching “searchable”."))
+            #expect(Self.rows(list.body).count == 1)
+            let page = try await browser.get("/admin/members")
+            #expect(page.body.contains("data-target=\"member-list\""))
+            #expect(page.body.contains("<div id=\"member-list\"><p class=\"list-count\" id=\"member-count\" data-total=\"7\""))
+        }
+    }
 }

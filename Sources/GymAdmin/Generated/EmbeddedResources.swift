@@ -34,10 +34,12 @@ button, .button { display: inline-block; padding: .5rem 1rem; font: inherit; fon
 button.secondary, .button.secondary { background: #fff; color: var(--accent); border: 1px solid var(--accent); }
 button.danger, .button.danger { background: var(--bad); }
 button.link { background: none; color: #fff; padding: 0; text-decoration: underline; font-weight: 400; }
-form.inline { display: inline-block; margin: 0 .25rem 0 0; }
+form.inline { display: inline-block; margin: 0 .25rem .35rem 0; }
 form.stack { max-width: 32rem; }
 .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; }
 .filters label { flex: 1 1 10rem; }
+/* A filter of one short choice keeps its width instead of stretching across the card. */
+.filters.compact label { flex: 0 1 12rem; }
 .scroll { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; background: var(--card); }
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -135,6 +137,8 @@ svg.chart.sparkline .trend { fill: none; stroke: #b3261e; stroke-width: 1.5; str
 svg.chart.sparkline .point { fill: #b3261e; }
 figure.sparkline figcaption { font-size: .9rem; color: #475467; }
 svg.chart.heat { max-width: 44rem; }
+/* On a phone the week keeps a readable size and scrolls inside its box; the page itself does not. */
+figure.heat-box { overflow-x: auto; }
 svg.chart .cell.level-0 { fill: #f2f4f7; } svg.chart .cell.level-1 { fill: #c6dbf7; } svg.chart .cell.level-2 { fill: #8bb8ee; }
 svg.chart .cell.level-3 { fill: #4a90e2; } svg.chart .cell.level-4 { fill: #1f6fc9; } svg.chart .cell.level-5 { fill: #0b3f80; }
 .club-chart { border-top: 1px solid var(--line); padding-top: .5rem; }
@@ -160,11 +164,13 @@ tr.club-row th { background: var(--bg); color: var(--ink); font-size: .95rem; }
   /* Today and the month side by side on wide screens, so every club's pictures fit one screen. */
   .club-chart .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
 }
-/* On a phone the bar charts shrink to a third of their drawing: fewer, larger hour labels stay legible apart. */
+/* On a phone the bar charts shrink to a third of their drawing: fewer, larger hour labels stay legible apart;
+   the week heat map keeps a readable size and scrolls inside its box. */
 @media (max-width: 40rem) {
   svg.chart.hourly .tick.minor { display: none; }
   svg.chart.hourly .tick { font-size: 30px; }
   svg.chart.daily .tick { font-size: 24px; }
+  svg.chart.heat { min-width: 36rem; }
 }
 
 """#,
@@ -331,13 +337,13 @@ document.addEventListener("DOMContentLoaded", () => {
     <ul>{{#others}}<li><a href="/admin/members/{{id}}">{{name}}</a> · {{email}}</li>{{/others}}</ul>
     {{/hasOthers}}
     {{#hasUsers}}
-    <div class="scroll"><table>
+    <table class="cards">
       <thead><tr><th>Kisi user</th><th>Name</th><th>E-mail</th><th>Created</th><th>Confirmed</th><th></th></tr></thead>
       <tbody>
       {{#users}}
       <tr class="kisi-user" data-user-id="{{id}}">
-        <td>#{{id}}{{#isLinked}} <span class="pill">linked</span>{{/isLinked}}</td><td>{{name}}</td><td>{{email}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td>{{confirmed}}</td>
-        <td>{{#linkedTo}}<span class="hint">belongs to {{linkedTo}}</span> {{/linkedTo}}
+        <td data-label="Kisi user">#{{id}}{{#isLinked}} <span class="pill">linked</span>{{/isLinked}}</td><td data-label="Name">{{name}}</td><td data-label="E-mail">{{email}}</td><td data-label="Created">{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td><td data-label="Confirmed">{{confirmed}}</td>
+        <td class="row-actions">{{#linkedTo}}<span class="hint">belongs to {{linkedTo}}</span> {{/linkedTo}}
           {{#decisions}}
           <form method="post" action="/admin/kisi/adoption/{{reviewID}}" class="inline" data-confirm="{{confirm}}">
             <input type="hidden" name="csrf" value="{{csrf}}">
@@ -350,7 +356,7 @@ document.addEventListener("DOMContentLoaded", () => {
       </tr>
       {{/users}}
       </tbody>
-    </table></div>
+    </table>
     {{/hasUsers}}
     {{#decisions}}
     <form method="post" action="/admin/kisi/adoption/{{reviewID}}" class="inline" data-confirm="{{confirm}}">
@@ -405,13 +411,13 @@ document.addEventListener("DOMContentLoaded", () => {
   {{^unmatchedProblem}}
   {{^hasUnmatched}}<p id="no-unmatched">Every Kisi user of this page stands for a member.</p>{{/hasUnmatched}}
   {{#hasUnmatched}}
-  <div class="scroll"><table>
+  <table class="cards">
     <thead><tr><th>Kisi user</th><th>Name</th><th>E-mail</th><th>Created</th><th></th></tr></thead>
     <tbody>
     {{#unmatched}}
     <tr class="unmatched-user" data-user-id="{{id}}">
-      <td>#{{id}}</td><td>{{name}}</td><td>{{email}}</td><td>{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td>
-      <td>{{#creatable}}
+      <td data-label="Kisi user">#{{id}}</td><td data-label="Name">{{name}}</td><td data-label="E-mail">{{email}}</td><td data-label="Created">{{#createdAt}}{{>time}}{{/createdAt}}{{^createdAt}}unknown{{/createdAt}}</td>
+      <td class="row-actions">{{#creatable}}
         <form method="post" action="/admin/kisi/unmatched/{{id}}/member" class="inline" data-confirm="Create a member named {{name}} ({{email}}) linked to Kisi user #{{id}}?">
           <input type="hidden" name="csrf" value="{{csrf}}">
           <button type="submit" class="secondary">Create member from this Kisi user</button>
@@ -421,7 +427,7 @@ document.addEventListener("DOMContentLoaded", () => {
     </tr>
     {{/unmatched}}
     </tbody>
-  </table></div>
+  </table>
   {{/hasUnmatched}}
   <p class="hint">Kisi users {{kisiFrom}}–{{kisiTo}} of {{kisiTotal}}.
     {{#kisiPrevious}}<a id="kisi-previous" href="{{kisiPrevious}}">Previous</a>{{/kisiPrevious}}
@@ -451,7 +457,7 @@ document.addEventListener("DOMContentLoaded", () => {
     <a class="button secondary" id="churn-csv" href="/admin/attendance/churn.csv?days={{churnDays}}">Export CSV</a>
   </div>
   <p class="hint">Subscription active today, no check-in for {{churnDays}} days or more (or none stored at all). Those who came and stopped first, longest absent first; then those with no check-in stored.</p>
-  <form method="get" action="/admin/attendance" class="filters">
+  <form method="get" action="/admin/attendance" class="filters compact">
     <label>No check-in for
       <select name="days" id="churn-days"><option value="14" {{#is14}}selected{{/is14}}>14 days</option><option value="30" {{#is30}}selected{{/is30}}>30 days</option></select>
     </label>
@@ -613,11 +619,11 @@ document.addEventListener("DOMContentLoaded", () => {
     {{/chart}}{{/latency}}
     {{#latencyTrend}}
     <figure class="sparkline" id="latency-trend">
-      <svg class="chart sparkline" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="p95 of sale or freeze to Kisi, minute by minute over the last hour; highest {{highest}}">
+      {{#drawn}}<svg class="chart sparkline" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="p95 of sale or freeze to Kisi, minute by minute over the last hour; highest {{highest}}">
         <polyline class="trend" points="{{points}}" data-count="{{count}}"/>
         {{#marks}}<circle class="point" cx="{{x}}" cy="{{y}}" r="1.6" data-minute="{{minute}}" data-ms="{{ms}}"><title>{{text}}</title></circle>{{/marks}}
-      </svg>
-      <figcaption>p95 now <strong id="latency-p95" data-ms="{{p95ms}}">{{p95}}</strong> · last hour, minute by minute</figcaption>
+      </svg>{{/drawn}}
+      <figcaption>p95 now <strong id="latency-p95" data-ms="{{p95ms}}">{{p95}}</strong> · {{#drawn}}last hour, minute by minute{{/drawn}}{{^drawn}}one minute with changes so far; the trend draws from the second{{/drawn}}</figcaption>
     </figure>
     {{/latencyTrend}}
     {{#userReviews}}<p class="status bad" id="user-reviews">{{userReviews}} member(s) wait for a decision about their Kisi user{{#isManager}}: <a href="/admin/kisi/adoption">decide</a>{{/isManager}}{{^isManager}}; ask a manager{{/isManager}}.</p>{{/userReviews}}
@@ -684,10 +690,10 @@ document.addEventListener("DOMContentLoaded", () => {
 <section class="card" id="kisi-errors">
   <h2>Recent Kisi errors</h2>
   {{#hasErrors}}
-  <div class="scroll"><table>
+  <table class="cards">
     <thead><tr><th>When</th><th>Action</th><th>Object</th><th>Error</th></tr></thead>
-    <tbody>{{#errors}}<tr><td>{{#at}}{{>time}}{{/at}}</td><td>{{words}}</td><td>{{object}}</td><td>{{error}}</td></tr>{{/errors}}</tbody>
-  </table></div>
+    <tbody>{{#errors}}<tr><td data-label="When">{{#at}}{{>time}}{{/at}}</td><td data-label="Action">{{words}}</td><td data-label="Object">{{object}}</td><td data-label="Error">{{error}}</td></tr>{{/errors}}</tbody>
+  </table>
   {{/hasErrors}}
   {{^hasErrors}}<p>No failed Kisi writes.</p>{{/hasErrors}}
 </section>
@@ -706,10 +712,10 @@ document.addEventListener("DOMContentLoaded", () => {
   {{^problem}}
   <p id="disconnect-summary">BooGYMan holds <strong>{{grantCount}}</strong> door grant{{^oneGrant}}s{{/oneGrant}} for <strong>{{peopleCount}}</strong> {{#onePerson}}person{{/onePerson}}{{^onePerson}}people{{/onePerson}} in its Kisi groups.</p>
   {{#hasPeople}}
-  <div class="scroll"><table>
+  <table class="cards">
     <thead><tr><th>Who</th><th>Group</th></tr></thead>
-    <tbody>{{#people}}<tr><td>{{who}}</td><td>{{group}}</td></tr>{{/people}}</tbody>
-  </table></div>
+    <tbody>{{#people}}<tr><td data-label="Who">{{who}}</td><td data-label="Group">{{group}}</td></tr>{{/people}}</tbody>
+  </table>
   {{#more}}<p class="hint">… and {{more}} more.</p>{{/more}}
   {{/hasPeople}}
   {{/problem}}
@@ -1016,6 +1022,18 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/member_list.mustache": #"""
+<p class="list-count" id="member-count" data-total="{{total}}" data-first="{{first}}" data-last="{{last}}">{{#filtered}}{{statusLabel}}: {{#hasRows}}{{first}}–{{last}}{{/hasRows}}{{^hasRows}}none{{/hasRows}}{{#nextPage}} (more on the next page){{/nextPage}}, among {{total}} members{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}{{^filtered}}{{#hasTotal}}{{first}}–{{last}} of {{total}} members{{/hasTotal}}{{^hasTotal}}No members{{/hasTotal}}{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}</p>
+<table class="members cards">
+  <thead><tr><th>Name</th><th>E-mail</th><th>Phone</th><th>Door access</th></tr></thead>
+  <tbody id="member-rows">{{>member_rows}}</tbody>
+</table>
+<nav class="pager" aria-label="Pages">
+  {{^isFirstPage}}<a class="button secondary" id="first-page" href="{{firstPage}}">First page</a>{{/isFirstPage}}
+  {{#nextPage}}<a class="button secondary" id="next-page" rel="next" href="{{.}}">Next page</a>{{/nextPage}}
+</nav>
+
+"""#,
         "Templates/member_rows.mustache": #"""
 {{#rows}}<tr class="member-row" data-member-id="{{id}}"><td data-label="Name"><a class="member-link" href="/admin/members/{{id}}">{{#avatar}}{{>avatar}}{{/avatar}} <span class="name">{{name}}</span></a></td><td data-label="E-mail">{{email}}</td><td data-label="Phone">{{phone}}</td><td data-label="Door access">{{#status}}{{>status}}{{/status}}</td></tr>
 {{/rows}}{{^rows}}<tr><td colspan="4">No members match.</td></tr>{{/rows}}
@@ -1031,21 +1049,13 @@ document.addEventListener("DOMContentLoaded", () => {
 </div>
 <form method="get" action="/admin/members" class="search">
   <div class="filters">
-  <label>Search <input type="search" name="q" id="member-search" value="{{q}}" placeholder="Name, e-mail or phone" data-live-search="/admin/members/rows" data-target="member-rows" autocomplete="off"></label>
+  <label>Search <input type="search" name="q" id="member-search" value="{{q}}" placeholder="Name, e-mail or phone" data-live-search="/admin/members/rows" data-target="member-list" autocomplete="off"></label>
   <label>Status <select name="status" id="member-status"><option value="">Every status</option>{{#statuses}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
   <label>Order <select name="sort" id="member-sort">{{#sorts}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
   <button type="submit" id="member-filter">Show</button>
   </div>
 </form>
-<p class="list-count" id="member-count" data-total="{{total}}" data-first="{{first}}" data-last="{{last}}">{{#filtered}}{{statusLabel}}: {{#hasRows}}{{first}}–{{last}}{{/hasRows}}{{^hasRows}}none{{/hasRows}}{{#nextPage}} (more on the next page){{/nextPage}}, among {{total}} members{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}{{^filtered}}{{#hasTotal}}{{first}}–{{last}} of {{total}} members{{/hasTotal}}{{^hasTotal}}No members{{/hasTotal}}{{#hasQuery}} matching “{{q}}”{{/hasQuery}}.{{/filtered}}</p>
-<table class="members cards">
-  <thead><tr><th>Name</th><th>E-mail</th><th>Phone</th><th>Door access</th></tr></thead>
-  <tbody id="member-rows">{{>member_rows}}</tbody>
-</table>
-<nav class="pager" aria-label="Pages">
-  {{^isFirstPage}}<a class="button secondary" id="first-page" href="{{firstPage}}">First page</a>{{/isFirstPage}}
-  {{#nextPage}}<a class="button secondary" id="next-page" rel="next" href="{{.}}">Next page</a>{{/nextPage}}
-</nav>
+<div id="member-list">{{>member_list}}</div>
 {{/main}}
 {{/layout}}
 
@@ -1096,13 +1106,13 @@ document.addEventListener("DOMContentLoaded", () => {
 {{$title}}Plans{{/title}}
 {{$main}}
 <h1>Plans</h1>
-<div class="scroll"><table>
+<table class="cards" id="plan-list">
   <thead><tr><th>Plan</th><th>Clubs</th><th>Studios</th><th>Kisi locks</th><th>Grace days</th><th></th></tr></thead>
   <tbody>
-  {{#plans}}<tr{{#archived}} class="muted"{{/archived}}><td>{{name}}{{#archived}} (archived){{/archived}}</td><td>{{clubs}}</td><td>{{studios}}</td><td>{{locks}}</td><td>{{grace}}</td><td><a href="/admin/plans/{{id}}/edit">Edit</a></td></tr>
+  {{#plans}}<tr{{#archived}} class="muted"{{/archived}}><td data-label="Plan">{{name}}{{#archived}} (archived){{/archived}}</td><td data-label="Clubs">{{clubs}}</td><td data-label="Studios">{{studios}}</td><td data-label="Kisi locks">{{locks}}</td><td data-label="Grace days">{{grace}}</td><td class="row-actions"><a href="/admin/plans/{{id}}/edit">Edit</a></td></tr>
   {{/plans}}
   </tbody>
-</table></div>
+</table>
 {{/main}}
 {{/layout}}
 
