@@ -423,6 +423,7 @@ public actor SyncEngine {
     private func executeWholePlan(
         _ actions: [SyncAction], links: KisiLinks, observed: ObservedState, observedFrom: Date, yield: SyncYield?, _ run: inout SyncRun
     ) async throws {
+        FreedMemory.returnToSystem()  // the planning's peak, now garbage, is not kept for the hours the plan takes
         do {
             snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
             let order = try await arrivalOrder(for: actions)
@@ -510,9 +511,12 @@ public actor SyncEngine {
                 stale.insert(member)
             }
             applied = true
-            let desired = try await desiredState(at: configuration.now(), &run)
-            let actions = plan(desired: desired, observed: sweep.observed).filter { action in
-                action.memberID.map { !stale.contains($0) } ?? true
+            let actions: [SyncAction]
+            do {  // the desired state ends here: only the plan is kept for the hours it runs
+                let desired = try await desiredState(at: configuration.now(), &run)
+                actions = plan(desired: desired, observed: sweep.observed).filter { action in
+                    action.memberID.map { !stale.contains($0) } ?? true
+                }
             }
             try await executeWholePlan(actions, links: links, observed: sweep.observed, observedFrom: sweep.startedAt, yield: yield, &run)
         }
