@@ -10,9 +10,20 @@ import Glibc
 /// process's resident size for the rest of its life. Called once per plan of the whole gym, where the cost
 /// (a walk of the heap, milliseconds) is nothing beside the planning.
 enum FreedMemory {
-    static func returnToSystem() {
+    private typealias MallocTrim = @convention(c) (Int) -> Int32
+
+    /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module does not export `<malloc.h>`, and
+    /// a C library without it (musl) simply keeps its pages.
+    private static let mallocTrim: MallocTrim? = {
         #if canImport(Glibc)
-        _ = malloc_trim(0)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: MallocTrim.self)
+        #else
+        return nil
         #endif
+    }()
+
+    static func returnToSystem() {
+        _ = mallocTrim?(0)
     }
 }
