@@ -169,7 +169,7 @@ extension AdminRoutes {
                 let busiest = club.week.enumerated().flatMap { day, hours in hours.enumerated().map { (day, $0.offset, $0.element) } }
                     .max { $0.2 < $1.2 }
                 var row: [String: Any] = [
-                    "id": club.id.uuidString, "name": club.name, "zone": club.time.zone.identifier, "heat": Charts.heatMap(club.week),
+                    "id": club.id.uuidString, "name": club.name, "zone": club.time.zone.identifier, "heat": Charts.heatMap(club.week), "heatTall": Charts.heatMapTall(club.week),
                     "total": weekTotal,
                 ]
                 if let busiest, busiest.2 > 0 {

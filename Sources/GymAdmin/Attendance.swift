@@ -165,6 +165,32 @@ enum Charts {
         ]
     }
 
+    /// The same week standing up, for a phone: a column per weekday, a row per hour, so that the whole
+    /// day fits a narrow screen at a readable size instead of 24 columns shrunk to a smudge.
+    static func heatMapTall(_ week: [[Int]]) -> [String: Any] {
+        let cellWidth = 36, cellHeight = 18
+        let left = 44, top = 18
+        let most = Double(max(1, week.flatMap { $0 }.max() ?? 0))
+        var cells: [[String: Any]] = []
+        for (weekday, hours) in week.enumerated() {
+            for (hour, count) in hours.enumerated() {
+                let level = count == 0 ? 0 : 1 + min(4, Int(Double(count) / most * 4.999))
+                cells.append([
+                    "x": left + weekday * cellWidth, "y": top + hour * cellHeight, "width": cellWidth - 2, "height": cellHeight - 2,
+                    "weekday": weekdays[weekday], "hour": hour, "count": count, "level": level,
+                ])
+            }
+        }
+        let hourLabels = stride(from: 0, to: 24, by: 3).map {
+            ["y": top + $0 * cellHeight + cellHeight / 2 + 4, "label": String(format: "%02d:00", $0)] as [String: Any]
+        }
+        let dayLabels = weekdays.enumerated().map { ["x": left + $0.offset * cellWidth + cellWidth / 2 - 1, "label": $0.element] as [String: Any] }
+        return [
+            "width": left + 7 * cellWidth, "height": top + 24 * cellHeight, "cells": cells, "hourLabels": hourLabels, "dayLabels": dayLabels,
+            "max": Int(most),
+        ]
+    }
+
     /// A number for an SVG attribute: one decimal at most, no locale.
     static func fmt(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10

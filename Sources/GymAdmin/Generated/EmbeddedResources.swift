@@ -137,8 +137,8 @@ svg.chart.sparkline .trend { fill: none; stroke: #b3261e; stroke-width: 1.5; str
 svg.chart.sparkline .point { fill: #b3261e; }
 figure.sparkline figcaption { font-size: .9rem; color: #475467; }
 svg.chart.heat { max-width: 44rem; }
-/* On a phone the week keeps a readable size and scrolls inside its box; the page itself does not. */
-figure.heat-box { overflow-x: auto; }
+/* The week standing up (hours down, weekdays across) is the phone's picture; the wide one the desktop's. */
+svg.chart.heat-tall { display: none; max-width: 22rem; }
 svg.chart .cell.level-0 { fill: #f2f4f7; } svg.chart .cell.level-1 { fill: #c6dbf7; } svg.chart .cell.level-2 { fill: #8bb8ee; }
 svg.chart .cell.level-3 { fill: #4a90e2; } svg.chart .cell.level-4 { fill: #1f6fc9; } svg.chart .cell.level-5 { fill: #0b3f80; }
 .club-chart { border-top: 1px solid var(--line); padding-top: .5rem; }
@@ -165,12 +165,13 @@ tr.club-row th { background: var(--bg); color: var(--ink); font-size: .95rem; }
   .club-chart .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
 }
 /* On a phone the bar charts shrink to a third of their drawing: fewer, larger hour labels stay legible apart;
-   the week heat map keeps a readable size and scrolls inside its box. */
+   the week heat map stands up, so a whole day fits the screen's width. */
 @media (max-width: 40rem) {
   svg.chart.hourly .tick.minor { display: none; }
   svg.chart.hourly .tick { font-size: 30px; }
   svg.chart.daily .tick { font-size: 24px; }
-  svg.chart.heat { min-width: 36rem; }
+  svg.chart.heat { display: none; }
+  svg.chart.heat-tall { display: block; }
 }
 
 """#,
@@ -448,7 +449,7 @@ document.addEventListener("DOMContentLoaded", () => {
 {{#clubs}}
 <section class="card club-heat" data-club-id="{{id}}" data-zone="{{zone}}" data-total="{{total}}">
   <h2>{{name}} <span class="meta">{{total}} check-ins{{#busiest}} · busiest {{busiest}}{{/busiest}}</span></h2>
-  <figure class="chart-box heat-box">{{#heat}}{{>heat_map}}{{/heat}}</figure>
+  <figure class="chart-box heat-box">{{#heat}}{{>heat_map}}{{/heat}}{{#heatTall}}{{>heat_map_tall}}{{/heatTall}}</figure>
 </section>
 {{/clubs}}
 <section class="card" id="churn">
@@ -764,6 +765,14 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#hourLabels}}<text class="tick" x="{{x}}" y="12" text-anchor="middle">{{label}}</text>{{/hourLabels}}
   {{#dayLabels}}<text class="tick" x="2" y="{{y}}">{{label}}</text>{{/dayLabels}}
   {{#cells}}<rect class="cell level-{{level}}" x="{{x}}" y="{{y}}" width="{{size}}" height="{{size}}" rx="3" data-weekday="{{weekday}}" data-hour="{{hour}}" data-count="{{count}}"><title>{{weekday}} {{hour}}:00: {{count}}</title></rect>{{/cells}}
+</svg>
+
+"""#,
+        "Templates/heat_map_tall.mustache": #"""
+<svg class="chart heat-tall" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="Check-ins by hour and weekday over the last four weeks" data-max="{{max}}">
+  {{#dayLabels}}<text class="tick" x="{{x}}" y="12" text-anchor="middle">{{label}}</text>{{/dayLabels}}
+  {{#hourLabels}}<text class="tick" x="2" y="{{y}}">{{label}}</text>{{/hourLabels}}
+  {{#cells}}<rect class="cell level-{{level}}" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" rx="3" data-weekday="{{weekday}}" data-hour="{{hour}}" data-count="{{count}}"><title>{{weekday}} {{hour}}:00: {{count}}</title></rect>{{/cells}}
 </svg>
 
 """#,
