@@ -693,6 +693,108 @@ def run_scenario(c: Checker) -> None:
     c.call("DELETE", f"/api/v1/clubs/{A}", 409, label="club has studios", check=error_code("conflict"))
     c.call("DELETE", f"/api/v1/clubs/{B}", 409, label="club has studios", check=error_code("conflict"))
 
+    # -- classes and bookings (in 2030, after any day this runs on) -------------------------------
+    class_club = c.call("POST", "/api/v1/clubs", 201, body={"name": f"Class club {tag}", "time_zone": "Europe/Bucharest",
+                                                            "kisi_lock_ids": [lock + 10]})
+    class_studio = c.call("POST", "/api/v1/studios", 201, body={"club_id": class_club["id"] if class_club else nobody,
+                                                                "name": f"Spinning studio {tag}", "kisi_lock_ids": [lock + 11]})
+    class_plan = c.call("POST", "/api/v1/plans", 201, body={"name": f"Spinning pass {tag}", "club_ids": [class_club["id"] if class_club else nobody]})
+    riders = [c.call("POST", "/api/v1/members", 201, body={"first_name": "Rider", "last_name": f"No{i} {tag}",
+                                                           "email": f"rider{i}.{tag}@example.com"}) for i in range(2)]
+    if not class_club or not class_studio or not class_plan or not all(riders):
+        raise Failure("cannot go on without the classes' club, studio, plan and members")
+    CC, CS, CP = class_club["id"], class_studio["id"], class_plan["id"]
+    CM, CM2 = riders[0]["id"], riders[1]["id"]
+    for rider in (CM, CM2):
+        c.call("POST", "/api/v1/subscriptions", 201, body={"member_id": rider, "plan_id": CP, "start_date": "2026-01-01",
+                                                           "paid_through": "2099-12-31"}, label="a class pass")
+    rules_path = f"/api/v1/plans/{CP}/class-rules"
+    c.call("GET", rules_path, 200, label="none yet", check=lambda b: eq(b["items"], [], "rules"))
+    rule = {"studio_id": CS, "allowance": "per_week", "count": 2, "door_mode": "booked_classes"}
+    c.call("PUT", rules_path, 200, body={"rules": [rule]}, check=lambda b: eq(b["items"], [rule], "rules"))
+    c.call("PUT", rules_path, 422, body={"rules": [dict(rule, count=None)]}, label="count missing",
+           check=error_code("validation_failed", "rules[0].count"))
+    c.call("PUT", rules_path, 422, body={"rules": [dict(rule, door_mode="all_day")]}, label="all day outside the plan's studios",
+           check=error_code("validation_failed", "rules[0].door_mode"))
+    c.call("PUT", rules_path, 400, raw=b"{", check=error_code("malformed_json"))
+    c.call("PUT", f"/api/v1/plans/{nobody}/class-rules", 404, body={"rules": []}, check=error_code("not_found"))
+    c.call("GET", f"/api/v1/plans/{nobody}/class-rules", 404, check=error_code("not_found"))
+
+    weekly = {"studio_id": CS, "name": "Spinning", "instructor": "Ioana", "capacity": 1, "start_time": "18:00",
+              "duration_minutes": 60, "weekday": "tuesday", "valid_from": "2030-01-01"}
+    spin = c.call("POST", "/api/v1/classes", 201, body=weekly,
+                  check=lambda b: (eq(b["recurrence"], "weekly", "recurrence"), eq(b["start_time"], "18:00", "start_time")))
+    if not spin:
+        raise Failure("cannot go on without a class")
+    K = spin["id"]
+    c.call("POST", "/api/v1/classes", 422, body=dict(weekly, start_time="25:00"), label="no such time",
+           check=error_code("validation_failed", "start_time"))
+    c.call("POST", "/api/v1/classes", 422, body=dict(weekly, date="2030-01-08"), label="weekly and one-off at once",
+           check=error_code("validation_failed", "weekday"))
+    c.call("POST", "/api/v1/classes", 400, raw=b"[]", check=error_code("malformed_json"))
+    c.call("GET", "/api/v1/classes", 200, params={"studio_id": CS}, check=lambda b: eq([k["id"] for k in b["items"]], [K], "classes"))
+    c.call("GET", "/api/v1/classes", 400, params={"studio_id": "spinning"}, check=error_code("bad_parameter"))
+    c.call("GET", f"/api/v1/classes/{K}", 200, check=lambda b: eq(b["weekday"], "tuesday", "weekday"))
+    c.call("GET", f"/api/v1/classes/{nobody}", 404, check=error_code("not_found"))
+    c.call("PATCH", f"/api/v1/classes/{K}", 200, body={"instructor": None, "valid_until": "2030-12-31"},
+           check=lambda b: (eq("instructor" in b, False, "instructor removed"), eq(b["valid_until"], "2030-12-31", "valid_until")))
+    c.call("PATCH", f"/api/v1/classes/{K}", 422, body={"capacity": 0}, check=error_code("validation_failed", "capacity"))
+    c.call("PATCH", f"/api/v1/classes/{K}", 400, raw=b"{", check=error_code("malformed_json"))
+    c.call("PATCH", f"/api/v1/classes/{nobody}", 404, body={"name": "x"}, check=error_code("not_found"))
+
+    bookings_path = f"/api/v1/classes/{K}/bookings"
+    first = c.call("POST", bookings_path, 201, body={"member_id": CM, "date": "2030-01-08"},
+                   check=lambda b: (eq(b["status"], "booked", "status"), eq(b["plan_id"], CP, "plan")))
+    c.call("POST", bookings_path, 201, body={"member_id": CM2, "date": "2030-01-08"}, label="full: waitlisted",
+           check=lambda b: eq(b["status"], "waitlisted", "status"))
+    c.call("POST", bookings_path, 409, body={"member_id": CM, "date": "2030-01-08"}, label="booked already",
+           check=error_code("booking_refused"))
+    c.call("POST", bookings_path, 201, body={"member_id": CM, "date": "2030-01-15", "waitlist": False}, label="the next Tuesday")
+    c.call("POST", bookings_path, 409, body={"member_id": CM2, "date": "2030-01-15", "waitlist": False}, label="full, no waitlist",
+           check=error_code("conflict"))
+    c.call("POST", bookings_path, 422, body={"member_id": CM, "date": "2030-01-09"}, label="not a Tuesday",
+           check=error_code("validation_failed", "date"))
+    c.call("POST", bookings_path, 422, body={"date": "2030-01-08"}, label="no member", check=error_code("validation_failed", "member_id"))
+    c.call("POST", bookings_path, 400, raw=b"{", check=error_code("malformed_json"))
+    c.call("POST", f"/api/v1/classes/{nobody}/bookings", 404, body={"member_id": CM, "date": "2030-01-08"}, check=error_code("not_found"))
+    roster_path = f"/api/v1/classes/{K}/roster"
+    c.call("GET", roster_path, 200, params={"date": "2030-01-08"},
+           check=lambda b: (eq([p["member_id"] for p in b["places"]], [CM], "places"),
+                            eq([w["member_id"] for w in b["waitlist"]], [CM2], "waitlist"),
+                            eq(b["occurrence"]["starts_at"], "2030-01-08T16:00:00Z", "18:00 in Bucharest")))
+    c.call("GET", roster_path, 400, params={"date": "2030-02-30"}, check=error_code("bad_parameter"))
+    c.call("GET", roster_path, 404, params={"date": "2030-01-09"}, check=error_code("not_found"))
+    c.call("GET", "/api/v1/class-occurrences", 200, params={"studio_id": CS, "from": "2030-01-07", "until": "2030-01-13"},
+           check=lambda b: eq([(o["date"], o["booked"], o["waitlisted"]) for o in b["items"]], [("2030-01-08", 1, 1)], "occurrences"))
+    c.call("GET", "/api/v1/class-occurrences", 400, params={"from": "2030-01-07", "until": "2030-03-01"}, label="over 42 days",
+           check=error_code("bad_parameter"))
+    c.call("GET", "/api/v1/class-occurrences", 404, params={"studio_id": nobody}, check=error_code("not_found"))
+    c.call("GET", "/api/v1/bookings", 200, params={"member_id": CM},
+           check=lambda b: eq(b["items"][0]["door_window"]["explanation"],
+                              f"Spinning studio {tag}: booked class Tue 18:00–19:00, door open 17:45–19:15", "door window"))
+    c.call("GET", "/api/v1/bookings", 400, params={"date": "soon"}, check=error_code("bad_parameter"))
+    if first:
+        c.call("GET", f"/api/v1/bookings/{first['id']}", 200, check=lambda b: eq(b["member_id"], CM, "member"))
+        c.call("POST", f"/api/v1/bookings/{first['id']}/cancel", 200,
+               check=lambda b: (eq(b["cancelled"]["status"], "cancelled", "cancelled"), eq(b["promoted"]["member_id"], CM2, "promoted")))
+        c.call("POST", f"/api/v1/bookings/{first['id']}/cancel", 409, label="again", check=error_code("conflict"))
+    c.call("GET", f"/api/v1/bookings/{nobody}", 404, check=error_code("not_found"))
+    c.call("POST", f"/api/v1/bookings/{nobody}/cancel", 404, check=error_code("not_found"))
+    cancel_path = f"/api/v1/classes/{K}/cancel-occurrence"
+    c.call("POST", cancel_path, 200, body={"date": "2030-01-08", "reason": "Instructor ill"},
+           check=lambda b: (eq(b["occurrence"]["cancellation"]["reason"], "Instructor ill", "reason"), eq(b["places"], [], "places")))
+    c.call("POST", cancel_path, 422, body={"date": "2030-01-09"}, check=error_code("validation_failed", "date"))
+    c.call("POST", cancel_path, 400, raw=b"{", check=error_code("malformed_json"))
+    c.call("POST", f"/api/v1/classes/{nobody}/cancel-occurrence", 404, body={"date": "2030-01-08"}, check=error_code("not_found"))
+    c.call("DELETE", f"/api/v1/classes/{K}", 409, label="booked once", check=error_code("conflict"))
+    c.call("DELETE", f"/api/v1/classes/{nobody}", 404, check=error_code("not_found"))
+    for rider in (CM, CM2):
+        c.call("DELETE", f"/api/v1/members/{rider}", 204, label="takes the bookings along")
+    c.call("DELETE", f"/api/v1/classes/{K}", 204, label="nobody's bookings left")
+    c.call("DELETE", f"/api/v1/plans/{CP}", 204, label="takes the class rules along")
+    c.call("DELETE", f"/api/v1/studios/{CS}", 204)
+    c.call("DELETE", f"/api/v1/clubs/{CC}", 204)
+
     # -- validator self-test: drift must not slip through -----------------------------------------
     real = c.session.get(f"{c.base_url}/api/v1/clubs/{A}", headers={"Authorization": f"Bearer {c.token}"}, timeout=30)
     extra = dict(real.json(), surprise=True)

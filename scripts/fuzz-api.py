@@ -520,12 +520,15 @@ class Fuzzer:
             "phone": "+40 721 000 000", "notes": "fixture"})
         subscription = self.json_call("POST", "/api/v1/subscriptions", {
             "member_id": member["id"], "plan_id": plan["id"], "start_date": "2026-01-01", "paid_through": "2026-12-31"})
+        studio_class = self.json_call("POST", "/api/v1/classes", {
+            "studio_id": studio["id"], "name": f"Fuzz class {self.tag}", "capacity": 10, "start_time": "18:00", "duration_minutes": 60,
+            "weekday": "tuesday", "valid_from": "2026-01-01"})
         self.fixtures = {"clubs": club["id"], "studios": studio["id"], "plans": plan["id"], "members": member["id"],
-                         "subscriptions": subscription["id"]}
+                         "subscriptions": subscription["id"], "classes": studio_class["id"]}
         self.lock = lock
 
     def delete_fixtures(self) -> None:
-        for kind in ("subscriptions", "members", "plans", "studios", "clubs"):
+        for kind in ("subscriptions", "members", "plans", "classes", "studios", "clubs"):
             if kind in self.fixtures:
                 try:
                     self.send("DELETE", f"/api/v1/{kind}/{self.fixtures[kind]}")
@@ -578,6 +581,14 @@ class Fuzzer:
                                                 "end_date": "2026-12-31", "paid_through": "2026-02-28"},
             ("POST", "/api/v1/subscriptions/{id}/freeze"): {"start_date": "2026-03-01", "end_date": "2026-03-10", "reason": "holiday"},
             ("POST", "/api/v1/subscriptions/{id}/cancel"): {"effective_date": "2026-06-01", "reason": "moving"},
+            ("POST", "/api/v1/classes"): {"studio_id": f["studios"], "name": "Fuzz", "instructor": "Ioana", "capacity": 12,
+                                          "start_time": "18:00", "duration_minutes": 60, "weekday": "tuesday", "valid_from": "2026-01-01",
+                                          "valid_until": "2026-12-31"},
+            # The fixture plan includes no classes, so even the unspoiled booking would be refused.
+            ("POST", "/api/v1/classes/{id}/bookings"): {"member_id": f["members"], "date": "2026-12-29", "waitlist": True},
+            ("POST", "/api/v1/classes/{id}/cancel-occurrence"): {"date": "2026-12-29", "reason": "fuzz"},
+            ("PUT", "/api/v1/plans/{id}/class-rules"): {"rules": [{"studio_id": f["studios"], "allowance": "per_week", "count": 2,
+                                                                   "door_mode": "booked_classes"}]},
             # A dry run: the spoiled fields must be refused, and the valid base would write nothing either.
             ("POST", "/api/v1/imports"): {"csv": "first_name,last_name,email,plan,start_date,paid_through\n"
                                                  f"Fuzz,Import,fuzz3-{self.tag}@example.com,Fuzz plan {self.tag},2026-01-01,2026-12-31\n",

@@ -326,3 +326,52 @@ extension GymRepository {
         return "\(occurrence.name) (\(studio)) \(occurrence.date.weekday.shortName) \(occurrence.date) \(occurrence.startTime)"
     }
 }
+
+// MARK: - Lists
+
+extension GymRepository {
+    /// Bookings by occurrence date, then booking time, filtered by member, class, occurrence date or
+    /// from a date; each with its occurrence and the door window it opens at `now`.
+    public func bookings(
+        memberID: UUID? = nil, classID: UUID? = nil, date: LocalDate? = nil, from: LocalDate? = nil, _ page: PageRequest = PageRequest(),
+        at now: Date = Date()
+    ) async throws -> Page<MemberBooking> {
+        let query = ClassBookingRow.query(on: database)
+        if let memberID { query.filter(\.$memberID == memberID) }
+        if let classID { query.filter(\.$classID == classID) }
+        if let date { query.filter(\.$occurrenceDate == date.description) }
+        if let from { query.filter(\.$occurrenceDate >= from.description) }
+        let rows = try await Self.page(query.sort(\.$occurrenceDate).sort(\.$bookedAt).sort(\.$id), page) { $0 }
+        let layout = try await layout()
+        let booked = try await bookedOccurrences(rows.items, layout: layout, on: database)
+        let windows = try await classDoorWindows(memberIDs: booked.map(\.booking.memberID), at: now)
+        let byBooking = Dictionary(windows.values.flatMap { $0 }.map { ($0.bookingID, $0) }, uniquingKeysWith: { first, _ in first })
+        let items = booked.map { entry in
+            let studioName = layout.studios[entry.occurrence.studioID]?.name ?? "studio"
+            let window = byBooking[entry.booking.id]
+            return MemberBooking(
+                booking: entry.booking, occurrence: entry.occurrence, studioName: studioName, doorWindow: window,
+                doorExplanation: window?.explanation(studioName: studioName, zone: Self.zone(ofStudio: entry.occurrence.studioID, layout)))
+        }
+        return Page(items: items, total: rows.total, limit: rows.limit, offset: rows.offset)
+    }
+
+    /// The date whose roster a class's page opens on: its next occurrence that has not ended at `now`,
+    /// else (a class that is over) its last one, else (not begun) its first.
+    public func defaultOccurrenceDate(classID: UUID, at now: Date = Date()) async throws -> LocalDate {
+        let studioClass = try await studioClass(classID)
+        let zone = Self.zone(ofStudio: studioClass.studioID, try await layout())
+        let today = LocalDate(containing: now, in: zone)
+        switch studioClass.recurrence {
+        case .once(let date):
+            return date
+        case .weekly(_, let validFrom, let validUntil):
+            let near = studioClass.occurrences(in: DateSpan(first: today.adding(days: -1), last: today.adding(days: 7)), zone: zone)
+            if let next = near.first(where: { $0.endsAt > now }) { return next.date }
+            if let validUntil, validUntil < today {
+                return studioClass.recurrence.dates(in: DateSpan(first: validUntil.adding(days: -6), last: validUntil)).last ?? validUntil
+            }
+            return studioClass.recurrence.dates(in: DateSpan(first: validFrom, last: validFrom.adding(days: 6))).first ?? validFrom
+        }
+    }
+}

@@ -90,6 +90,7 @@ public struct GymRoutes: Sendable {
         addImportRoutes(to: api.group("imports"))
         addSyncRoutes(to: api.group("sync"))
         addAuditRoutes(to: api)
+        addClassRoutes(to: api)
         return router
     }
 }

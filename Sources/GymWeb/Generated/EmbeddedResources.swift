@@ -102,6 +102,10 @@ tags:
     description: People who train at the gym, and their door access.
   - name: Subscriptions
     description: Members' purchases of plans, with freezes and cancellations.
+  - name: Classes
+    description: Studio class schedules, their occurrences with fill levels, rosters and cancellations.
+  - name: Bookings
+    description: Members' bookings of classes, with the waitlist and the studio door windows they open.
   - name: Imports
     description: Moving an existing gym in, members with their subscriptions from a spreadsheet.
   - name: Audit
@@ -1132,6 +1136,365 @@ paths:
         "409": { $ref: "#/components/responses/KisiNotConnected" }
         "500": { $ref: "#/components/responses/InternalError" }
 
+  /api/v1/classes:
+    get:
+      operationId: listClasses
+      tags: [Classes]
+      summary: List classes
+      description: Scheduled classes (weekly and one-off) by name, optionally of one studio.
+      parameters:
+        - name: studio_id
+          in: query
+          description: Only this studio's classes. An unknown studio gives an empty list.
+          schema: { $ref: "#/components/schemas/UUID" }
+        - $ref: "#/components/parameters/Limit"
+        - $ref: "#/components/parameters/Offset"
+      responses:
+        "200":
+          description: One page of classes.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/ClassList" }
+        "400": { $ref: "#/components/responses/BadParameter" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "500": { $ref: "#/components/responses/InternalError" }
+    post:
+      operationId: createClass
+      tags: [Classes]
+      summary: Schedule a class
+      description: |
+        A weekly class needs `weekday` and `valid_from` (and may end with `valid_until`); a one-off
+        class needs `date` and neither of the others. `start_time` is club-local (`18:00` stays
+        18:00 across daylight-saving changes); `duration_minutes` is elapsed time. A start time the
+        clocks skip that night (03:30 when they jump from 03:00 to 04:00) starts one wall-clock hour
+        later (04:30); one they pass twice starts the first time.
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/ClassCreate" }
+      responses:
+        "201":
+          description: The class was scheduled.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Class" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/classes/{id}:
+    parameters:
+      - $ref: "#/components/parameters/ClassID"
+    get:
+      operationId: getClass
+      tags: [Classes]
+      summary: Get a class
+      responses:
+        "200":
+          description: The class.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Class" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "500": { $ref: "#/components/responses/InternalError" }
+    patch:
+      operationId: updateClass
+      tags: [Classes]
+      summary: Change a class
+      description: |
+        `name`, `instructor` (`null` removes it) and `capacity` may always change; a larger
+        capacity promotes waitlisted members of coming occurrences at once. `valid_until`
+        (`null`: until further notice) may end a weekly class unless an open booking lies after it
+        (`409`). What moves the class in time or space (`studio_id`, `start_time`,
+        `duration_minutes`, `weekday`, `valid_from`, `date`) may change only while nobody holds an
+        open booking of it (`409`): cancel those occurrences first.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/ClassPatch" }
+      responses:
+        "200":
+          description: The class as it is now.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Class" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+    delete:
+      operationId: deleteClass
+      tags: [Classes]
+      summary: Delete a class nobody booked
+      description: A class with bookings keeps its history (`409`); end it with `valid_until` instead.
+      responses:
+        "204": { $ref: "#/components/responses/Deleted" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/classes/{id}/roster:
+    parameters:
+      - $ref: "#/components/parameters/ClassID"
+    get:
+      operationId: getClassRoster
+      tags: [Classes]
+      summary: One occurrence with its roster and waitlist
+      description: |
+        The occurrence of the class on `date` with its fill level, the bookings holding a place (in
+        booking order), the waitlist (in the order it is promoted) and the cancelled bookings.
+        Without `date`: the class's next occurrence that has not ended (a class that is over: its
+        last one). A date the class does not happen on is a `404`.
+      parameters:
+        - name: date
+          in: query
+          description: The occurrence's club-local date.
+          schema: { $ref: "#/components/schemas/LocalDate" }
+      responses:
+        "200":
+          description: The occurrence and everyone on it.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Roster" }
+        "400": { $ref: "#/components/responses/BadParameter" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/classes/{id}/cancel-occurrence:
+    parameters:
+      - $ref: "#/components/parameters/ClassID"
+    post:
+      operationId: cancelClassOccurrence
+      tags: [Classes]
+      summary: Cancel one occurrence of a class
+      description: |
+        Cancels the class on `date` and every open booking of it, the waitlist included; the
+        studio door closes for those members within seconds (the sync hears of each). Cancelling
+        an occurrence again changes nothing. A date the class does not happen on is a `422`.
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/OccurrenceCancelRequest" }
+      responses:
+        "200":
+          description: The cancelled occurrence with its (now cancelled) bookings.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Roster" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/classes/{id}/bookings:
+    parameters:
+      - $ref: "#/components/parameters/ClassID"
+    post:
+      operationId: bookClass
+      tags: [Bookings]
+      summary: Book a member on a class
+      description: |
+        Books the member on the class's occurrence on `date`. The member needs a subscription
+        active on that date of a plan whose class rules include the studio's classes, with room in
+        its allowance (N per week counts Monday to Sunday, N per month the calendar month, both in
+        the club's time zone; an unlimited plan is used before a counted one). When the class is
+        full the member goes on the waitlist (`status: waitlisted`), unless `waitlist` is `false`:
+        then a full class is a `409` (`conflict`). Concurrent bookings of the last place have one
+        winner.
+
+        A booking the gym's rules refuse is a `409` with code `booking_refused`: the member is
+        blocked, the class has started or was cancelled, the member is booked already, no active
+        plan includes the classes, or every plan that does has used its allowance.
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/BookingCreate" }
+      responses:
+        "201":
+          description: The booking (or the waitlist place).
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Booking" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/BookingConflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/class-occurrences:
+    get:
+      operationId: listClassOccurrences
+      tags: [Classes]
+      summary: Occurrences of classes in a span of days, with fill levels
+      description: |
+        Every occurrence from `from` through `until` (club-local dates, at most 42 days), of one
+        studio's classes or of all, sorted by start: a timetable's week. Cancelled occurrences are
+        listed with their `cancellation`. Not paged: the span bounds it.
+      parameters:
+        - name: studio_id
+          in: query
+          description: Only this studio's classes; an unknown studio is a `404`.
+          schema: { $ref: "#/components/schemas/UUID" }
+        - name: from
+          in: query
+          description: First date. Default today (UTC).
+          schema: { $ref: "#/components/schemas/LocalDate" }
+        - name: until
+          in: query
+          description: Last date, on or after `from` and within 42 days of it. Default `from` plus 6 days.
+          schema: { $ref: "#/components/schemas/LocalDate" }
+      responses:
+        "200":
+          description: The occurrences.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/OccurrenceList" }
+        "400": { $ref: "#/components/responses/BadParameter" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/bookings:
+    get:
+      operationId: listBookings
+      tags: [Bookings]
+      summary: List bookings
+      description: |
+        Bookings by class date, then booking time, optionally of one member, one class, one date
+        or from a date on. Each comes with its occurrence and, while it opens the studio door (a
+        studio opened only for booked classes; the member's next two windows per studio), the
+        `door_window` with the access rule's explanation.
+      parameters:
+        - name: member_id
+          in: query
+          description: Only this member's bookings.
+          schema: { $ref: "#/components/schemas/UUID" }
+        - name: class_id
+          in: query
+          description: Only bookings of this class.
+          schema: { $ref: "#/components/schemas/UUID" }
+        - name: date
+          in: query
+          description: Only bookings of occurrences on this club-local date.
+          schema: { $ref: "#/components/schemas/LocalDate" }
+        - name: from
+          in: query
+          description: Only bookings of occurrences on or after this club-local date.
+          schema: { $ref: "#/components/schemas/LocalDate" }
+        - $ref: "#/components/parameters/Limit"
+        - $ref: "#/components/parameters/Offset"
+      responses:
+        "200":
+          description: One page of bookings.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/BookingList" }
+        "400": { $ref: "#/components/responses/BadParameter" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/bookings/{id}:
+    parameters:
+      - $ref: "#/components/parameters/BookingID"
+    get:
+      operationId: getBooking
+      tags: [Bookings]
+      summary: Get a booking
+      responses:
+        "200":
+          description: The booking.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Booking" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/bookings/{id}/cancel:
+    parameters:
+      - $ref: "#/components/parameters/BookingID"
+    post:
+      operationId: cancelBooking
+      tags: [Bookings]
+      summary: Cancel a booking or leave the waitlist
+      description: |
+        Cancels the booking; the studio door closes for it within seconds. A place it held goes to
+        the first waitlisted member whose plans still allow the class (`promoted`). A booking
+        already cancelled, checked in or a no-show, or of a class that has started, is a `409`.
+        No request body is needed.
+      parameters:
+        - $ref: "#/components/parameters/IdempotencyKey"
+      responses:
+        "200":
+          description: The cancelled booking and the one promoted in its place, if any.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/BookingCancellation" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "500": { $ref: "#/components/responses/InternalError" }
+  /api/v1/plans/{id}/class-rules:
+    parameters:
+      - $ref: "#/components/parameters/PlanID"
+    get:
+      operationId: getPlanClassRules
+      tags: [Plans]
+      summary: A plan's class rules
+      responses:
+        "200":
+          description: The plan's class rules, in the order they were given.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/ClassRules" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "500": { $ref: "#/components/responses/InternalError" }
+    put:
+      operationId: setPlanClassRules
+      tags: [Plans]
+      summary: Replace a plan's class rules
+      description: |
+        Per studio: whether the plan's members may book its classes (`unlimited`, or `count` per
+        week or month) and how the studio door opens for them: `all_day` (as for any studio the
+        plan lists; needs the studio in the plan's `studio_ids`) or `booked_classes` (the studio's
+        doors leave the plan's Kisi group and open only from 15 minutes before to 15 minutes after
+        each booked class). The whole list is replaced; `[]` removes every rule.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/ClassRulesRequest" }
+      responses:
+        "200":
+          description: The plan's class rules as they are now.
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/ClassRules" }
+        "400": { $ref: "#/components/responses/MalformedJSON" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { $ref: "#/components/responses/Conflict" }
+        "413": { $ref: "#/components/responses/PayloadTooLarge" }
+        "422": { $ref: "#/components/responses/ValidationFailed" }
+        "500": { $ref: "#/components/responses/InternalError" }
+
 components:
   securitySchemes:
     bearerAuth:
@@ -1205,6 +1568,18 @@ components:
       description: The subscription's ID. Anything that is not a UUID is a `404`, like an unknown ID.
       schema: { $ref: "#/components/schemas/UUID" }
 
+    ClassID:
+      name: id
+      in: path
+      required: true
+      description: The class's ID. Anything that is not a UUID is a `404`, like an unknown ID.
+      schema: { $ref: "#/components/schemas/UUID" }
+    BookingID:
+      name: id
+      in: path
+      required: true
+      description: The booking's ID. Anything that is not a UUID is a `404`, like an unknown ID.
+      schema: { $ref: "#/components/schemas/UUID" }
     AuditMemberID:
       name: member_id
       in: query
@@ -1336,6 +1711,24 @@ components:
                   - properties:
                       status: { const: 409 }
                       code: { const: conflict }
+    BookingConflict:
+      description: |
+        The booking cannot be made: the gym's rules refuse it (code `booking_refused`, the message
+        says why: blocked, started, cancelled, booked already, not included, allowance used), or the
+        class is full and `waitlist` was `false` (code `conflict`). Nothing was changed.
+      content:
+        application/json:
+          schema:
+            type: object
+            additionalProperties: false
+            required: [error]
+            properties:
+              error:
+                allOf:
+                  - $ref: "#/components/schemas/ErrorDetail"
+                  - properties:
+                      status: { const: 409 }
+                      code: { enum: [conflict, booking_refused] }
     PayloadTooLarge:
       description: The request body is larger than the server accepts (code `http_413`).
       content:
@@ -1484,6 +1877,283 @@ components:
           type: string
           const: ok
 
+    LocalTime:
+      type: string
+      pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+      description: A club-local time of day, `HH:MM` on the 24-hour clock.
+      example: "18:00"
+    Weekday:
+      type: string
+      enum: [monday, tuesday, wednesday, thursday, friday, saturday, sunday]
+    Class:
+      type: object
+      additionalProperties: false
+      required: [id, studio_id, name, capacity, start_time, duration_minutes, recurrence]
+      properties:
+        id: { $ref: "#/components/schemas/ResponseUUID" }
+        studio_id: { $ref: "#/components/schemas/ResponseUUID" }
+        name: { type: string, minLength: 1, maxLength: 200 }
+        instructor: { type: string, maxLength: 200 }
+        capacity: { type: integer, minimum: 1, maximum: 10000 }
+        start_time: { $ref: "#/components/schemas/LocalTime" }
+        duration_minutes: { type: integer, minimum: 1, maximum: 1440 }
+        recurrence:
+          type: string
+          enum: [weekly, once]
+          description: "`weekly`: with `weekday`, `valid_from` and maybe `valid_until`; `once`: with `date`."
+        weekday: { $ref: "#/components/schemas/Weekday" }
+        valid_from: { $ref: "#/components/schemas/LocalDate" }
+        valid_until: { $ref: "#/components/schemas/LocalDate" }
+        date: { $ref: "#/components/schemas/LocalDate" }
+    ClassList:
+      type: object
+      additionalProperties: false
+      required: [items, total, limit, offset]
+      properties:
+        items:
+          type: array
+          items: { $ref: "#/components/schemas/Class" }
+        total: { type: integer, minimum: 0 }
+        limit: { type: integer, minimum: 1, maximum: 500 }
+        offset: { type: integer, minimum: 0 }
+    ClassCreate:
+      type: object
+      required: [studio_id, name, capacity, start_time, duration_minutes]
+      properties:
+        studio_id:
+          $ref: "#/components/schemas/UUID"
+          description: The studio the class takes place in.
+        name:
+          type: string
+          maxLength: 200
+          example: Spinning
+        instructor:
+          type: [string, "null"]
+          maxLength: 200
+        capacity:
+          type: integer
+          minimum: 1
+          maximum: 10000
+          description: Places; bookings beyond it go on the waitlist.
+        start_time: { $ref: "#/components/schemas/LocalTime" }
+        duration_minutes: { type: integer, minimum: 1, maximum: 1440 }
+        weekday:
+          $ref: "#/components/schemas/Weekday"
+          description: For a weekly class.
+        valid_from:
+          $ref: "#/components/schemas/LocalDate"
+          description: For a weekly class, its first possible date.
+        valid_until:
+          type: [string, "null"]
+          format: date
+          description: For a weekly class, its last possible date, on or after `valid_from`; absent or `null` for no end.
+        date:
+          $ref: "#/components/schemas/LocalDate"
+          description: For a one-off class, its date.
+    ClassPatch:
+      type: object
+      properties:
+        studio_id: { $ref: "#/components/schemas/UUID" }
+        name: { type: string, maxLength: 200 }
+        instructor:
+          type: [string, "null"]
+          maxLength: 200
+          description: "`null` removes the instructor."
+        capacity: { type: integer, minimum: 1, maximum: 10000 }
+        start_time: { $ref: "#/components/schemas/LocalTime" }
+        duration_minutes: { type: integer, minimum: 1, maximum: 1440 }
+        weekday: { $ref: "#/components/schemas/Weekday" }
+        valid_from: { $ref: "#/components/schemas/LocalDate" }
+        valid_until:
+          type: [string, "null"]
+          format: date
+          description: "`null`: the weekly class runs until further notice."
+        date: { $ref: "#/components/schemas/LocalDate" }
+    OccurrenceCancellation:
+      type: object
+      additionalProperties: false
+      required: [cancelled_at, cancelled_by]
+      properties:
+        reason: { type: string }
+        cancelled_at: { $ref: "#/components/schemas/Instant" }
+        cancelled_by:
+          type: string
+          description: Who cancelled, as the audit log names actors (`api:<token name>`, `staff:<e-mail>`).
+    Occurrence:
+      type: object
+      additionalProperties: false
+      required: [class_id, studio_id, date, name, start_time, starts_at, ends_at, capacity, booked, waitlisted, places_left]
+      properties:
+        class_id: { $ref: "#/components/schemas/ResponseUUID" }
+        studio_id: { $ref: "#/components/schemas/ResponseUUID" }
+        date: { $ref: "#/components/schemas/LocalDate" }
+        name: { type: string }
+        instructor: { type: string }
+        start_time: { $ref: "#/components/schemas/LocalTime" }
+        starts_at: { $ref: "#/components/schemas/Instant" }
+        ends_at: { $ref: "#/components/schemas/Instant" }
+        capacity: { type: integer, minimum: 1 }
+        booked:
+          type: integer
+          minimum: 0
+          description: Bookings holding a place (booked, promoted, checked in, no-show).
+        waitlisted: { type: integer, minimum: 0 }
+        places_left: { type: integer, minimum: 0 }
+        cancellation: { $ref: "#/components/schemas/OccurrenceCancellation" }
+    OccurrenceList:
+      type: object
+      additionalProperties: false
+      required: [from, until, items]
+      properties:
+        from: { $ref: "#/components/schemas/LocalDate" }
+        until: { $ref: "#/components/schemas/LocalDate" }
+        items:
+          type: array
+          items: { $ref: "#/components/schemas/Occurrence" }
+    BookingStatus:
+      type: string
+      enum: [booked, waitlisted, promoted, cancelled, checked_in, no_show]
+      description: |
+        `booked` and `promoted` (came off the waitlist) hold a place, as do `checked_in` and
+        `no_show` once the class has happened; `waitlisted` waits for one; `cancelled` is over.
+    DoorWindow:
+      type: object
+      additionalProperties: false
+      required: [opens_at, closes_at, kisi_lock_ids, explanation]
+      properties:
+        opens_at: { $ref: "#/components/schemas/Instant" }
+        closes_at: { $ref: "#/components/schemas/Instant" }
+        kisi_lock_ids: { $ref: "#/components/schemas/LockIDs" }
+        explanation:
+          type: string
+          example: "Spinning studio: booked class Tue 18:00–19:00, door open 17:45–19:15"
+    Booking:
+      type: object
+      additionalProperties: false
+      required: [id, class_id, date, member_id, plan_id, status, booked_at, booked_by]
+      properties:
+        id: { $ref: "#/components/schemas/ResponseUUID" }
+        class_id: { $ref: "#/components/schemas/ResponseUUID" }
+        date:
+          $ref: "#/components/schemas/LocalDate"
+          description: The occurrence's club-local date.
+        member_id: { $ref: "#/components/schemas/ResponseUUID" }
+        plan_id:
+          $ref: "#/components/schemas/ResponseUUID"
+          description: The plan whose allowance the booking uses.
+        status: { $ref: "#/components/schemas/BookingStatus" }
+        booked_at: { $ref: "#/components/schemas/Instant" }
+        booked_by: { type: string }
+        promoted_at: { $ref: "#/components/schemas/Instant" }
+        cancelled_at: { $ref: "#/components/schemas/Instant" }
+        member_name:
+          type: string
+          description: On rosters.
+        occurrence:
+          type: object
+          additionalProperties: false
+          required: [name, studio_id, studio_name, starts_at, ends_at, cancelled]
+          description: In lists of bookings.
+          properties:
+            name: { type: string }
+            studio_id: { $ref: "#/components/schemas/ResponseUUID" }
+            studio_name: { type: string }
+            starts_at: { $ref: "#/components/schemas/Instant" }
+            ends_at: { $ref: "#/components/schemas/Instant" }
+            cancelled: { type: boolean }
+        door_window: { $ref: "#/components/schemas/DoorWindow" }
+    BookingList:
+      type: object
+      additionalProperties: false
+      required: [items, total, limit, offset]
+      properties:
+        items:
+          type: array
+          items: { $ref: "#/components/schemas/Booking" }
+        total: { type: integer, minimum: 0 }
+        limit: { type: integer, minimum: 1, maximum: 500 }
+        offset: { type: integer, minimum: 0 }
+    BookingCreate:
+      type: object
+      required: [member_id, date]
+      properties:
+        member_id: { $ref: "#/components/schemas/UUID" }
+        date:
+          $ref: "#/components/schemas/LocalDate"
+          description: The occurrence's club-local date.
+        waitlist:
+          type: [boolean, "null"]
+          description: Whether a full class puts the member on the waitlist (default) or answers `409`.
+    BookingCancellation:
+      type: object
+      additionalProperties: false
+      required: [cancelled]
+      properties:
+        cancelled: { $ref: "#/components/schemas/Booking" }
+        promoted: { $ref: "#/components/schemas/Booking" }
+    Roster:
+      type: object
+      additionalProperties: false
+      required: [occurrence, places, waitlist, cancelled]
+      properties:
+        occurrence: { $ref: "#/components/schemas/Occurrence" }
+        places:
+          type: array
+          items: { $ref: "#/components/schemas/Booking" }
+        waitlist:
+          type: array
+          items: { $ref: "#/components/schemas/Booking" }
+        cancelled:
+          type: array
+          items: { $ref: "#/components/schemas/Booking" }
+    OccurrenceCancelRequest:
+      type: object
+      required: [date]
+      properties:
+        date: { $ref: "#/components/schemas/LocalDate" }
+        reason:
+          type: [string, "null"]
+          maxLength: 500
+          example: Instructor ill
+    ClassRule:
+      type: object
+      additionalProperties: false
+      required: [studio_id, allowance, door_mode]
+      properties:
+        studio_id: { $ref: "#/components/schemas/ResponseUUID" }
+        allowance: { type: string, enum: [unlimited, per_week, per_month] }
+        count:
+          type: integer
+          minimum: 1
+          maximum: 1000
+          description: With `per_week` and `per_month`.
+        door_mode: { type: string, enum: [all_day, booked_classes] }
+    ClassRules:
+      type: object
+      additionalProperties: false
+      required: [items]
+      properties:
+        items:
+          type: array
+          items: { $ref: "#/components/schemas/ClassRule" }
+    ClassRulesRequest:
+      type: object
+      required: [rules]
+      properties:
+        rules:
+          type: array
+          items:
+            type: object
+            required: [studio_id, allowance, door_mode]
+            properties:
+              studio_id: { $ref: "#/components/schemas/UUID" }
+              allowance: { type: string, enum: [unlimited, per_week, per_month] }
+              count:
+                type: [integer, "null"]
+                minimum: 1
+                maximum: 1000
+                description: Required with `per_week` and `per_month`, left out with `unlimited`.
+              door_mode: { type: string, enum: [all_day, booked_classes] }
     ErrorDetail:
       type: object
       additionalProperties: false
@@ -1496,7 +2166,7 @@ components:
           type: string
           description: |
             Stable machine-readable code: `malformed_json`, `bad_parameter`, `unauthorized`,
-            `not_found`, `conflict`, `kisi_not_connected`, `validation_failed`,
+            `not_found`, `conflict`, `booking_refused`, `kisi_not_connected`, `validation_failed`,
             `database_unreachable`, `internal_error`, or `http_NNN` for protocol-level failures.
         message:
           type: string
