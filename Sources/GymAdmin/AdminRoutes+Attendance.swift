@@ -80,6 +80,8 @@ extension AdminRoutes {
                 "hourly": Charts.hourly(today: club.todayByHour, typical: club.typicalByHour, now: club.time.hourAndWeekday(instant).hour),
                 "daily": Charts.daily(club.byDay, today: today),
                 "monthTotal": club.byDay.map(\.count).reduce(0, +),
+                // Mustache takes every number for true, so the empty month is said by a flag.
+                "quiet": club.byDay.allSatisfy { $0.count == 0 },
             ]
         }
     }

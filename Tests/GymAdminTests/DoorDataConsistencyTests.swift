@@ -20,6 +20,7 @@ struct DoorDataConsistencyTests {
             let repository = browser.repository
             let zone = TimeZone(identifier: "Europe/Bucharest")!
             _ = try await repository.createClub(ClubDraft(name: "Old Town", timeZoneIdentifier: zone.identifier, kisiPlaceID: 1001, kisiLockIDs: [11]))
+            _ = try await repository.createClub(ClubDraft(name: "Floreasca", timeZoneIdentifier: zone.identifier, kisiPlaceID: 1002, kisiLockIDs: [21]))
             let now = Date()
             let midnight = LocalDate(containing: now, in: zone).startOfDay(in: zone)
             // Two check-ins and a refusal since the club's midnight, one check-in the day before.
@@ -40,6 +41,10 @@ struct DoorDataConsistencyTests {
             let pictures = section(dashboard.body, id: "pictures")
             #expect(pictures.contains("data-total=\"2\""))
             #expect(pictures.contains("2 today"))
+            // A club whose doors reported nothing says so instead of showing empty charts alone.
+            #expect(pictures.contains("No check-ins stored for Floreasca in the last 30 days"))
+            #expect(!pictures.contains("No check-ins stored for Old Town"))
+            #expect(checkIns.contains("<td>Floreasca</td><td class=\"check-in-count\">0</td><td class=\"denied-count\">0</td>"))
         }
     }
 

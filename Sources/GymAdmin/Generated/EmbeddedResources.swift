@@ -172,6 +172,8 @@ tr.club-row th { background: var(--bg); color: var(--ink); font-size: .95rem; }
   svg.chart.daily .tick { font-size: 24px; }
   svg.chart.heat { display: none; }
   svg.chart.heat-tall { display: block; }
+  /* Name and value share the width, so a long name does not squeeze its value into a column of words. */
+  dl { grid-template-columns: 1fr 1fr; }
 }
 
 """#,
@@ -268,6 +270,194 @@ document.addEventListener("DOMContentLoaded", () => {
     problem.hidden = false;
   });
 });
+
+"""#,
+        "Assets/classes.css": #"""
+/* Classes: the studio week calendar, fill levels, rosters and booking states. The calendar is a CSS grid of
+   quarter-hour rows; blocks are placed by class names (the page's CSP allows no inline styles). */
+.week-nav { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; margin: .5rem 0; }
+.week-nav strong { font-size: 1.05rem; }
+.cal-controls { margin-bottom: .5rem; }
+.calendar-card { padding: .5rem; }
+.cal-head, .cal-grid { display: grid; grid-template-columns: 3.2rem repeat(7, minmax(0, 1fr)); column-gap: 2px; }
+.cal-head { position: sticky; top: 0; background: var(--card); z-index: 2; border-bottom: 1px solid var(--line); }
+.cal-day-head { text-align: center; padding: .35rem 0; font-weight: 600; color: var(--ink); text-decoration: none; border-radius: 6px 6px 0 0; }
+.cal-day-head span { color: var(--muted); font-weight: 400; }
+.cal-day-head.today { background: #0b63ce; color: #fff; }
+.cal-day-head.today span, .cal-day-head.today em { color: #fff; }
+.cal-day-head em { font-style: normal; font-size: .75rem; display: block; }
+.cal-grid { grid-auto-rows: .62rem; position: relative; }
+.cal-hour { font-size: .75rem; color: var(--muted); grid-row-end: span 4; text-align: right; padding-right: .3rem; transform: translateY(-.45rem); }
+.cal-line { grid-column: 2 / -1; border-top: 1px solid #eaecf0; grid-row-end: span 1; pointer-events: none; }
+.cal-bg { grid-row: 1 / -1; background: #fcfcfd; z-index: 0; }
+.cal-bg.today { background: #eef4fd; }
+.cal-bg.past { background: #f9fafb; }
+.cal-class { position: relative; z-index: 1; margin: 1px 2px; padding: .2rem .35rem; border-radius: 6px; background: #e3f2fd; border-left: 4px solid #0b63ce;
+  color: var(--ink); text-decoration: none; font-size: .8rem; line-height: 1.25; overflow: hidden; display: flex; flex-direction: column; gap: .05rem; }
+.cal-class:hover, .cal-class:focus { outline: 2px solid #0b63ce; z-index: 3; overflow: visible; height: max-content; min-height: 100%; }
+.cal-class .cal-time { color: #475467; font-size: .75rem; }
+.cal-class .cal-name { font-size: .85rem; }
+.cal-class .cal-instructor { color: #475467; }
+.cal-class.state-full { background: #fff4e5; border-left-color: #dc6803; }
+.cal-class.state-cancelled { background: #f2f4f7; border-left-color: #98a2b3; color: #667085; }
+.cal-class.state-cancelled .cal-name { text-decoration: line-through; }
+.cal-class.state-past { background: #f2f4f7; border-left-color: #667085; }
+.cal-empty { text-align: center; }
+/* Fill level: "12/15" and a bar in tenths. */
+.fill { display: flex; flex-direction: column; gap: .1rem; min-width: 4rem; }
+.fill.big { max-width: 18rem; }
+.fill-text { font-size: .78rem; font-weight: 600; white-space: nowrap; }
+.fill.big .fill-text { font-size: .95rem; }
+.fill-bar { display: block; height: .35rem; background: #d0d5dd; border-radius: 999px; overflow: hidden; }
+.fill.big .fill-bar { height: .6rem; }
+.fill-level { display: block; height: 100%; background: #12b76a; }
+.state-full .fill-level, .fill-level.fill-10 { background: #dc6803; }
+.state-cancelled .fill-level { background: #98a2b3; }
+.day-list { display: none; }
+ul.day-classes { list-style: none; margin: 0; padding: 0; }
+ul.day-classes li { border-top: 1px solid var(--line); }
+a.day-class { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem .6rem; padding: .5rem .25rem; color: var(--ink); text-decoration: none; border-left: 4px solid #0b63ce; padding-left: .5rem; margin: .3rem 0; }
+a.day-class.state-full { border-left-color: #dc6803; }
+a.day-class.state-cancelled { border-left-color: #98a2b3; color: #667085; }
+a.day-class.state-cancelled strong { text-decoration: line-through; }
+a.day-class .fill { flex: 1 0 100%; max-width: 14rem; }
+.day.today { border-color: #0b63ce; }
+/* Booking states, one colour each wherever a booking shows. */
+.booking-state { display: inline-block; padding: .1rem .6rem; border-radius: 999px; font-size: .85rem; font-weight: 600; white-space: nowrap; background: #eef1f6; }
+.booking-state.state-booked, .booking-state.state-promoted { background: #e3f2fd; color: #0b57a4; }
+.booking-state.state-checked_in { background: #e6f4ea; color: #137333; }
+.booking-state.state-no_show { background: #fce8e6; color: #b3261e; }
+.booking-state.state-cancelled { background: #eef1f6; color: #475467; text-decoration: line-through; }
+.booking-state.state-waitlisted { background: #fff4e5; color: #8a4b00; }
+ul.pick-list { list-style: none; padding: 0; margin: .5rem 0 0; }
+ul.pick-list li { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem .75rem; padding: .4rem 0; border-bottom: 1px solid var(--line); }
+ul.pick-list li form { margin: 0 0 0 auto; }
+.compact-grid { grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 0 1rem; }
+#class-rules td select, #class-rules td input { min-width: 8rem; }
+@media (max-width: 40rem) {
+  /* On a phone the week is a list of days: the grid's seven columns would be a few pixels wide. */
+  .calendar-card { display: none; }
+  .day-list { display: block; }
+  .week-nav { justify-content: space-between; }
+  .week-nav strong { order: -1; flex-basis: 100%; }
+  ul.pick-list li form { margin-left: 0; }
+}
+
+.cal-c2 { grid-column: 2; }
+.cal-c3 { grid-column: 3; }
+.cal-c4 { grid-column: 4; }
+.cal-c5 { grid-column: 5; }
+.cal-c6 { grid-column: 6; }
+.cal-c7 { grid-column: 7; }
+.cal-c8 { grid-column: 8; }
+.cal-c1 { grid-column: 1; }
+.cal-r1 { grid-row-start: 1; } .cal-s1 { grid-row-end: span 1; } .cal-rows-1 { grid-template-rows: repeat(1, .62rem); }
+.cal-r2 { grid-row-start: 2; } .cal-s2 { grid-row-end: span 2; } .cal-rows-2 { grid-template-rows: repeat(2, .62rem); }
+.cal-r3 { grid-row-start: 3; } .cal-s3 { grid-row-end: span 3; } .cal-rows-3 { grid-template-rows: repeat(3, .62rem); }
+.cal-r4 { grid-row-start: 4; } .cal-s4 { grid-row-end: span 4; } .cal-rows-4 { grid-template-rows: repeat(4, .62rem); }
+.cal-r5 { grid-row-start: 5; } .cal-s5 { grid-row-end: span 5; } .cal-rows-5 { grid-template-rows: repeat(5, .62rem); }
+.cal-r6 { grid-row-start: 6; } .cal-s6 { grid-row-end: span 6; } .cal-rows-6 { grid-template-rows: repeat(6, .62rem); }
+.cal-r7 { grid-row-start: 7; } .cal-s7 { grid-row-end: span 7; } .cal-rows-7 { grid-template-rows: repeat(7, .62rem); }
+.cal-r8 { grid-row-start: 8; } .cal-s8 { grid-row-end: span 8; } .cal-rows-8 { grid-template-rows: repeat(8, .62rem); }
+.cal-r9 { grid-row-start: 9; } .cal-s9 { grid-row-end: span 9; } .cal-rows-9 { grid-template-rows: repeat(9, .62rem); }
+.cal-r10 { grid-row-start: 10; } .cal-s10 { grid-row-end: span 10; } .cal-rows-10 { grid-template-rows: repeat(10, .62rem); }
+.cal-r11 { grid-row-start: 11; } .cal-s11 { grid-row-end: span 11; } .cal-rows-11 { grid-template-rows: repeat(11, .62rem); }
+.cal-r12 { grid-row-start: 12; } .cal-s12 { grid-row-end: span 12; } .cal-rows-12 { grid-template-rows: repeat(12, .62rem); }
+.cal-r13 { grid-row-start: 13; } .cal-s13 { grid-row-end: span 13; } .cal-rows-13 { grid-template-rows: repeat(13, .62rem); }
+.cal-r14 { grid-row-start: 14; } .cal-s14 { grid-row-end: span 14; } .cal-rows-14 { grid-template-rows: repeat(14, .62rem); }
+.cal-r15 { grid-row-start: 15; } .cal-s15 { grid-row-end: span 15; } .cal-rows-15 { grid-template-rows: repeat(15, .62rem); }
+.cal-r16 { grid-row-start: 16; } .cal-s16 { grid-row-end: span 16; } .cal-rows-16 { grid-template-rows: repeat(16, .62rem); }
+.cal-r17 { grid-row-start: 17; } .cal-s17 { grid-row-end: span 17; } .cal-rows-17 { grid-template-rows: repeat(17, .62rem); }
+.cal-r18 { grid-row-start: 18; } .cal-s18 { grid-row-end: span 18; } .cal-rows-18 { grid-template-rows: repeat(18, .62rem); }
+.cal-r19 { grid-row-start: 19; } .cal-s19 { grid-row-end: span 19; } .cal-rows-19 { grid-template-rows: repeat(19, .62rem); }
+.cal-r20 { grid-row-start: 20; } .cal-s20 { grid-row-end: span 20; } .cal-rows-20 { grid-template-rows: repeat(20, .62rem); }
+.cal-r21 { grid-row-start: 21; } .cal-s21 { grid-row-end: span 21; } .cal-rows-21 { grid-template-rows: repeat(21, .62rem); }
+.cal-r22 { grid-row-start: 22; } .cal-s22 { grid-row-end: span 22; } .cal-rows-22 { grid-template-rows: repeat(22, .62rem); }
+.cal-r23 { grid-row-start: 23; } .cal-s23 { grid-row-end: span 23; } .cal-rows-23 { grid-template-rows: repeat(23, .62rem); }
+.cal-r24 { grid-row-start: 24; } .cal-s24 { grid-row-end: span 24; } .cal-rows-24 { grid-template-rows: repeat(24, .62rem); }
+.cal-r25 { grid-row-start: 25; } .cal-s25 { grid-row-end: span 25; } .cal-rows-25 { grid-template-rows: repeat(25, .62rem); }
+.cal-r26 { grid-row-start: 26; } .cal-s26 { grid-row-end: span 26; } .cal-rows-26 { grid-template-rows: repeat(26, .62rem); }
+.cal-r27 { grid-row-start: 27; } .cal-s27 { grid-row-end: span 27; } .cal-rows-27 { grid-template-rows: repeat(27, .62rem); }
+.cal-r28 { grid-row-start: 28; } .cal-s28 { grid-row-end: span 28; } .cal-rows-28 { grid-template-rows: repeat(28, .62rem); }
+.cal-r29 { grid-row-start: 29; } .cal-s29 { grid-row-end: span 29; } .cal-rows-29 { grid-template-rows: repeat(29, .62rem); }
+.cal-r30 { grid-row-start: 30; } .cal-s30 { grid-row-end: span 30; } .cal-rows-30 { grid-template-rows: repeat(30, .62rem); }
+.cal-r31 { grid-row-start: 31; } .cal-s31 { grid-row-end: span 31; } .cal-rows-31 { grid-template-rows: repeat(31, .62rem); }
+.cal-r32 { grid-row-start: 32; } .cal-s32 { grid-row-end: span 32; } .cal-rows-32 { grid-template-rows: repeat(32, .62rem); }
+.cal-r33 { grid-row-start: 33; } .cal-s33 { grid-row-end: span 33; } .cal-rows-33 { grid-template-rows: repeat(33, .62rem); }
+.cal-r34 { grid-row-start: 34; } .cal-s34 { grid-row-end: span 34; } .cal-rows-34 { grid-template-rows: repeat(34, .62rem); }
+.cal-r35 { grid-row-start: 35; } .cal-s35 { grid-row-end: span 35; } .cal-rows-35 { grid-template-rows: repeat(35, .62rem); }
+.cal-r36 { grid-row-start: 36; } .cal-s36 { grid-row-end: span 36; } .cal-rows-36 { grid-template-rows: repeat(36, .62rem); }
+.cal-r37 { grid-row-start: 37; } .cal-s37 { grid-row-end: span 37; } .cal-rows-37 { grid-template-rows: repeat(37, .62rem); }
+.cal-r38 { grid-row-start: 38; } .cal-s38 { grid-row-end: span 38; } .cal-rows-38 { grid-template-rows: repeat(38, .62rem); }
+.cal-r39 { grid-row-start: 39; } .cal-s39 { grid-row-end: span 39; } .cal-rows-39 { grid-template-rows: repeat(39, .62rem); }
+.cal-r40 { grid-row-start: 40; } .cal-s40 { grid-row-end: span 40; } .cal-rows-40 { grid-template-rows: repeat(40, .62rem); }
+.cal-r41 { grid-row-start: 41; } .cal-s41 { grid-row-end: span 41; } .cal-rows-41 { grid-template-rows: repeat(41, .62rem); }
+.cal-r42 { grid-row-start: 42; } .cal-s42 { grid-row-end: span 42; } .cal-rows-42 { grid-template-rows: repeat(42, .62rem); }
+.cal-r43 { grid-row-start: 43; } .cal-s43 { grid-row-end: span 43; } .cal-rows-43 { grid-template-rows: repeat(43, .62rem); }
+.cal-r44 { grid-row-start: 44; } .cal-s44 { grid-row-end: span 44; } .cal-rows-44 { grid-template-rows: repeat(44, .62rem); }
+.cal-r45 { grid-row-start: 45; } .cal-s45 { grid-row-end: span 45; } .cal-rows-45 { grid-template-rows: repeat(45, .62rem); }
+.cal-r46 { grid-row-start: 46; } .cal-s46 { grid-row-end: span 46; } .cal-rows-46 { grid-template-rows: repeat(46, .62rem); }
+.cal-r47 { grid-row-start: 47; } .cal-s47 { grid-row-end: span 47; } .cal-rows-47 { grid-template-rows: repeat(47, .62rem); }
+.cal-r48 { grid-row-start: 48; } .cal-s48 { grid-row-end: span 48; } .cal-rows-48 { grid-template-rows: repeat(48, .62rem); }
+.cal-r49 { grid-row-start: 49; } .cal-s49 { grid-row-end: span 49; } .cal-rows-49 { grid-template-rows: repeat(49, .62rem); }
+.cal-r50 { grid-row-start: 50; } .cal-s50 { grid-row-end: span 50; } .cal-rows-50 { grid-template-rows: repeat(50, .62rem); }
+.cal-r51 { grid-row-start: 51; } .cal-s51 { grid-row-end: span 51; } .cal-rows-51 { grid-template-rows: repeat(51, .62rem); }
+.cal-r52 { grid-row-start: 52; } .cal-s52 { grid-row-end: span 52; } .cal-rows-52 { grid-template-rows: repeat(52, .62rem); }
+.cal-r53 { grid-row-start: 53; } .cal-s53 { grid-row-end: span 53; } .cal-rows-53 { grid-template-rows: repeat(53, .62rem); }
+.cal-r54 { grid-row-start: 54; } .cal-s54 { grid-row-end: span 54; } .cal-rows-54 { grid-template-rows: repeat(54, .62rem); }
+.cal-r55 { grid-row-start: 55; } .cal-s55 { grid-row-end: span 55; } .cal-rows-55 { grid-template-rows: repeat(55, .62rem); }
+.cal-r56 { grid-row-start: 56; } .cal-s56 { grid-row-end: span 56; } .cal-rows-56 { grid-template-rows: repeat(56, .62rem); }
+.cal-r57 { grid-row-start: 57; } .cal-s57 { grid-row-end: span 57; } .cal-rows-57 { grid-template-rows: repeat(57, .62rem); }
+.cal-r58 { grid-row-start: 58; } .cal-s58 { grid-row-end: span 58; } .cal-rows-58 { grid-template-rows: repeat(58, .62rem); }
+.cal-r59 { grid-row-start: 59; } .cal-s59 { grid-row-end: span 59; } .cal-rows-59 { grid-template-rows: repeat(59, .62rem); }
+.cal-r60 { grid-row-start: 60; } .cal-s60 { grid-row-end: span 60; } .cal-rows-60 { grid-template-rows: repeat(60, .62rem); }
+.cal-r61 { grid-row-start: 61; } .cal-s61 { grid-row-end: span 61; } .cal-rows-61 { grid-template-rows: repeat(61, .62rem); }
+.cal-r62 { grid-row-start: 62; } .cal-s62 { grid-row-end: span 62; } .cal-rows-62 { grid-template-rows: repeat(62, .62rem); }
+.cal-r63 { grid-row-start: 63; } .cal-s63 { grid-row-end: span 63; } .cal-rows-63 { grid-template-rows: repeat(63, .62rem); }
+.cal-r64 { grid-row-start: 64; } .cal-s64 { grid-row-end: span 64; } .cal-rows-64 { grid-template-rows: repeat(64, .62rem); }
+.cal-r65 { grid-row-start: 65; } .cal-s65 { grid-row-end: span 65; } .cal-rows-65 { grid-template-rows: repeat(65, .62rem); }
+.cal-r66 { grid-row-start: 66; } .cal-s66 { grid-row-end: span 66; } .cal-rows-66 { grid-template-rows: repeat(66, .62rem); }
+.cal-r67 { grid-row-start: 67; } .cal-s67 { grid-row-end: span 67; } .cal-rows-67 { grid-template-rows: repeat(67, .62rem); }
+.cal-r68 { grid-row-start: 68; } .cal-s68 { grid-row-end: span 68; } .cal-rows-68 { grid-template-rows: repeat(68, .62rem); }
+.cal-r69 { grid-row-start: 69; } .cal-s69 { grid-row-end: span 69; } .cal-rows-69 { grid-template-rows: repeat(69, .62rem); }
+.cal-r70 { grid-row-start: 70; } .cal-s70 { grid-row-end: span 70; } .cal-rows-70 { grid-template-rows: repeat(70, .62rem); }
+.cal-r71 { grid-row-start: 71; } .cal-s71 { grid-row-end: span 71; } .cal-rows-71 { grid-template-rows: repeat(71, .62rem); }
+.cal-r72 { grid-row-start: 72; } .cal-s72 { grid-row-end: span 72; } .cal-rows-72 { grid-template-rows: repeat(72, .62rem); }
+.cal-r73 { grid-row-start: 73; } .cal-s73 { grid-row-end: span 73; } .cal-rows-73 { grid-template-rows: repeat(73, .62rem); }
+.cal-r74 { grid-row-start: 74; } .cal-s74 { grid-row-end: span 74; } .cal-rows-74 { grid-template-rows: repeat(74, .62rem); }
+.cal-r75 { grid-row-start: 75; } .cal-s75 { grid-row-end: span 75; } .cal-rows-75 { grid-template-rows: repeat(75, .62rem); }
+.cal-r76 { grid-row-start: 76; } .cal-s76 { grid-row-end: span 76; } .cal-rows-76 { grid-template-rows: repeat(76, .62rem); }
+.cal-r77 { grid-row-start: 77; } .cal-s77 { grid-row-end: span 77; } .cal-rows-77 { grid-template-rows: repeat(77, .62rem); }
+.cal-r78 { grid-row-start: 78; } .cal-s78 { grid-row-end: span 78; } .cal-rows-78 { grid-template-rows: repeat(78, .62rem); }
+.cal-r79 { grid-row-start: 79; } .cal-s79 { grid-row-end: span 79; } .cal-rows-79 { grid-template-rows: repeat(79, .62rem); }
+.cal-r80 { grid-row-start: 80; } .cal-s80 { grid-row-end: span 80; } .cal-rows-80 { grid-template-rows: repeat(80, .62rem); }
+.cal-r81 { grid-row-start: 81; } .cal-s81 { grid-row-end: span 81; } .cal-rows-81 { grid-template-rows: repeat(81, .62rem); }
+.cal-r82 { grid-row-start: 82; } .cal-s82 { grid-row-end: span 82; } .cal-rows-82 { grid-template-rows: repeat(82, .62rem); }
+.cal-r83 { grid-row-start: 83; } .cal-s83 { grid-row-end: span 83; } .cal-rows-83 { grid-template-rows: repeat(83, .62rem); }
+.cal-r84 { grid-row-start: 84; } .cal-s84 { grid-row-end: span 84; } .cal-rows-84 { grid-template-rows: repeat(84, .62rem); }
+.cal-r85 { grid-row-start: 85; } .cal-s85 { grid-row-end: span 85; } .cal-rows-85 { grid-template-rows: repeat(85, .62rem); }
+.cal-r86 { grid-row-start: 86; } .cal-s86 { grid-row-end: span 86; } .cal-rows-86 { grid-template-rows: repeat(86, .62rem); }
+.cal-r87 { grid-row-start: 87; } .cal-s87 { grid-row-end: span 87; } .cal-rows-87 { grid-template-rows: repeat(87, .62rem); }
+.cal-r88 { grid-row-start: 88; } .cal-s88 { grid-row-end: span 88; } .cal-rows-88 { grid-template-rows: repeat(88, .62rem); }
+.cal-r89 { grid-row-start: 89; } .cal-s89 { grid-row-end: span 89; } .cal-rows-89 { grid-template-rows: repeat(89, .62rem); }
+.cal-r90 { grid-row-start: 90; } .cal-s90 { grid-row-end: span 90; } .cal-rows-90 { grid-template-rows: repeat(90, .62rem); }
+.cal-r91 { grid-row-start: 91; } .cal-s91 { grid-row-end: span 91; } .cal-rows-91 { grid-template-rows: repeat(91, .62rem); }
+.cal-r92 { grid-row-start: 92; } .cal-s92 { grid-row-end: span 92; } .cal-rows-92 { grid-template-rows: repeat(92, .62rem); }
+.cal-r93 { grid-row-start: 93; } .cal-s93 { grid-row-end: span 93; } .cal-rows-93 { grid-template-rows: repeat(93, .62rem); }
+.cal-r94 { grid-row-start: 94; } .cal-s94 { grid-row-end: span 94; } .cal-rows-94 { grid-template-rows: repeat(94, .62rem); }
+.cal-r95 { grid-row-start: 95; } .cal-s95 { grid-row-end: span 95; } .cal-rows-95 { grid-template-rows: repeat(95, .62rem); }
+.cal-r96 { grid-row-start: 96; } .cal-s96 { grid-row-end: span 96; } .cal-rows-96 { grid-template-rows: repeat(96, .62rem); }
+.fill-0 { width: 0%; }
+.fill-1 { width: 10%; }
+.fill-2 { width: 20%; }
+.fill-3 { width: 30%; }
+.fill-4 { width: 40%; }
+.fill-5 { width: 50%; }
+.fill-6 { width: 60%; }
+.fill-7 { width: 70%; }
+.fill-8 { width: 80%; }
+.fill-9 { width: 90%; }
+.fill-10 { width: 100%; }
 
 """#,
         "Templates/account.mustache": #"""
@@ -529,6 +719,218 @@ document.addEventListener("DOMContentLoaded", () => {
 </svg>
 
 """#,
+        "Templates/class_fill.mustache": #"""
+<span class="fill"><span class="fill-text">{{#cancelled}}Cancelled{{/cancelled}}{{^cancelled}}{{booked}}/{{capacity}}{{#full}} · Full{{/full}}{{#hasWaitlist}} · {{waitlisted}} waiting{{/hasWaitlist}}{{/cancelled}}</span><span class="fill-bar" aria-hidden="true"><span class="fill-level fill-{{tenths}}"></span></span></span>
+
+"""#,
+        "Templates/class_form.mustache": #"""
+{{<layout}}
+{{$title}}{{#isNew}}New class{{/isNew}}{{^isNew}}Edit class{{/isNew}}{{/title}}
+{{$main}}
+<p class="meta"><a href="/admin/classes?studio={{studio.id}}">← {{studio.name}} calendar</a></p>
+<h1>{{#isNew}}{{#once}}A one-off class{{/once}}{{#weekly}}A weekly class{{/weekly}} in {{studio.name}}{{/isNew}}{{^isNew}}Edit {{values.name}}{{/isNew}}</h1>
+{{#hasProblems}}<div class="error card" role="alert" id="class-problems"><p>The class was not saved:</p><ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul></div>{{/hasProblems}}
+<form method="post" action="{{action}}" class="card stack" id="class-form">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <input type="hidden" name="studio_id" value="{{studio.id}}">
+  <input type="hidden" name="kind" value="{{values.kind}}">
+  <label>Name <input type="text" name="name" value="{{values.name}}" required maxlength="200" placeholder="Spinning"></label>
+  {{#errors.name}}<p class="field-error">{{errors.name}}</p>{{/errors.name}}
+  <label>Instructor <input type="text" name="instructor" value="{{values.instructor}}" maxlength="200" placeholder="Ioana Marin"></label>
+  {{#errors.instructor}}<p class="field-error">{{errors.instructor}}</p>{{/errors.instructor}}
+  <div class="grid compact-grid">
+    <label>Starts at <input type="time" name="start_time" value="{{values.start_time}}" required></label>
+    <label>Minutes <input type="number" name="duration_minutes" min="1" max="1440" value="{{values.duration_minutes}}" required></label>
+    <label>Places <input type="number" name="capacity" min="1" max="10000" value="{{values.capacity}}" required></label>
+  </div>
+  {{#errors.start_time}}<p class="field-error">{{errors.start_time}}</p>{{/errors.start_time}}
+  {{#errors.duration_minutes}}<p class="field-error">{{errors.duration_minutes}}</p>{{/errors.duration_minutes}}
+  {{#errors.capacity}}<p class="field-error">{{errors.capacity}}</p>{{/errors.capacity}}
+  {{#weekly}}
+  <label>Every <select name="weekday">{{#weekdays}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/weekdays}}</select></label>
+  {{#errors.weekday}}<p class="field-error">{{errors.weekday}}</p>{{/errors.weekday}}
+  <div class="grid compact-grid">
+    <label>From <input type="date" name="valid_from" value="{{values.valid_from}}" required></label>
+    <label>Until (empty: until ended) <input type="date" name="valid_until" value="{{values.valid_until}}"></label>
+  </div>
+  {{#errors.valid_from}}<p class="field-error">{{errors.valid_from}}</p>{{/errors.valid_from}}
+  {{#errors.valid_until}}<p class="field-error">{{errors.valid_until}}</p>{{/errors.valid_until}}
+  {{^isNew}}<p class="hint">To end this slot, set its last day in Until. Once members hold bookings, only its name, instructor, places and last day may change; cancel those classes first to move it.</p>{{/isNew}}
+  {{/weekly}}
+  {{#once}}
+  <label>Date <input type="date" name="date" value="{{values.date}}" required></label>
+  {{#errors.date}}<p class="field-error">{{errors.date}}</p>{{/errors.date}}
+  {{/once}}
+  <p class="hint">Times are {{studio.club}}'s wall-clock time ({{zone}}), whatever daylight saving does.</p>
+  <div class="actions">
+    <button type="submit" id="save-class">{{#isNew}}Add to the schedule{{/isNew}}{{^isNew}}Save{{/isNew}}</button>
+    <a href="/admin/classes?studio={{studio.id}}">Back without saving</a>
+  </div>
+</form>
+{{/main}}
+{{/layout}}
+
+"""#,
+        "Templates/class_occurrence.mustache": #"""
+{{<layout}}
+{{$title}}{{class.name}} {{class.day}}{{/title}}
+{{$main}}
+<p class="meta"><a href="/admin/classes?studio={{class.studioID}}&amp;week={{class.week}}" id="back-to-calendar">← {{class.studio}} week</a></p>
+<div class="heading-row">
+  <h1 id="class-title">{{class.name}} · {{class.day}}, {{class.time}}</h1>
+  {{#cancelled}}<span class="status-pill status-cancelled" id="class-state">Cancelled</span>{{/cancelled}}
+  {{^cancelled}}{{#class.full}}<span class="status-pill status-past_due" id="class-state">Full</span>{{/class.full}}{{/cancelled}}
+</div>
+{{#problem}}<p class="error card" role="alert" id="booking-problem">{{problem}}</p>{{/problem}}
+<section class="card" id="class-facts">
+  <dl>
+    <dt>Where</dt><dd>{{class.studio}}, {{class.club}}</dd>
+    <dt>When</dt><dd>{{class.day}}, {{class.time}}{{#hasStudioDoor}} <span class="meta">(studio door open {{class.door}} for booked members whose plan opens it only for classes)</span>{{/hasStudioDoor}}</dd>
+    <dt>Instructor</dt><dd>{{#class.hasInstructor}}{{class.instructor}}{{/class.hasInstructor}}{{^class.hasInstructor}}—{{/class.hasInstructor}}</dd>
+    <dt>Places</dt><dd id="class-fill"><span class="fill big"><span class="fill-text">{{class.booked}}/{{class.capacity}} booked{{#class.waitlisted}} · {{class.waitlisted}} waiting{{/class.waitlisted}}{{^class.full}} · {{class.placesLeft}} free{{/class.full}}</span><span class="fill-bar" aria-hidden="true"><span class="fill-level fill-{{class.tenths}}"></span></span></span></dd>
+    {{#showAttendance}}{{#hasPlaces}}<dt>At the door</dt><dd id="attendance-summary">{{checkedIn}} checked in{{#ended}} · {{noShows}} no-show{{/ended}}</dd>{{/hasPlaces}}{{/showAttendance}}
+  </dl>
+  {{#cancellation}}<p class="blocked-banner" id="cancellation">Cancelled by {{by}} at {{#at}}{{>time}}{{/at}}{{#reason}}: {{reason}}{{/reason}}. Its bookings were cancelled.</p>{{/cancellation}}
+  {{#started}}{{^ended}}<p class="hint">The class is on: bookings stay as they are and end as checked in or no-show.</p>{{/ended}}{{#ended}}<p class="hint">The class is over. Checked in: the member opened the studio door in its window (Kisi's door events); no-show: they did not.</p>{{/ended}}{{/started}}
+  {{#canEditSchedule}}<p class="meta"><a href="/admin/classes/{{class.id}}/edit" id="edit-class">Edit the schedule of {{class.name}}</a></p>{{/canEditSchedule}}
+</section>
+
+{{#open}}
+<section class="card" id="book-member">
+  <h2>Book a member</h2>
+  <form method="get" action="/admin/classes/{{class.id}}/on/{{class.date}}" class="filters">
+    <label>Member <input type="search" name="q" id="book-search" value="{{q}}" placeholder="Name or e-mail" autocomplete="off"></label>
+    <button type="submit" id="book-search-go">Find</button>
+  </form>
+  {{#searched}}
+  {{#noResults}}<p class="hint" id="no-results">No member matches “{{q}}”.</p>{{/noResults}}
+  <ul class="pick-list" id="book-results">
+    {{#results}}<li data-member-id="{{id}}"><a class="member-link" href="/admin/members/{{id}}">{{#avatar}}{{>avatar}}{{/avatar}} {{name}}</a> <span class="meta">{{email}}</span>
+      {{#onRoster}}<span class="pill">on the list already</span>{{/onRoster}}
+      {{^onRoster}}<form method="post" action="/admin/classes/{{class.id}}/on/{{class.date}}/book" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="member_id" value="{{id}}"><button type="submit" class="book-button">{{bookLabel}}</button></form>{{/onRoster}}
+    </li>{{/results}}
+  </ul>
+  {{/searched}}
+  {{^searched}}<p class="hint">Find the member by name or e-mail. When the class is full, they join the waitlist.</p>{{/searched}}
+</section>
+{{/open}}
+
+<section class="card" id="roster">
+  <h2>Roster <span class="list-count">{{class.booked}} of {{class.capacity}}</span></h2>
+  {{#hasPlaces}}
+  <table class="cards">
+    <thead><tr><th>Member</th><th>State</th><th>Booked</th><th>By</th><th></th></tr></thead>
+    <tbody>
+    {{#places}}<tr data-booking-id="{{bookingID}}" data-state="{{state}}"><td><a class="member-link" href="/admin/members/{{memberID}}">{{#avatar}}{{>avatar}}{{/avatar}} {{member}}</a></td><td data-label="State"><span class="booking-state state-{{state}}">{{stateLabel}}</span></td><td data-label="Booked">{{#bookedAt}}{{>time}}{{/bookedAt}}</td><td data-label="By">{{by}}</td><td class="row-actions">{{#canCancel}}<form method="post" action="/admin/bookings/{{bookingID}}/cancel" class="inline" data-confirm="Cancel {{member}}'s booking? The place goes to the waitlist."><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary cancel-booking">Cancel booking</button></form>{{/canCancel}}</td></tr>{{/places}}
+    </tbody>
+  </table>
+  {{/hasPlaces}}
+  {{^hasPlaces}}<p class="hint" id="roster-empty">Nobody has booked this class{{#cancelled}} (it was cancelled){{/cancelled}}.</p>{{/hasPlaces}}
+</section>
+
+<section class="card" id="waitlist">
+  <h2>Waitlist <span class="list-count">{{class.waitlisted}}</span></h2>
+  {{#hasWaitlist}}
+  <table class="cards">
+    <thead><tr><th>Member</th><th>Place in line</th><th>Joined</th><th></th></tr></thead>
+    <tbody>
+    {{#waitlist}}<tr data-booking-id="{{bookingID}}" data-state="{{state}}"><td><a class="member-link" href="/admin/members/{{memberID}}">{{#avatar}}{{>avatar}}{{/avatar}} {{member}}</a></td><td data-label="Place in line">{{position}}</td><td data-label="Joined">{{#bookedAt}}{{>time}}{{/bookedAt}}</td><td class="row-actions">{{#canCancel}}<form method="post" action="/admin/bookings/{{bookingID}}/cancel" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="secondary cancel-booking">Remove from waitlist</button></form>{{/canCancel}}</td></tr>{{/waitlist}}
+    </tbody>
+  </table>
+  {{/hasWaitlist}}
+  {{^hasWaitlist}}<p class="hint">Nobody is waiting. When the class is full, new bookings wait here and get places in this order.</p>{{/hasWaitlist}}
+</section>
+
+{{#hasCancelledBookings}}
+<details class="card" id="cancelled-bookings">
+  <summary>Cancelled bookings ({{cancelledCount}})</summary>
+  <ul class="door-events">{{#cancelledBookings}}<li><a href="/admin/members/{{memberID}}">{{member}}</a> · booked {{#bookedAt}}{{>time}}{{/bookedAt}}</li>{{/cancelledBookings}}</ul>
+</details>
+{{/hasCancelledBookings}}
+
+{{#canCancelClass}}
+<section class="card" id="cancel-class">
+  <h2>Cancel this class</h2>
+  <p>{{affectedText}}</p>
+  {{#cancelProblem}}<p class="field-error">{{cancelProblem}}</p>{{/cancelProblem}}
+  <form method="post" action="/admin/classes/{{class.id}}/on/{{class.date}}/cancel" class="stack" data-confirm="{{cancelConfirm}}" id="cancel-class-form">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Reason (members and the audit log see it) <input type="text" name="reason" value="{{cancelReason}}" placeholder="Instructor ill" maxlength="500"></label>
+    <button type="submit" class="danger" id="cancel-class-button">Cancel the class on {{class.day}}</button>
+  </form>
+</section>
+{{/canCancelClass}}
+{{/main}}
+{{/layout}}
+
+"""#,
+        "Templates/classes.mustache": #"""
+{{<layout}}
+{{$title}}Classes{{/title}}
+{{$main}}
+<div class="heading-row">
+  <h1>Classes{{#studio}} · {{name}}{{/studio}}</h1>
+  {{#canManage}}{{#studio}}<div class="actions"><a class="button" href="/admin/classes/new?studio={{id}}" id="add-weekly-class">Add a weekly class</a><a class="button secondary" href="/admin/classes/new?studio={{id}}&amp;kind=once" id="add-one-off-class">Add a one-off class</a></div>{{/studio}}{{/canManage}}
+</div>
+{{#studio}}
+<form method="get" action="/admin/classes" class="filters compact cal-controls">
+  <label>Studio <select name="studio" id="studio-choice">{{#studios}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{club}} · {{name}}</option>{{/studios}}</select></label>
+  <button type="submit" class="secondary" id="studio-show">Show</button>
+</form>
+<nav class="week-nav" aria-label="Weeks">
+  <a class="button secondary" href="/admin/classes?studio={{studio.id}}&amp;week={{previousWeek}}" id="previous-week" rel="prev">← Previous week</a>
+  <strong id="week-label">{{weekLabel}}</strong>
+  {{^isThisWeek}}<a href="/admin/classes?studio={{studio.id}}" id="this-week">This week</a>{{/isThisWeek}}
+  <a class="button secondary" href="/admin/classes?studio={{studio.id}}&amp;week={{nextWeek}}" id="next-week" rel="next">Next week →</a>
+</nav>
+<p class="hint">Times in {{club}}'s time ({{zone}}). A bar shows how full each class is; full and cancelled classes are marked.</p>
+{{/studio}}
+{{^studio}}<p class="card">No studios yet. Add one under Clubs &amp; doors; its classes are scheduled here.</p>{{/studio}}
+{{#studio}}
+<section class="card calendar-card" id="week-calendar" data-week="{{previousWeek}}">
+  <div class="cal-head">
+    <span class="cal-corner"></span>
+    {{#days}}<a class="cal-day-head{{#isToday}} today{{/isToday}}" href="#day-{{date}}" data-date="{{date}}">{{short}} <span>{{dayOfMonth}}</span>{{#isToday}} <em>today</em>{{/isToday}}</a>{{/days}}
+  </div>
+  <div class="cal-grid cal-rows-{{rows}}">
+    {{#hours}}<span class="cal-hour cal-c1 cal-r{{row}}">{{label}}</span>{{/hours}}
+    {{#hours}}<span class="cal-line cal-r{{row}}"></span>{{/hours}}
+    {{#days}}<span class="cal-bg cal-c{{column}}{{#isToday}} today{{/isToday}}{{#isPast}} past{{/isPast}}"></span>{{/days}}
+    {{#days}}{{#classes}}<a class="cal-class state-{{state}} cal-c{{column}} cal-r{{row}} cal-s{{span}}" href="{{href}}" data-booked="{{booked}}" data-capacity="{{capacity}}" data-state="{{state}}">
+      <span class="cal-time">{{time}}</span>
+      <strong class="cal-name">{{name}}</strong>
+      {{#instructor}}<span class="cal-instructor">{{instructor}}</span>{{/instructor}}
+      {{>class_fill}}
+    </a>{{/classes}}{{/days}}
+  </div>
+  {{^hasClasses}}<p class="hint cal-empty">No classes this week.</p>{{/hasClasses}}
+</section>
+<section class="day-list" id="day-list" aria-label="The week day by day">
+  {{#days}}
+  <div class="card day{{#isToday}} today{{/isToday}}" id="day-{{date}}">
+    <h2>{{label}}{{#isToday}} <span class="pill good">today</span>{{/isToday}}</h2>
+    {{#hasClasses}}<ul class="day-classes">{{#classes}}<li><a class="day-class state-{{state}}" href="{{href}}"><span class="cal-time">{{time}}</span> <strong>{{name}}</strong>{{#instructor}} · {{instructor}}{{/instructor}} {{>class_fill}}</a></li>{{/classes}}</ul>{{/hasClasses}}
+    {{^hasClasses}}<p class="hint">No classes.</p>{{/hasClasses}}
+  </div>
+  {{/days}}
+</section>
+<section class="card" id="schedule">
+  <h2>Schedule of {{studio.name}}</h2>
+  {{#hasSchedule}}
+  <table class="cards">
+    <thead><tr><th>Class</th><th>When</th><th>Time</th><th>Dates</th><th>Instructor</th><th>Places</th>{{#canManage}}<th></th>{{/canManage}}</tr></thead>
+    <tbody>
+    {{#schedule}}<tr class="{{#over}}muted{{/over}}" data-class-id="{{id}}"><td>{{name}}</td><td data-label="When">{{when}}</td><td data-label="Time">{{time}}</td><td data-label="Dates">{{span}}{{#over}} (ended){{/over}}</td><td data-label="Instructor">{{instructor}}</td><td data-label="Places">{{capacity}}</td>{{#canManage}}<td class="row-actions"><a href="/admin/classes/{{id}}/edit">Edit or end</a></td>{{/canManage}}</tr>{{/schedule}}
+    </tbody>
+  </table>
+  {{/hasSchedule}}
+  {{^hasSchedule}}<p class="hint">Nothing scheduled in this studio yet.{{#canManage}} Add a weekly class or a one-off class above.{{/canManage}}</p>{{/hasSchedule}}
+</section>
+{{/studio}}
+{{/main}}
+{{/layout}}
+
+"""#,
         "Templates/clubs.mustache": #"""
 {{<layout}}
 {{$title}}Clubs &amp; doors{{/title}}
@@ -655,6 +1057,7 @@ document.addEventListener("DOMContentLoaded", () => {
   {{#pictures}}
   <article class="club-chart" data-club-id="{{id}}" data-zone="{{zone}}">
     <h3>{{name}} <span class="meta">{{today}} today · typical day {{typical}} · {{denied}} refused today</span></h3>
+    {{#quiet}}<p class="hint no-check-ins">No check-ins stored for {{name}} in the last 30 days: Kisi has reported none at its doors.</p>{{/quiet}}
     <div class="pair">
       <div><h4>Today per hour <span class="meta">line: typical day</span></h4>
       <figure class="chart-box hourly-box" data-total="{{today}}">{{#hourly}}{{>bar_chart_hourly}}{{/hourly}}</figure></div>
@@ -784,6 +1187,7 @@ document.addEventListener("DOMContentLoaded", () => {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{$title}}BooGYMan{{/title}} · BooGYMan</title>
 <link rel="stylesheet" href="/admin/assets/admin.css">
+<link rel="stylesheet" href="/admin/assets/classes.css">
 <script src="/admin/assets/admin.js" defer></script>
 </head>
 <body>
@@ -796,6 +1200,7 @@ document.addEventListener("DOMContentLoaded", () => {
     <a href="/admin" {{#nav_dashboard}}aria-current="page"{{/nav_dashboard}}>Dashboard</a>
     <a href="/admin/members" {{#nav_members}}aria-current="page"{{/nav_members}}>Members</a>
     <a href="/admin/subscriptions" {{#nav_subscriptions}}aria-current="page"{{/nav_subscriptions}}>Subscriptions</a>
+    <a href="/admin/classes" {{#nav_classes}}aria-current="page"{{/nav_classes}}>Classes</a>
     <a href="/admin/activity" {{#nav_activity}}aria-current="page"{{/nav_activity}}>Door activity</a>
     {{#isManager}}
     <a href="/admin/attendance" {{#nav_attendance}}aria-current="page"{{/nav_attendance}}>Attendance</a>
@@ -937,6 +1342,8 @@ document.addEventListener("DOMContentLoaded", () => {
   {{/doorEvents}}
 </section>
 
+{{#classes}}{{>member_classes}}{{/classes}}
+
 <section class="card" id="subscriptions">
   <h2>Subscriptions</h2>
   {{#freezeFailed}}<div class="error" role="alert">Freeze not saved:<ul>{{#freezeProblems}}<li>{{.}}</li>{{/freezeProblems}}</ul></div>{{/freezeFailed}}
@@ -1007,6 +1414,60 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/member_book_class.mustache": #"""
+{{<layout}}
+{{$title}}Book a class · {{member.name}}{{/title}}
+{{$main}}
+<p class="meta"><a href="/admin/members/{{member.id}}" id="back-to-member">← {{member.name}}</a></p>
+<h1 class="member-heading">{{#avatar}}{{>avatar}}{{/avatar}} Book a class for {{member.name}}</h1>
+{{#problem}}<p class="error card" role="alert" id="booking-problem">{{problem}}</p>{{/problem}}
+{{#cannotBook}}<p class="card" id="cannot-book">{{cannotBook}}</p>{{/cannotBook}}
+{{^cannotBook}}
+<form method="get" action="/admin/members/{{member.id}}/classes" class="filters compact">
+  <label>Studio <select name="studio" id="book-studio">{{#studios}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{club}} · {{name}}</option>{{/studios}}</select></label>
+  <button type="submit" class="secondary" id="book-studio-show">Show classes</button>
+</form>
+{{#studio}}
+<section class="card" id="book-classes">
+  <h2>{{studio.name}}: the next two weeks</h2>
+  <p class="hint">{{rule}}</p>
+  {{#hasOccurrences}}
+  <table class="cards">
+    <thead><tr><th>Class</th><th>Day</th><th>Time</th><th>Places</th><th></th></tr></thead>
+    <tbody>
+    {{#occurrences}}<tr data-class-id="{{classID}}" data-date="{{date}}"><td><a href="{{href}}">{{name}}</a>{{#instructor}} <span class="meta">with {{instructor}}</span>{{/instructor}}</td><td data-label="Day">{{day}}</td><td data-label="Time">{{time}}</td><td data-label="Places">{{>class_fill}}</td><td class="row-actions">{{#alreadyBooked}}<span class="pill good">booked</span>{{/alreadyBooked}}{{^alreadyBooked}}<form method="post" action="/admin/classes/{{classID}}/on/{{date}}/book" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="member_id" value="{{member.id}}"><input type="hidden" name="return" value="member"><button type="submit" class="book-button">Book</button></form>{{/alreadyBooked}}</td></tr>{{/occurrences}}
+    </tbody>
+  </table>
+  {{/hasOccurrences}}
+  {{^hasOccurrences}}<p id="no-classes">No class with free places in the next two weeks.</p>{{/hasOccurrences}}
+  {{#fullCount}}<p class="hint">{{fullCount}} full class(es) not listed: open one from the Classes calendar to put {{member.firstName}} on its waitlist.</p>{{/fullCount}}
+</section>
+{{/studio}}
+{{/cannotBook}}
+{{/main}}
+{{/layout}}
+
+"""#,
+        "Templates/member_classes.mustache": #"""
+<section class="card" id="member-classes">
+  <div class="heading-row">
+    <h2>Classes</h2>
+    {{#canBook}}<a class="button" href="{{bookHref}}" id="book-class">Book a class</a>{{/canBook}}
+  </div>
+  {{#cannotBook}}<p class="hint" id="cannot-book">{{cannotBook}}</p>{{/cannotBook}}
+  {{#hasUpcoming}}
+  <table class="cards" id="upcoming-bookings">
+    <thead><tr><th>Class</th><th>Day</th><th>Time</th><th>State</th><th></th></tr></thead>
+    <tbody>
+    {{#upcoming}}<tr data-booking-id="{{bookingID}}" data-state="{{state}}"><td><a href="{{href}}">{{name}}</a> <span class="meta">{{studio}}</span>{{#door}}<div class="meta">{{door}}</div>{{/door}}</td><td data-label="Day">{{day}}</td><td data-label="Time">{{time}}</td><td data-label="State"><span class="booking-state state-{{state}}">{{stateLabel}}</span></td><td class="row-actions">{{#canCancel}}<form method="post" action="/admin/bookings/{{bookingID}}/cancel" class="inline" data-confirm="Cancel the booking of {{name}} on {{day}}?"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="return" value="member"><button type="submit" class="secondary cancel-booking">Cancel</button></form>{{/canCancel}}</td></tr>{{/upcoming}}
+    </tbody>
+  </table>
+  {{/hasUpcoming}}
+  {{^hasUpcoming}}<p class="hint" id="no-bookings">No upcoming bookings.</p>{{/hasUpcoming}}
+  {{#hasRecent}}<h3>Recent classes</h3><ul class="door-events" id="recent-bookings">{{#recent}}<li><a href="{{href}}">{{name}}</a> · {{day}} {{time}} · <span class="booking-state state-{{state}}">{{stateLabel}}</span></li>{{/recent}}</ul>{{/hasRecent}}
+</section>
+
+"""#,
         "Templates/member_form.mustache": #"""
 {{<layout}}
 {{$title}}{{#isNew}}New member{{/isNew}}{{^isNew}}Edit member{{/isNew}}{{/title}}
@@ -1069,6 +1530,30 @@ document.addEventListener("DOMContentLoaded", () => {
 {{/layout}}
 
 """#,
+        "Templates/plan_class_rules.mustache": #"""
+<section class="card" id="class-rules">
+  <h2>Classes</h2>
+  <p class="hint">Which studios' classes members of this plan may book, how many, and how the studio door opens for them: all day (as for any studio of the plan) or only from 15 minutes before a booked class to 15 minutes after it. Club entrances follow the subscription as always.</p>
+  {{#hasProblems}}<div class="error" role="alert" id="class-rule-problems"><p>The class rules were not saved:</p><ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul></div>{{/hasProblems}}
+  {{#hasStudios}}
+  <form method="post" action="/admin/plans/{{plan.id}}/class-rules" id="class-rules-form">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <table class="cards">
+      <thead><tr><th>Studio</th><th>Classes included</th><th>How many</th><th>Studio door</th></tr></thead>
+      <tbody>
+      {{#studios}}<tr data-studio-id="{{id}}" class="{{^included}}muted{{/included}}"><td>{{name}} <span class="meta">{{club}}{{^inPlan}} · not among the plan's doors{{/inPlan}}</span><div class="meta rule-summary">{{summary}}</div></td>
+        <td data-label="Classes"><select name="allowance_{{id}}" aria-label="Classes included in {{name}}">{{#allowances}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/allowances}}</select></td>
+        <td data-label="How many"><input type="number" name="count_{{id}}" min="1" max="1000" value="{{count}}" aria-label="Classes per period in {{name}}" placeholder="N"></td>
+        <td data-label="Door"><select name="door_{{id}}" aria-label="Studio door of {{name}}">{{#modes}}<option value="{{code}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/modes}}</select></td></tr>{{/studios}}
+      </tbody>
+    </table>
+    <div class="actions"><button type="submit" id="save-class-rules">Save class rules</button></div>
+  </form>
+  {{/hasStudios}}
+  {{^hasStudios}}<p>No studios yet.</p>{{/hasStudios}}
+</section>
+
+"""#,
         "Templates/plan_form.mustache": #"""
 {{<layout}}
 {{$title}}Edit plan{{/title}}
@@ -1088,6 +1573,7 @@ document.addEventListener("DOMContentLoaded", () => {
     <a href="/admin/plans">Back to plans</a>
   </div>
 </form>
+{{#classRules}}{{>plan_class_rules}}{{/classRules}}
 {{#preview}}
 <section class="card" id="plan-preview">
   <h2>If you save these values</h2>
