@@ -141,6 +141,9 @@ public struct ObservedState: Hashable, Sendable {
     public var userLinks: [UUID: Int]
     /// Reviews currently open for staff.
     public var heldReviews: [HeldReview]
+    /// Unlinked members whose e-mails were not looked up in Kisi (too many for a big organization's first
+    /// sync): planned as new users; the executor looks each e-mail up just before creating, and adopts.
+    public var membersNotLookedUp: Set<UUID> = []
 
     public init(
         groups: [ObservedGroup] = [], groupLocks: [ObservedGroupLock] = [], users: [ObservedUser] = [],

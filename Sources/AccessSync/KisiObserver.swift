@@ -79,6 +79,12 @@ public struct KisiObserver: Sendable {
     public let onEstimate: (@Sendable (Int) async -> Void)?
     /// The highest offset a listing asks for: Kisi's ceiling (lower only in tests, to reach past it cheaply).
     let maximumOffset: Int
+    /// The most unlinked members whose e-mails an observation looks up before planning. Past it (the first
+    /// sync of a big gym in an organization too big to list), none are: their `createUser` looks the
+    /// e-mail up just before creating (see ``SyncExecutor``), so the first grants are written at once,
+    /// in the members' arrival order, instead of after hours of look-ups (100,000 at 5/s: 5.5 hours).
+    public var emailLookUpLimit = KisiObserver.defaultEmailLookUpLimit
+    public static let defaultEmailLookUpLimit = 1_000
 
     public init(
         client: KisiClient, meter: KisiCallMeter = KisiCallMeter(), pace: (@Sendable () async throws -> Void)? = nil,
@@ -119,13 +125,16 @@ public struct KisiObserver: Sendable {
             // Targeted reads of the users and per-group listings of the grants: close to the real count for
             // a big gym, an overestimate for a small one that lists instead (which is quick anyway).
             let unlinked = candidates?.filter { links.users[$0.memberID] == nil }.count ?? 0
-            await onEstimate(1 + relevant.count + 1 + (linkedUsers + 99) / 100 + unlinked + 1 + (linkedUsers + 249) / 250 + relevant.count)
+            let lookUps = unlinked > emailLookUpLimit ? 0 : unlinked
+            await onEstimate(1 + relevant.count + 1 + (linkedUsers + 99) / 100 + lookUps + 1 + (linkedUsers + 249) / 250 + relevant.count)
         }
-        let users = try await readManagedUsers(links: links, candidates: candidates)
+        let (users, notLookedUp) = try await readManagedUsers(links: links, candidates: candidates)
         let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: linkedUsers, hints: hints)
-        return ObservedState(
+        var observed = ObservedState(
             groups: groups, groupLocks: groupLocks, users: users, roleAssignments: assignments,
             groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+        observed.membersNotLookedUp = notLookedUp
+        return observed
     }
 
     /// How the users are read (see the type's cost notes).
@@ -147,26 +156,28 @@ public struct KisiObserver: Sendable {
     }
 
     /// The linked users by ID and the unlinked candidates by e-mail, or every user when listing them
-    /// costs no more.
-    func readManagedUsers(links: KisiLinks, candidates: [UserCandidate]?) async throws -> [ObservedUser] {
+    /// costs no more; and the members whose e-mails were not looked up (more than ``emailLookUpLimit``).
+    func readManagedUsers(links: KisiLinks, candidates: [UserCandidate]?) async throws -> (users: [ObservedUser], notLookedUp: Set<UUID>) {
         var pages = client.allUsers().pages.makeAsyncIterator()
         let first = try await firstPage(&pages)
         let linkedIDs = Set(links.users.values)
         let unlinked = candidates?.filter { links.users[$0.memberID] == nil }
         let reading = Self.userReading(organizationUsers: first.total, linked: linkedIDs.count, unlinkedCandidates: unlinked?.count)
         guard reading == .targeted, let candidates else {
-            return try await rest(after: first, &pages).map(Self.observed)
+            return (try await rest(after: first, &pages).map(Self.observed), [])
         }
         var users = try await readUsers(ids: Array(linkedIDs))
         let found = Set(users.map(\.id))
         var seen = Set(users.map(\.normalizedEmail))
         // Members with no link, or whose linked user is gone: their e-mail may name a Kisi user to adopt.
-        for candidate in candidates where links.users[candidate.memberID].map({ !found.contains($0) }) ?? true {
+        let toLookUp = candidates.filter { links.users[$0.memberID].map { !found.contains($0) } ?? true }
+        guard toLookUp.count <= emailLookUpLimit else { return (users, Set(toLookUp.map(\.memberID))) }
+        for candidate in toLookUp {
             let email = candidate.email.lowercased()
             guard seen.insert(email).inserted else { continue }
             if let user = try await readUser(email: candidate.email) { users.append(user) }
         }
-        return users
+        return (users, [])
     }
 
     /// Group/User assignments of the relevant groups: listed per group, or from the organization's

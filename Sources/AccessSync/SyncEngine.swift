@@ -97,6 +97,8 @@ public actor SyncEngine {
         public var hooks: SyncHooks
         /// "Now" for the access rule.
         public var now: @Sendable () -> Date
+        /// See ``KisiObserver/emailLookUpLimit`` (lower in tests).
+        public var emailLookUpLimit = KisiObserver.defaultEmailLookUpLimit
         public var logger: Logger
 
         public init(
@@ -134,6 +136,9 @@ public actor SyncEngine {
     private var deferredFullReconcileStartedAt: Date?
     /// The members' order of the run whose work is set aside, kept for its resumption.
     private var deferredOrder: ArrivalOrder?
+    /// Unlinked members the last whole-gym observation did not look up by e-mail: each `createUser` of
+    /// theirs looks first (see ``KisiObserver/emailLookUpLimit``).
+    private var membersToLookUpBeforeCreating: Set<UUID> = []
     /// The long run under way (a full reconcile and the work it set aside), published as ``SyncRunProgress``.
     private var progress: ProgressTracker?
     public var hasDeferredWork: Bool { !deferred.isEmpty }
@@ -321,6 +326,7 @@ public actor SyncEngine {
                 memberScope: memberScope, planScope: planScope),
             observer: KisiObserver(client: client))
         run.observer = KisiObserver(client: client, meter: run.meter)
+        run.observer.emailLookUpLimit = configuration.emailLookUpLimit
         defer {
             if let logLevel { logger.log(level: logLevel, "\(run.report)") }
         }
@@ -424,6 +430,7 @@ public actor SyncEngine {
         _ actions: [SyncAction], links: KisiLinks, observed: ObservedState, observedFrom: Date, yield: SyncYield?, _ run: inout SyncRun
     ) async throws {
         FreedMemory.returnToSystem()  // the planning's peak, now garbage, is not kept for the hours the plan takes
+        membersToLookUpBeforeCreating = observed.membersNotLookedUp
         do {
             snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
             let order = try await arrivalOrder(for: actions)
@@ -481,7 +488,8 @@ public actor SyncEngine {
             let links = try await ledger.links()
             let reviews = try await ledger.openReviews()
             let desired = try await desiredState(at: configuration.now())
-            let observer = KisiObserver(client: client, meter: meter, pace: pace, onEstimate: onEstimate)
+            var observer = KisiObserver(client: client, meter: meter, pace: pace, onEstimate: onEstimate)
+            observer.emailLookUpLimit = configuration.emailLookUpLimit
             let observed = try await observer.observeAll(
                 links: links, reviews: reviews, candidates: Self.userCandidates(desired),
                 hints: await groupHints(desired: desired, links: links))
@@ -757,9 +765,9 @@ public actor SyncEngine {
             }
         }
         var users: [Int: ObservedUser] = [:]
-        for user in try await observer.readManagedUsers(links: links, candidates: Self.userCandidates(desiredAll)) {
-            users[user.id] = user
-        }
+        let (managedUsers, notLookedUp) = try await observer.readManagedUsers(links: links, candidates: Self.userCandidates(desiredAll))
+        for user in managedUsers { users[user.id] = user }
+        membersToLookUpBeforeCreating.formUnion(notLookedUp)
         try await planAndExecuteScoped(
             desired: desiredAll, users: users, assignments: assignments, links: links, reviews: reviews, snapshot: snap,
             memberIDs: memberIDs, planIDs: planIDs, &run)
@@ -943,6 +951,8 @@ public actor SyncEngine {
         var executor = SyncExecutor(
             client: client, ledger: ledger, meter: meter, trigger: report.trigger, actor: configuration.actor,
             hooks: configuration.hooks, logger: logger, links: links)
+        executor.lookUpBeforeCreating = membersToLookUpBeforeCreating
+        defer { membersToLookUpBeforeCreating = executor.lookUpBeforeCreating }
         currentOrder = order
         var onFinished: (@Sendable (SyncAction, Bool) async -> Void)?
         if tracksProgress, progress != nil {

@@ -138,6 +138,9 @@ struct SyncExecutor {
     let hooks: SyncHooks
     let logger: Logger
     var links: KisiLinks
+    /// Members whose e-mails the observation did not look up (``ObservedState/membersNotLookedUp``): their
+    /// user is looked up by e-mail right before it would be created, and adopted when it exists.
+    var lookUpBeforeCreating: Set<UUID> = []
     var suspects: [String: [KisiWrite]] = [:]
     var result = ExecutionResult()
 
@@ -342,6 +345,12 @@ struct SyncExecutor {
             result.groupsChanged = true
 
         case let .createUser(memberID, email, name, metadata):
+            if let adopted = try await adoptedUser(memberID: memberID, email: email, look: look) {
+                // What an adoption planned from a look-up writes too: the member's name and ID on the user.
+                var update = action
+                update.kind = .updateUser(user: .kisi(adopted), name: name, metadata: metadata)
+                return try await execute(update)
+            }
             let intent = intent(action, "user", nil, [
                 "email": email, "name": name, "metadata": metadata, "send_emails": false, "confirm": true,
             ])
@@ -354,6 +363,12 @@ struct SyncExecutor {
             links.users[memberID] = id
 
         case let .inviteUser(memberID, email, name, ref, roleID, validFrom, validUntil):
+            if let adopted = try await adoptedUser(memberID: memberID, email: email, look: look) {
+                // The invite would have brought the member's first grant: the adopted user gets it directly.
+                var grant = action
+                grant.kind = .createGrant(user: .kisi(adopted), group: ref, roleID: roleID, validFrom: validFrom, validUntil: validUntil)
+                return try await execute(grant)
+            }
             let groupID = try groupID(ref)
             let intent = intent(action, "invite", nil, [
                 "group_id": groupID, "email": email, "name": name, "role_id": roleID,
@@ -589,6 +604,18 @@ struct KisiLookup: Sendable {
 }
 
 extension SyncExecutor {
+    /// For a member the observation did not look up: the Kisi user with their e-mail (not another
+    /// member's), linked instead of created. One read; nil when there is none (create as planned).
+    mutating func adoptedUser(memberID: UUID, email: String, look: KisiLookup) async throws -> Int? {
+        guard lookUpBeforeCreating.remove(memberID) != nil, let existing = try await look.findUser(email: email, memberID: memberID)
+        else { return nil }
+        try await ledger.setUserLink(memberID: memberID, userID: existing)
+        links.users[memberID] = existing
+        result.recovered += 1
+        logger.info("Kisi user with the member's e-mail already exists; adopted", metadata: ["member": "\(memberID)", "kisi.id": "\(existing)"])
+        return existing
+    }
+
     static func iso(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
