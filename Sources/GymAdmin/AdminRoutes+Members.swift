@@ -566,6 +566,7 @@ extension AdminRoutes {
         }
         if let kisiUserID = links.users[id] { data["kisiUserID"] = kisiUserID }
         data["doorEvents"] = await recentDoorEvents(member: member, kisiUserID: links.users[id], layout: layout)
+        data["classes"] = try await memberClassesData(member: member, subscriptions: subscriptions, layout: layout)
         if control.isConnected {
             switch try await invitationResend(for: member, subscriptions: subscriptions, layout: layout, links: links) {
             case .success: data["canResendInvite"] = true

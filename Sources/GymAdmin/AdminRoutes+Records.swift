@@ -18,6 +18,7 @@ extension AdminRoutes {
             return try page("plan_form", request, context, session: session, active: "plans", [
                 "plan": ["id": plan.id.uuidString, "name": plan.name, "past_due_grace_days": String(plan.pastDueGraceDays), "archived": plan.isArchived],
                 "pending": try await pendingKisiChanges(planID: plan.id),
+                "classRules": Self.classRulesData(plan: plan, layout: try await repository.layout(), rules: try await repository.planClassRules(planID: plan.id)),
             ])
         }
         admin.post("plans/:id") { request, context in

@@ -52,6 +52,7 @@ public struct AdminRoutes: Sendable {
         addTokenRoutes(to: admin)
         addAdoptionRoutes(to: admin)
         addAttendanceRoutes(to: admin)
+        addClassRoutes(to: admin)
     }
 
     func asset(_ name: String) throws -> Response {
