@@ -109,6 +109,10 @@ public enum GroupDeletionCause: String, Hashable, Sendable {
     case planRemoved = "plan_removed"
     /// The plan needs a group of another scope; the replacement was created and filled earlier in the run.
     case scopeChanged = "scope_changed"
+    /// The plan's groups are cut differently now (one organization group ⇄ one group per place, after the
+    /// API key changed): the new groups were created and given their grants earlier in the run, and
+    /// members kept this group's grants until then.
+    case regrouped
     /// A marked copy of a plan's group that is not the linked one: left behind by a scope change or a
     /// create whose run stopped before it finished. The plan's grants live in the linked group.
     case superseded

@@ -13,9 +13,15 @@ public enum UserCreationMode: String, Hashable, Sendable, Codable, CaseIterable 
 
 public struct SyncOptions: Hashable, Sendable {
     public var userCreationMode: UserCreationMode
+    /// The Kisi places the API key administers when it is a place administrator's key; nil when it
+    /// manages the whole organization (an administrator's or access manager's key) or nothing is known.
+    /// With places, a plan whose doors span several places gets one place-scoped group per place of the
+    /// key, and doors elsewhere are left out (see ``DesiredState/build(layout:members:subscriptions:at:options:)``).
+    public var keyPlaceIDs: Set<Int>?
 
-    public init(userCreationMode: UserCreationMode = .managedUsers) {
+    public init(userCreationMode: UserCreationMode = .managedUsers, keyPlaceIDs: Set<Int>? = nil) {
         self.userCreationMode = userCreationMode
+        self.keyPlaceIDs = keyPlaceIDs
     }
 }
 
@@ -255,10 +261,12 @@ public struct DesiredState: Hashable, Sendable {
 
     /// Builds the desired Kisi state.
     ///
-    /// - Groups: one per plan in `layout` that is not archived, or archived but still has a
-    ///   subscription that is not over (not every subscription ended or cancelled as of `at`).
-    ///   Plans missing from `layout` are deleted plans and get no group.
-    /// - Grants: per (member, plan) the access rule's window when the plan access is `.active`; when it
+    /// - Groups: for each plan in `layout` that is not archived, or archived but still has a
+    ///   subscription that is not over (not every subscription ended or cancelled as of `at`), the
+    ///   plan's groups (see ``groups(of:layout:keyPlaceIDs:labels:)``): one, or with a place
+    ///   administrator's key (`options.keyPlaceIDs`) one per place of the key when the plan's doors
+    ///   span several places. Plans missing from `layout` are deleted plans and get no group.
+    /// - Grants: per (member, plan) the access rule's window, in each of the plan's groups, when the plan access is `.active`; when it
     ///   is `.notStarted` and an `upcoming` window exists, that window ahead of time. Frozen, cancelled,
     ///   ended and past-due plan access yields no grant (the assignment is removed), and so does
     ///   every plan of a member staff blocked (`Member.block`), whatever the subscriptions say.
@@ -285,7 +293,8 @@ public struct DesiredState: Hashable, Sendable {
 
         var groups: [DesiredGroup] = []
         var retired: [UUID: String] = [:]
-        var contexts: [UUID: PlanAccessContext] = [:]
+        // Per plan that needs groups: its access context and the keys of its groups (usually one).
+        var contexts: [UUID: (context: PlanAccessContext, keys: [ManagedGroupKey])] = [:]
         for plan in layout.plans.values {
             let context = PlanAccessContext(plan: plan, layout: layout, at: instant)
             if plan.isArchived {
@@ -300,12 +309,9 @@ public struct DesiredState: Hashable, Sendable {
                     continue
                 }
             }
-            contexts[plan.id] = context
-            let locks = context.lockIDs
-            groups.append(DesiredGroup(
-                key: .plan(plan.id), name: plan.name, description: ManagedGroupMarker.description(for: .plan(plan.id)),
-                scope: scope(of: plan, layout: layout), lockIDs: locks,
-                lockLabels: Dictionary(uniqueKeysWithValues: locks.map { ($0, labels[$0] ?? "lock \($0)") })))
+            let planGroups = Self.groups(of: plan, layout: layout, keyPlaceIDs: options.keyPlaceIDs, labels: labels)
+            contexts[plan.id] = (context, planGroups.map(\.key))
+            groups += planGroups
         }
 
         var grants: [DesiredGrant] = []
@@ -319,7 +325,8 @@ public struct DesiredState: Hashable, Sendable {
             while end < relevant.count, keys[relevant[end]] == runKey { end += 1 }
             defer { start = end }
             let first = subscriptions[relevant[start]]
-            guard let context = contexts[first.planID] else { continue }  // the plan needs no group
+            guard let entry = contexts[first.planID] else { continue }  // the plan needs no group
+            let (context, groupKeys) = (entry.context, entry.keys)
             let key = MemberPlan(memberID: first.memberID, planID: first.planID)
             let plan = context.plan
             let member = members[membersByID[first.memberID]!]
@@ -330,15 +337,19 @@ public struct DesiredState: Hashable, Sendable {
             let subs = relevant[start..<end].map { subscriptions[$0] }
             let access = AccessRule.planAccess(context, subscriptions: subs)
             if access.reason == .active, let window = access.window {
-                grants.append(DesiredGrant(
-                    memberID: member.id, groupKey: .plan(plan.id), window: window, isAhead: false,
-                    memberName: member.fullName, planName: plan.name, timeZone: context.zone))
-                granted.insert(member.id)
+                for groupKey in groupKeys {
+                    grants.append(DesiredGrant(
+                        memberID: member.id, groupKey: groupKey, window: window, isAhead: false,
+                        memberName: member.fullName, planName: plan.name, timeZone: context.zone))
+                }
+                if !groupKeys.isEmpty { granted.insert(member.id) }
             } else if access.reason == .notStarted, let upcoming = access.upcoming {
-                grants.append(DesiredGrant(
-                    memberID: member.id, groupKey: .plan(plan.id), window: upcoming, isAhead: true,
-                    memberName: member.fullName, planName: plan.name, timeZone: context.zone))
-                granted.insert(member.id)
+                for groupKey in groupKeys {
+                    grants.append(DesiredGrant(
+                        memberID: member.id, groupKey: groupKey, window: upcoming, isAhead: true,
+                        memberName: member.fullName, planName: plan.name, timeZone: context.zone))
+                }
+                if !groupKeys.isEmpty { granted.insert(member.id) }
             } else {
                 let who = "\(member.fullName)'s subscription to \(plan.name)"
                 denials[key] = denial(who: who, reason: access.reason, subscriptions: subs, plan: plan, today: context.today)
@@ -353,6 +364,57 @@ public struct DesiredState: Hashable, Sendable {
                 metadata: [memberIDMetadataKey: member.id.uuidString], needsKisiUser: granted.contains(member.id)))
         }
         return DesiredState(evaluatedAt: instant, options: options, groups: groups, users: users, grants: grants, denials: denials, retiredPlans: retired)
+    }
+
+    /// The groups a plan needs.
+    ///
+    /// With a key that manages the whole organization (`keyPlaceIDs` nil): one group (`.plan`) with all the
+    /// plan's doors, scoped as ``scope(of:layout:)`` says. With a place administrator's key:
+    /// - a plan whose doors all lie in one place keeps its one group (`.plan`, scoped to that place) when
+    ///   the key administers the place, so switching keys changes nothing for it; none when it does not;
+    /// - a plan whose doors span several places (or include doors of a club without a place) gets one
+    ///   place-scoped group per place of the key holding some of its doors (`.planAtPlace`), named
+    ///   "<plan> · <the place's clubs>", with that place's doors. Doors of other places, and of clubs
+    ///   without a place, are in no group: the key may not give access there (the Key rights health check
+    ///   names them).
+    /// A plan without doors is placed by its clubs, the same way.
+    public static func groups(of plan: Plan, layout: GymLayout, keyPlaceIDs: Set<Int>?, labels: [Int: String]) -> [DesiredGroup] {
+        let locks = layout.lockIDs(of: plan)
+        func group(_ key: ManagedGroupKey, name: String, scope: GroupScope, locks: [Int]) -> DesiredGroup {
+            DesiredGroup(
+                key: key, name: name, description: ManagedGroupMarker.description(for: key), scope: scope, lockIDs: locks,
+                lockLabels: Dictionary(uniqueKeysWithValues: locks.map { ($0, labels[$0] ?? "lock \($0)") }))
+        }
+        let scope = scope(of: plan, layout: layout)
+        guard let keyPlaceIDs else { return [group(.plan(plan.id), name: plan.name, scope: scope, locks: locks)] }
+        if case .place(let place) = scope {
+            return keyPlaceIDs.contains(place) ? [group(.plan(plan.id), name: plan.name, scope: scope, locks: locks)] : []
+        }
+        // The place of each door (nil: its club has none), and the plan's clubs' places for a plan without doors.
+        var placeOfLock: [Int: Int?] = [:]
+        var clubIDs = Set(plan.clubIDs)
+        for studioID in plan.studioIDs {
+            guard let studio = layout.studios[studioID] else { continue }
+            clubIDs.insert(studio.clubID)
+            for lock in studio.kisiLockIDs { placeOfLock[lock] = layout.clubs[studio.clubID]?.kisiPlaceID }
+        }
+        for clubID in clubIDs {
+            guard let club = layout.clubs[clubID] else { continue }
+            for lock in club.kisiLockIDs { placeOfLock[lock] = club.kisiPlaceID }
+        }
+        var locksByPlace: [Int: [Int]] = [:]
+        for lock in locks {
+            if let place = placeOfLock[lock] ?? nil { locksByPlace[place, default: []].append(lock) }
+        }
+        if locks.isEmpty {
+            for clubID in clubIDs { if let place = layout.clubs[clubID]?.kisiPlaceID { locksByPlace[place, default: []] += [] } }
+        }
+        return locksByPlace.keys.filter(keyPlaceIDs.contains).sorted().map { place in
+            let clubs = layout.clubs.values.filter { $0.kisiPlaceID == place }.map(\.name).sorted()
+            let placeName = clubs.isEmpty ? "place \(place)" : clubs.joined(separator: " & ")
+            return group(.planAtPlace(plan.id, placeID: place), name: "\(plan.name) · \(placeName)", scope: .place(place),
+                         locks: locksByPlace[place]!.sorted())
+        }
     }
 
     /// Organization scope unless every lock of the plan belongs to one Kisi place. A club's locks

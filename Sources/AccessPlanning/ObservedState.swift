@@ -92,6 +92,9 @@ public enum ReviewKind: String, Hashable, Sendable, Codable, CaseIterable, Compa
     case groupLinkedToSeveralPlans = "group_linked_to_several_plans"
     /// A group carries a BooGYMan marker but is not linked and cannot be adopted.
     case unlinkedMarkedGroup = "unlinked_marked_group"
+    /// A linked group exists in Kisi but the API key may not see it (an organization group made with an
+    /// organization key, now read with a place administrator's): BooGYMan can neither check nor remove it.
+    case unreachableGroup = "unreachable_group"
 
     public static func < (lhs: ReviewKind, rhs: ReviewKind) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -137,6 +140,9 @@ public struct ObservedState: Hashable, Sendable {
     public var roleAssignments: [ObservedRoleAssignment]
     /// Stored link managed-group key → Kisi group ID.
     public var groupLinks: [ManagedGroupKey: Int]
+    /// Linked groups that Kisi did not list but says exist (403 rather than 404 on `GET /groups/{id}`):
+    /// the key may not read them, so neither they nor their grants are in this state.
+    public var unreachableGroupIDs: Set<Int>
     /// Stored link member ID → Kisi user ID (kept when the member is deleted).
     public var userLinks: [UUID: Int]
     /// Reviews currently open for staff.
@@ -148,8 +154,9 @@ public struct ObservedState: Hashable, Sendable {
     public init(
         groups: [ObservedGroup] = [], groupLocks: [ObservedGroupLock] = [], users: [ObservedUser] = [],
         roleAssignments: [ObservedRoleAssignment] = [], groupLinks: [ManagedGroupKey: Int] = [:], userLinks: [UUID: Int] = [:],
-        heldReviews: [HeldReview] = []
+        heldReviews: [HeldReview] = [], unreachableGroupIDs: Set<Int> = []
     ) {
+        self.unreachableGroupIDs = unreachableGroupIDs
         self.groups = groups
         self.groupLocks = groupLocks
         self.users = users

@@ -42,6 +42,8 @@ private struct PlanRun {
     let locksByGroup: [Int: [ObservedGroupLock]]
     let assignmentsByGroup: [Int: [ObservedRoleAssignment]]
     let desiredGroupsByKey: [ManagedGroupKey: DesiredGroup]
+    /// Plan ID → the keys of the groups the plan should have.
+    let desiredKeysByPlan: [UUID: [ManagedGroupKey]]
     /// Member ID → position in `desired.users`: the set of current members and the way to their names,
     /// without copying 100,000 users into a second dictionary.
     let memberIndex: [UUID: Int]
@@ -77,6 +79,9 @@ private struct PlanRun {
         locksByGroup = Dictionary(grouping: observed.groupLocks, by: \.groupID)
         assignmentsByGroup = Dictionary(grouping: observed.roleAssignments, by: \.groupID)
         desiredGroupsByKey = Dictionary(desired.groups.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        var keysByPlan: [UUID: [ManagedGroupKey]] = [:]
+        for group in desired.groups { if let planID = group.planID { keysByPlan[planID, default: []].append(group.key) } }
+        desiredKeysByPlan = keysByPlan
         var members = [UUID: Int](minimumCapacity: desired.users.count)
         for (position, user) in desired.users.enumerated() where members[user.memberID] == nil { members[user.memberID] = position }
         memberIndex = members
@@ -101,7 +106,11 @@ private struct PlanRun {
         }
         for (key, group) in managed.sorted(by: { $0.key < $1.key })
         where desiredGroupsByKey[key] == nil {
-            retireGroup(group, key: key)
+            if let planID = key.planID, let successors = desiredKeysByPlan[planID], !successors.isEmpty {
+                regroup(group, key: key, successors: successors)
+            } else {
+                retireGroup(group, key: key)
+            }
         }
         // A superseded copy holding a Kisi user staff must decide about waits for them, like any
         // unlinked marked group.
@@ -188,6 +197,16 @@ private struct PlanRun {
     mutating func resolveGroups() {
         let linkCounts = Dictionary(observed.groupLinks.values.map { ($0, 1) }, uniquingKeysWith: +)
         for (key, groupID) in observed.groupLinks.sorted(by: { $0.key < $1.key }) {
+            if groupsByID[groupID] == nil, observed.unreachableGroupIDs.contains(groupID) {
+                // Made with a key that could see it; this one cannot check it, change it or remove it, so the
+                // grants in it stay as they were (nobody who pays is locked out by the switch, but nobody
+                // whose access ended is removed there either): staff must delete it in Kisi.
+                hold(.unreachableGroup, subject: String(groupID),
+                     "Kisi group #\(groupID) of \(groupName(key)) was made with an earlier Kisi key and this key may not see it, so BooGYMan can no longer check or remove its door access; the plan's members are kept in the groups this key may manage. Delete the group in Kisi's dashboard, or connect an organization administrator's key once and BooGYMan removes it",
+                     plan: key.planID)
+                blockedGroups.insert(key)
+                continue
+            }
             guard let group = groupsByID[groupID] else { continue }  // stale link: the group is gone
             if linkCounts[groupID, default: 0] > 1 {
                 let plans = observed.groupLinks.filter { $0.value == groupID }.keys.map { groupName($0) }.sorted()
@@ -428,6 +447,30 @@ private struct PlanRun {
     func spell(_ date: Date?) -> String {
         guard let date else { return "open" }
         return date.formatted(.iso8601)
+    }
+
+    /// A group of a plan that now has other groups (one organization group ⇄ one per place, after the key
+    /// changed). Access that ends goes now, as in any group; entitled members keep this group's grant until
+    /// the plan's new groups hold theirs: the group is deleted as cleanup, after this run's grants, and the
+    /// executor leaves it when any action of the plan failed (``GroupDeletionCause/regrouped``).
+    mutating func regroup(_ group: ObservedGroup, key: ManagedGroupKey, successors: [ManagedGroupKey]) {
+        var keepsGroup = false
+        for assignment in (assignmentsByGroup[group.id] ?? []).sorted(by: { $0.id < $1.id }) {
+            if protectedUserIDs.contains(assignment.userID) {
+                keepsGroup = true  // deleting the group would decide for staff
+                continue
+            }
+            if let memberID = userToMember[assignment.userID], successors.contains(where: { grantsByGroup[$0]?[memberID] != nil }) {
+                continue
+            }
+            emitRemoval(assignment, key: key)
+        }
+        // A new group waiting for staff (a held review) has no grants coming: the old one keeps the doors open.
+        if keepsGroup || successors.contains(where: blockedGroups.contains) { return }
+        let names = successors.sorted().map { "\"\(bareName($0))\"" }
+        emit(.deleteGroup(groupID: group.id, cause: .regrouped),
+             "Kisi group \"\(group.name)\" (#\(group.id)) is replaced by \(names.joined(separator: ", ")) for \(groupName(key)); deleted once their grants are in",
+             plan: key.planID)
     }
 
     mutating func retireGroup(_ group: ObservedGroup, key: ManagedGroupKey) {

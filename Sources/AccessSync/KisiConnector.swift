@@ -36,7 +36,8 @@ public enum KisiConnector {
         let mode: UserCreationMode = settings.userCreationMode == .invitations ? .invitations : .managedUsers
         return SyncEngine(
             client: client, repository: repository, ledger: GymStoreSyncLedger(repository: repository),
-            configuration: SyncEngine.Configuration(options: SyncOptions(userCreationMode: mode), logger: logger))
+            configuration: SyncEngine.Configuration(
+                options: SyncOptions(userCreationMode: mode), logger: logger, keyFingerprint: settings.keyFingerprint))
     }
 
     /// What staff give when connecting Kisi.

@@ -115,6 +115,7 @@ public struct KisiObserver: Sendable {
         links: KisiLinks, reviews: [HeldReview], candidates: [UserCandidate]? = nil, hints: GroupHints = GroupHints()
     ) async throws -> ObservedState {
         let groups = try await readGroups()
+        let unreachable = try await readUnreachableGroupIDs(links: links, listed: groups, known: hints.knownUnreachable)
         let relevant = Self.relevantGroupIDs(groups: groups, links: links)
         var groupLocks: [ObservedGroupLock] = []
         for groupID in relevant.sorted() {
@@ -132,9 +133,35 @@ public struct KisiObserver: Sendable {
         let assignments = try await readManagedAssignments(relevant: relevant, linkedUsers: linkedUsers, hints: hints)
         var observed = ObservedState(
             groups: groups, groupLocks: groupLocks, users: users, roleAssignments: assignments,
-            groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+            groupLinks: links.groups, userLinks: links.users, heldReviews: reviews, unreachableGroupIDs: unreachable)
         observed.membersNotLookedUp = notLookedUp
         return observed
+    }
+
+    /// The linked groups Kisi did not list that still exist but may not be read with this key (`GET
+    /// /groups/{id}` answers 403, not 404): an organization group of an earlier organization key, seen with
+    /// a place administrator's. One call per linked group missing from the list, which is none in a gym
+    /// whose key did not change. Groups in `known` (refused recently) are not asked about again: a call
+    /// outside the key's rights is not repeated at every run.
+    public func readUnreachableGroupIDs(links: KisiLinks, listed: [ObservedGroup], known: Set<Int> = []) async throws -> Set<Int> {
+        let listedIDs = Set(listed.map(\.id))
+        var unreachable = Set<Int>()
+        for groupID in Set(links.groups.values).subtracting(listedIDs).sorted() {
+            if known.contains(groupID) {
+                unreachable.insert(groupID)
+                continue
+            }
+            try await pace?()
+            meter.read()
+            do {
+                _ = try await client.group(id: groupID)
+            } catch KisiError.forbidden {
+                unreachable.insert(groupID)
+            } catch KisiError.notFound {
+                continue  // deleted: a stale link
+            }
+        }
+        return unreachable
     }
 
     /// How the users are read (see the type's cost notes).
@@ -202,10 +229,14 @@ public struct KisiObserver: Sendable {
     public struct GroupHints: Sendable {
         public var holders: [Int: Set<Int>]
         public var knownAssignmentIDs: [Int: Set<Int>]
+        /// Linked groups this key was recently refused (see ``readUnreachableGroupIDs(links:listed:known:)``):
+        /// taken as still unreachable without asking Kisi again.
+        public var knownUnreachable: Set<Int>
 
-        public init(holders: [Int: Set<Int>] = [:], knownAssignmentIDs: [Int: Set<Int>] = [:]) {
+        public init(holders: [Int: Set<Int>] = [:], knownAssignmentIDs: [Int: Set<Int>] = [:], knownUnreachable: Set<Int> = []) {
             self.holders = holders
             self.knownAssignmentIDs = knownAssignmentIDs
+            self.knownUnreachable = knownUnreachable
         }
     }
 

@@ -100,12 +100,16 @@ public actor SyncEngine {
         /// See ``KisiObserver/emailLookUpLimit`` (lower in tests).
         public var emailLookUpLimit = KisiObserver.defaultEmailLookUpLimit
         public var logger: Logger
+        /// The fingerprint of the API key (``KisiSettings/keyFingerprint``): a run takes the places of a
+        /// place administrator's key from the rights kept for this key, unless `options` names them.
+        public var keyFingerprint: String?
 
         public init(
             options: SyncOptions = SyncOptions(), brake: RevocationBrake = RevocationBrake(), actor: String = "sync",
             hooks: SyncHooks = SyncHooks(), now: @escaping @Sendable () -> Date = { Date() },
-            logger: Logger = Logger(label: "boogyman.access-sync")
+            logger: Logger = Logger(label: "boogyman.access-sync"), keyFingerprint: String? = nil
         ) {
+            self.keyFingerprint = keyFingerprint
             self.options = options
             self.brake = brake
             self.actor = actor
@@ -120,6 +124,8 @@ public actor SyncEngine {
         var groups: [ObservedGroup]
         var groupLocks: [ObservedGroupLock]
         var managedGrantCount: Int?
+        /// Linked groups the key may not read (see ``KisiObserver/readUnreachableGroupIDs(links:listed:)``).
+        var unreachableGroupIDs: Set<Int> = []
     }
 
     public nonisolated let client: KisiClient
@@ -175,6 +181,10 @@ public actor SyncEngine {
     /// Kept in the sync state too, so that a restart or a new leader does not read the middle of such a
     /// group one member at a time (20,324 reads instead of 1,405 for two groups of 50,000).
     private var bigGroupAssignmentIDs: [Int: Set<Int>] = [:]
+    /// Linked groups Kisi refused to show this key, with when that was found: asked about again only after
+    /// ``unreachableRecheckInterval`` (staff may have deleted one), not at every run.
+    private var unreachableGroups: [Int: Date] = [:]
+    static let unreachableRecheckInterval: TimeInterval = 3_600
     private var loadedBigGroups = false
 
     /// Whether a run holds the lock now (the sweep gives way to such runs).
@@ -211,12 +221,26 @@ public actor SyncEngine {
 
     // MARK: Desired state
 
+    /// The options runs plan with: the configured ones, plus the places of a place administrator's key as
+    /// found out when the key was connected or the sync started (kept with the key's fingerprint, so a
+    /// replaced key's rights never apply to the new one). Read at each run: a role changed in Kisi, or
+    /// another key, reshapes the groups at the next run.
+    func runOptions() async -> SyncOptions {
+        var options = configuration.options
+        guard options.keyPlaceIDs == nil, let fingerprint = configuration.keyFingerprint,
+              let stored = try? await repository.syncState.get(SyncStateEntry<StoredKisiKeyRights>.kisiKeyRights),
+              stored.keyFingerprint == fingerprint, case .places(let places) = stored.rights.reach
+        else { return options }
+        options.keyPlaceIDs = Set(places.map(\.id))
+        return options
+    }
+
     /// The desired Kisi state from the gym's data at `instant`.
     public func desiredState(at instant: Date) async throws -> DesiredState {
         let layout = try await repository.layout()
         return DesiredState.build(
             layout: layout, members: try await repository.allMembers(), subscriptions: try await repository.allSubscriptions(),
-            at: instant, options: configuration.options)
+            at: instant, options: await runOptions())
     }
 
     /// The whole gym's desired state, counting what it loads.
@@ -225,7 +249,7 @@ public actor SyncEngine {
         let members = try await repository.allMembers()
         let subscriptions = try await repository.allSubscriptions()
         run.storeRows += members.count + subscriptions.count
-        return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+        return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
     }
 
     private func loadLayout(_ run: inout SyncRun) async throws -> GymLayout {
@@ -263,11 +287,24 @@ public actor SyncEngine {
             guard let groupID = links.groups[grant.groupKey], let userID = links.users[grant.memberID] else { continue }
             holders[groupID, default: []].insert(userID)
         }
-        return KisiObserver.GroupHints(holders: holders, knownAssignmentIDs: bigGroupAssignmentIDs)
+        return KisiObserver.GroupHints(holders: holders, knownAssignmentIDs: bigGroupAssignmentIDs, knownUnreachable: recentlyUnreachable())
+    }
+
+    /// The linked groups found unreachable within the last ``unreachableRecheckInterval``.
+    private func recentlyUnreachable() -> Set<Int> {
+        let now = Date()
+        return Set(unreachableGroups.filter { now.timeIntervalSince($0.value) < Self.unreachableRecheckInterval }.keys)
+    }
+
+    private func rememberUnreachable(_ found: Set<Int>) {
+        let now = Date()
+        unreachableGroups = unreachableGroups.filter { found.contains($0.key) }
+        for id in found where unreachableGroups[id] == nil { unreachableGroups[id] = now }
     }
 
     /// Keeps the assignment IDs of the groups no listing reaches through, for the next full observation.
     private func rememberBigGroups(_ observed: ObservedState) async {
+        rememberUnreachable(observed.unreachableGroupIDs)
         var byGroup: [Int: Set<Int>] = [:]
         for assignment in observed.roleAssignments { byGroup[assignment.groupID, default: []].insert(assignment.id) }
         let big = byGroup.filter { $0.value.count > kisiMaximumOffset + 250 }
@@ -432,7 +469,9 @@ public actor SyncEngine {
         FreedMemory.returnToSystem()  // the planning's peak, now garbage, is not kept for the hours the plan takes
         membersToLookUpBeforeCreating = observed.membersNotLookedUp
         do {
-            snapshot = GroupSnapshot(groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount)
+            snapshot = GroupSnapshot(
+                groups: observed.groups, groupLocks: observed.groupLocks, managedGrantCount: observed.managedGrantCount,
+                unreachableGroupIDs: observed.unreachableGroupIDs)
             let order = try await arrivalOrder(for: actions)
             progress = ProgressTracker(trigger: run.report.trigger, startedAt: run.report.startedAt)
             try await execute(
@@ -701,7 +740,7 @@ public actor SyncEngine {
         run.storeRows += members.count + subscriptions.count
         let instant = configuration.now()
         let ownDesired = DesiredState.build(
-            layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+            layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
         let snap = try await groupSnapshot(observer: observer, links: links, refresh: false)
         let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
 
@@ -734,7 +773,7 @@ public actor SyncEngine {
         }
         let desired = others.isEmpty
             ? ownDesired
-            : DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: configuration.options)
+            : DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
         try await planAndExecuteScoped(
             desired: desired, users: users, assignments: assignments, links: links, reviews: reviews, snapshot: snap,
             memberIDs: memberIDs, planIDs: [], &run)
@@ -781,7 +820,10 @@ public actor SyncEngine {
         for groupID in KisiObserver.relevantGroupIDs(groups: groups, links: links).sorted() {
             locks += try await observer.readGroupLocks(groupID: groupID)
         }
-        let fresh = GroupSnapshot(groups: groups, groupLocks: locks, managedGrantCount: snapshot?.managedGrantCount)
+        let unreachable = try await observer.readUnreachableGroupIDs(links: links, listed: groups, known: recentlyUnreachable())
+        rememberUnreachable(unreachable)
+        let fresh = GroupSnapshot(
+            groups: groups, groupLocks: locks, managedGrantCount: snapshot?.managedGrantCount, unreachableGroupIDs: unreachable)
         snapshot = fresh
         return fresh
     }
@@ -796,7 +838,8 @@ public actor SyncEngine {
         desired.grants = desiredIn.grants.filter { memberIDs.contains($0.memberID) || $0.planID.map(planIDs.contains) == true }
         let observed = ObservedState(
             groups: snap.groups, groupLocks: snap.groupLocks, users: Array(users.values),
-            roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews)
+            roleAssignments: Array(assignments.values), groupLinks: links.groups, userLinks: links.users, heldReviews: reviews,
+            unreachableGroupIDs: snap.unreachableGroupIDs)
 
         var memberFilter = memberIDs
         memberFilter.formUnion(desired.grants.map(\.memberID))

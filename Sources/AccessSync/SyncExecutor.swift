@@ -319,7 +319,7 @@ struct SyncExecutor {
             let intent = intent(action, "group", groupID, [:])
             let client = self.client
             try await delete(action, intent) { try await client.deleteGroup(id: groupID) }
-            if cause == .planRemoved, let key = links.groups.first(where: { $0.value == groupID })?.key {
+            if cause == .planRemoved || cause == .regrouped, let key = links.groups.first(where: { $0.value == groupID })?.key {
                 try await ledger.setGroupLink(key: key, groupID: nil)
                 links.groups[key] = nil
             }

@@ -402,7 +402,7 @@ extension AdminRoutes {
         case .linkedEmailMismatch: "The linked Kisi user has another e-mail"
         case .kisiUserClaimed: "The Kisi user with this e-mail belongs to another member"
         case .userLinkedToSeveralMembers: "One Kisi user is linked to several members"
-        case .groupMarkerMismatch, .groupLinkedToSeveralPlans, .unlinkedMarkedGroup: kind.rawValue
+        case .groupMarkerMismatch, .groupLinkedToSeveralPlans, .unlinkedMarkedGroup, .unreachableGroup: kind.rawValue
         }
     }
 }

@@ -149,7 +149,7 @@ struct KisiSimulator {
             state.groups.removeAll { $0.id == groupID }
             state.groupLocks.removeAll { $0.groupID == groupID }
             state.roleAssignments.removeAll { $0.groupID == groupID }
-            if cause == .planRemoved { state.groupLinks = state.groupLinks.filter { $0.value != groupID } }
+            if cause == .planRemoved || cause == .regrouped { state.groupLinks = state.groupLinks.filter { $0.value != groupID } }
         case let .linkGroup(key, groupID):
             state.groupLinks[key] = groupID
         case let .addGroupLock(ref, lockID):
