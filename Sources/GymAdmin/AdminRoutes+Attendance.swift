@@ -82,6 +82,7 @@ extension AdminRoutes {
                 "monthTotal": club.byDay.map(\.count).reduce(0, +),
                 // Mustache takes every number for true, so the empty month is said by a flag.
                 "quiet": club.byDay.allSatisfy { $0.count == 0 },
+                "oneInMonth": club.byDay.map(\.count).reduce(0, +) == 1,
             ]
         }
     }
@@ -172,7 +173,7 @@ extension AdminRoutes {
                     .max { $0.2 < $1.2 }
                 var row: [String: Any] = [
                     "id": club.id.uuidString, "name": club.name, "zone": club.time.zone.identifier, "heat": Charts.heatMap(club.week), "heatTall": Charts.heatMapTall(club.week),
-                    "total": weekTotal,
+                    "total": weekTotal, "oneTotal": weekTotal == 1,
                 ]
                 if let busiest, busiest.2 > 0 {
                     row["busiest"] = "\(Charts.weekdays[busiest.0]) \(String(format: "%02d:00", busiest.1))–\(String(format: "%02d:00", (busiest.1 + 1) % 24))"

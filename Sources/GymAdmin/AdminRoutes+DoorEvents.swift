@@ -93,7 +93,8 @@ extension AdminRoutes {
             _ = try await unlockEvents(from: midnight)
             return (await doorActivitySource(), nil)
         } catch {
-            return (await doorActivitySource(), "Kisi did not answer for today's door events (\(Self.plainWords(error))): these figures count the door events stored so far; \(await latestWords()).")
+            // Not the source's words here: finding them may ask a Kisi that just failed to answer.
+            return (nil, "Kisi did not answer for today's door events (\(Self.plainWords(error))): these figures count the door events stored so far; \(await latestWords()).")
         }
     }
 

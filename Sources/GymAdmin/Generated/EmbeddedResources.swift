@@ -638,7 +638,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
 <p class="hint">Check-ins (doors Kisi opened) of the last four weeks, by weekday and hour in each club's own time; darker is busier.</p>
 {{#clubs}}
 <section class="card club-heat" data-club-id="{{id}}" data-zone="{{zone}}" data-total="{{total}}">
-  <h2>{{name}} <span class="meta">{{total}} check-ins{{#busiest}} · busiest {{busiest}}{{/busiest}}</span></h2>
+  <h2>{{name}} <span class="meta">{{total}} check-in{{^oneTotal}}s{{/oneTotal}}{{#busiest}} · busiest {{busiest}}{{/busiest}}</span></h2>
   <figure class="chart-box heat-box">{{#heat}}{{>heat_map}}{{/heat}}{{#heatTall}}{{>heat_map_tall}}{{/heatTall}}</figure>
 </section>
 {{/clubs}}
@@ -1061,7 +1061,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
     <div class="pair">
       <div><h4>Today per hour <span class="meta">line: typical day</span></h4>
       <figure class="chart-box hourly-box" data-total="{{today}}">{{#hourly}}{{>bar_chart_hourly}}{{/hourly}}</figure></div>
-      <div><h4>Last 30 days <span class="meta">{{monthTotal}} check-ins</span></h4>
+      <div><h4>Last 30 days <span class="meta">{{monthTotal}} check-in{{^oneInMonth}}s{{/oneInMonth}}</span></h4>
       <figure class="chart-box daily-box" data-total="{{monthTotal}}">{{#daily}}{{>bar_chart_daily}}{{/daily}}</figure></div>
     </div>
   </article>
