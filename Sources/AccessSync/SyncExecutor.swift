@@ -185,7 +185,7 @@ struct SyncExecutor {
             if let yield, action.priority > .revocation, clock.now - lastYieldCheck >= yield.interval {
                 lastYieldCheck = clock.now
                 if await yield.check() {
-                    result.deferred = Array(ordered[index...])
+                    result.deferred = keepingReplacedGroups(Array(ordered[index...]))
                     logger.info("Kisi sync: yielding to newer changes", metadata: ["deferred": "\(result.deferred.count)"])
                     return result
                 }
@@ -225,6 +225,7 @@ struct SyncExecutor {
                 await onFinished?(action, false)
             }
         }
+        result.deferred = keepingReplacedGroups(result.deferred)
         if result.pausedReason == nil, closeUnmatched {
             // Entries of earlier runs nothing in this plan matched: this run observed Kisi afresh and
             // planned from what is really there, so they need no further check.
@@ -235,6 +236,18 @@ struct SyncExecutor {
             suspects = [:]
         }
         return result
+    }
+
+    /// Work set aside without the deletion of a group being replaced (scope change, regrouping) whose plan
+    /// had an action fail before the run stopped: resumed later, that deletion would no longer see the
+    /// failure and take away doors whose new grant is missing. The plan is owed; its retry plans it again.
+    func keepingReplacedGroups(_ deferred: [SyncAction]) -> [SyncAction] {
+        let failedPlans = Set(result.failures.compactMap(\.planID))
+        guard !failedPlans.isEmpty else { return deferred }
+        return deferred.filter { action in
+            guard case let .deleteGroup(_, cause) = action.kind, cause != .planRemoved, let planID = action.planID else { return true }
+            return !failedPlans.contains(planID)
+        }
     }
 
     func failure(_ action: SyncAction, _ error: any Error) -> SyncFailure {

@@ -301,3 +301,38 @@ struct PlaceGroupSyncTests {
         }
     }
 }
+
+/// Counts the yield checks: steps aside at the `yieldAt`-th.
+actor YieldCounter {
+    var checks = 0
+    let yieldAt: Int
+    init(yieldAt: Int) { self.yieldAt = yieldAt }
+    func check() -> Bool {
+        checks += 1
+        return checks >= yieldAt
+    }
+}
+
+@Suite("Set-aside work and groups being replaced")
+struct DeferredRegroupTests {
+    @Test("a run that steps aside after a grant of the plan failed does not set aside the deletion of the plan's old group", arguments: [
+        GroupDeletionCause.regrouped, .scopeChanged,
+    ])
+    func deletionNotDeferredAfterFailure(cause: GroupDeletionCause) async throws {
+        let plan = UUID()
+        let actions = [
+            // Its user is not known: it fails without a Kisi call.
+            SyncAction(.createGrant(user: .member(UUID()), group: .kisi(700), roleID: groupBasicRoleID, validFrom: Date(), validUntil: Date().addingTimeInterval(86_400)),
+                       reason: "new place group's grant", memberID: UUID(), planID: plan),
+            SyncAction(.deleteGroup(groupID: 600, cause: cause), reason: "old group", planID: plan),
+            SyncAction(.deleteGroup(groupID: 601, cause: cause), reason: "another plan's old group", planID: UUID()),
+        ]
+        var executor = SyncExecutor(
+            client: engineClient(port: 1), ledger: InMemorySyncLedger(), meter: KisiCallMeter(), trigger: "test", actor: "sync",
+            hooks: SyncHooks(), logger: Logger(label: "deferred-regroup"), links: KisiLinks())
+        let counter = YieldCounter(yieldAt: 2)
+        let result = try await executor.run(actions, closeUnmatched: false, yield: SyncYield(interval: .zero) { await counter.check() })
+        #expect(result.failures.map(\.action) == ["createGrant"])
+        #expect(result.deferred.map(\.kind) == [.deleteGroup(groupID: 601, cause: cause)], "only the plan without a failure keeps its deletion")
+    }
+}
