@@ -238,9 +238,10 @@ public actor SyncEngine {
     /// The desired Kisi state from the gym's data at `instant`.
     public func desiredState(at instant: Date) async throws -> DesiredState {
         let layout = try await repository.layout()
-        return DesiredState.build(
+        let built = DesiredState.build(
             layout: layout, members: try await repository.allMembers(), subscriptions: try await repository.allSubscriptions(),
             at: instant, options: await runOptions())
+        return try await applyingClassWindows(to: built, layout: layout, memberIDs: nil, at: instant)
     }
 
     /// The whole gym's desired state, counting what it loads.
@@ -249,7 +250,8 @@ public actor SyncEngine {
         let members = try await repository.allMembers()
         let subscriptions = try await repository.allSubscriptions()
         run.storeRows += members.count + subscriptions.count
-        return DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
+        let built = DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
+        return try await applyingClassWindows(to: built, layout: layout, memberIDs: nil, at: instant)
     }
 
     private func loadLayout(_ run: inout SyncRun) async throws -> GymLayout {
@@ -739,8 +741,9 @@ public actor SyncEngine {
         let subscriptions = try await repository.subscriptions(memberIDs: memberIDs)
         run.storeRows += members.count + subscriptions.count
         let instant = configuration.now()
-        let ownDesired = DesiredState.build(
-            layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
+        let ownDesired = try await applyingClassWindows(
+            to: DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions()),
+            layout: layout, memberIDs: memberIDs, at: instant)
         let snap = try await groupSnapshot(observer: observer, links: links, refresh: false)
         let relevant = KisiObserver.relevantGroupIDs(groups: snap.groups, links: links)
 
@@ -773,7 +776,9 @@ public actor SyncEngine {
         }
         let desired = others.isEmpty
             ? ownDesired
-            : DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions())
+            : try await applyingClassWindows(
+                to: DesiredState.build(layout: layout, members: members, subscriptions: subscriptions, at: instant, options: await runOptions()),
+                layout: layout, memberIDs: memberIDs, at: instant)
         try await planAndExecuteScoped(
             desired: desired, users: users, assignments: assignments, links: links, reviews: reviews, snapshot: snap,
             memberIDs: memberIDs, planIDs: [], &run)

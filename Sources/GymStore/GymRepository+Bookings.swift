@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import GymCore
+import SQLKit
 
 // Booking classes: booking (capacity enforced under concurrency), the waitlist and its promotion,
 // cancellations of bookings and of whole occurrences, and the door windows bookings open.
@@ -373,5 +374,94 @@ extension GymRepository {
             }
             return studioClass.recurrence.dates(in: DateSpan(first: validFrom, last: validFrom.adding(days: 6))).first ?? validFrom
         }
+    }
+}
+
+// MARK: - What the sync needs
+
+/// Booked class windows as the sync's desired state takes them (see `ClassWindowGrants` in AccessPlanning).
+public struct ClassWindowInput: Sendable {
+    /// Every plan's class rules.
+    public var rules: [PlanClassRule]
+    /// Per member, the next two windows per studio.
+    public var windows: [UUID: [ClassDoorWindow]]
+    /// Per booking that opens a window: how many bookings holding a place the member has in the studio
+    /// before it (past ones included), which decides its Kisi slot.
+    public var ordinals: [UUID: Int]
+
+    public init(rules: [PlanClassRule] = [], windows: [UUID: [ClassDoorWindow]] = [:], ordinals: [UUID: Int] = [:]) {
+        self.rules = rules
+        self.windows = windows
+        self.ordinals = ordinals
+    }
+}
+
+extension GymRepository {
+    /// The class windows of `memberIDs` (of every member with coming bookings when nil) at `now`, with
+    /// their bookings' ordinals. Reads the rules, the bookings holding a place from two days before
+    /// today (UTC) on, and one `GROUP BY` counting the older ones; nothing at all while no plan opens a
+    /// studio only for booked classes.
+    public func classWindowInput(memberIDs: Set<UUID>?, at now: Date = Date()) async throws -> ClassWindowInput {
+        let rules = try await allPlanClassRules()
+        guard rules.contains(where: { $0.doorMode == .bookedClasses }) else { return ClassWindowInput(rules: rules) }
+        if let memberIDs, memberIDs.isEmpty { return ClassWindowInput(rules: rules) }
+        let layout = try await layout()
+        let since = LocalDate(containing: now, in: TimeZone(identifier: "UTC")!).adding(days: -2).description
+        let query = ClassBookingRow.query(on: database).filter(\.$status ~~ Self.placeStatuses).filter(\.$occurrenceDate >= since)
+        if let memberIDs { query.filter(\.$memberID ~~ Array(memberIDs)) }
+        let rows = try await query.all()
+        guard !rows.isEmpty else { return ClassWindowInput(rules: rules) }
+        let booked = try await bookedOccurrences(rows, layout: layout, on: database)
+        let byMember = Dictionary(grouping: booked, by: \.booking.memberID)
+
+        // Older bookings holding a place, per member and class; a class's studio never changes while booked.
+        let classStudios = Dictionary(uniqueKeysWithValues: try await StudioClassRow.query(on: database).all().map { (try $0.requireID(), $0.$studio.id) })
+        var earlier: [StudioOfMember: Int] = [:]
+        if let sql = database as? any SQLDatabase {
+            struct Row: Decodable { let member_id: UUID; let class_id: UUID; let n: Int }
+            for chunk in stride(from: 0, to: byMember.count, by: 500).map({ Array(Array(byMember.keys)[$0..<min($0 + 500, byMember.count)]) }) {
+                let counted = try await sql.select().column("member_id").column("class_id")
+                    .column(SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: SQLIdentifier("n")))
+                    .from("class_bookings")
+                    .where("member_id", .in, chunk)
+                    .where("occurrence_date", .lessThan, since)
+                    .where("status", .in, Self.placeStatuses)
+                    .groupBy("member_id").groupBy("class_id")
+                    .all(decoding: Row.self)
+                for row in counted {
+                    guard let studioID = classStudios[row.class_id] else { continue }
+                    earlier[StudioOfMember(memberID: row.member_id, studioID: studioID), default: 0] += row.n
+                }
+            }
+        }
+
+        var input = ClassWindowInput(rules: rules)
+        let members = try await MemberRow.query(on: database).filter(\.$id ~~ Array(byMember.keys)).all()
+        let subscriptions = try await subscriptions(memberIDs: byMember.keys)
+        for member in members {
+            let memberID = try member.requireID()
+            let own = byMember[memberID] ?? []
+            let windows = ClassAccessRule.doorWindows(
+                memberID: memberID, block: try member.block(), subscriptions: subscriptions[memberID] ?? [], bookings: own, layout: layout,
+                rules: rules, at: now)
+            guard !windows.isEmpty else { continue }
+            input.windows[memberID] = windows
+            let open = Set(windows.map(\.bookingID))
+            for (studioID, inStudio) in Dictionary(grouping: own, by: \.occurrence.studioID) {
+                let ordered = inStudio.sorted {
+                    ($0.occurrence.startsAt, $0.booking.id.uuidString) < ($1.occurrence.startsAt, $1.booking.id.uuidString)
+                }
+                let before = earlier[StudioOfMember(memberID: memberID, studioID: studioID)] ?? 0
+                for (index, entry) in ordered.enumerated() where open.contains(entry.booking.id) {
+                    input.ordinals[entry.booking.id] = before + index
+                }
+            }
+        }
+        return input
+    }
+
+    private struct StudioOfMember: Hashable {
+        let memberID: UUID
+        let studioID: UUID
     }
 }
