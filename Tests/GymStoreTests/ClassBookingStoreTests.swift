@@ -359,4 +359,33 @@ struct ClassBookingStoreTests {
             #expect(roster.summary.occurrence.instructor == "Mihai")
         }
     }
+
+    @Test("The sync's class windows come with ordinals counting every earlier booking, the old ones by one GROUP BY", arguments: DatabaseKind.available)
+    func windowInputOrdinals(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let fixture = try await ClassFixture.make(database.repository, allowance: .unlimited)
+            let repository = fixture.repository
+            let ana = try await fixture.member("Ana")
+            let bob = try await fixture.member("Bob")
+            // Booked weeks ahead, so that by "later" the first three are history (before the store's two-day horizon).
+            var anaBookings: [ClassBooking] = []
+            for day in ["2026-12-01", "2026-12-08", "2026-12-15", "2026-12-22", "2026-12-29", "2027-01-05"] {
+                anaBookings.append(try await fixture.book(ana, day))
+            }
+            _ = try await repository.cancelBooking(anaBookings[1].id, by: ClassFixture.actor, at: ClassFixture.now)
+            _ = try await fixture.book(bob, "2026-12-22")
+            let later = instant("2026-12-20T12:00:00Z")
+            let input = try await repository.classWindowInput(memberIDs: nil, at: later)
+            #expect(input.windows[ana.id]?.map(\.occurrenceDate) == [date("2026-12-22"), date("2026-12-29")])
+            // Before the 22nd: the 1st and the 15th (the 8th was cancelled).
+            #expect(input.ordinals[anaBookings[3].id] == 2)
+            #expect(input.ordinals[anaBookings[4].id] == 3)
+            #expect(input.windows[bob.id]?.count == 1)
+            let scoped = try await repository.classWindowInput(memberIDs: [bob.id], at: later)
+            #expect(Set(scoped.windows.keys) == [bob.id])
+            // Without a booked-classes rule there is nothing to read.
+            _ = try await repository.setPlanClassRules(planID: fixture.pass.id, [], by: ClassFixture.actor)
+            #expect(try await repository.classWindowInput(memberIDs: nil, at: later).windows.isEmpty)
+        }
+    }
 }
