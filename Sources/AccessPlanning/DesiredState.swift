@@ -245,6 +245,10 @@ public struct DesiredState: Hashable, Sendable {
     /// Plans that still exist but need no group (archived, no live subscription), by ID → name; a
     /// managed group linked to a plan neither here nor in `groups` belongs to a deleted plan.
     public var retiredPlans: [UUID: String]
+    /// Live plans that get no group because none of their doors lies in the places of a place
+    /// administrator's key (``SyncOptions/keyPlaceIDs``), by ID → name: their groups, if an earlier key made
+    /// some, are beyond this key's rights and left as they are rather than taken for a deleted plan's.
+    public var plansOutOfReach: [UUID: String] = [:]
 
     public init(
         evaluatedAt: Date, options: SyncOptions = SyncOptions(), groups: [DesiredGroup] = [], users: [DesiredUser] = [],
@@ -293,6 +297,7 @@ public struct DesiredState: Hashable, Sendable {
 
         var groups: [DesiredGroup] = []
         var retired: [UUID: String] = [:]
+        var outOfReach: [UUID: String] = [:]
         // Per plan that needs groups: its access context and the keys of its groups (usually one).
         var contexts: [UUID: (context: PlanAccessContext, keys: [ManagedGroupKey])] = [:]
         for plan in layout.plans.values {
@@ -312,6 +317,7 @@ public struct DesiredState: Hashable, Sendable {
             let planGroups = Self.groups(of: plan, layout: layout, keyPlaceIDs: options.keyPlaceIDs, labels: labels)
             contexts[plan.id] = (context, planGroups.map(\.key))
             groups += planGroups
+            if planGroups.isEmpty, options.keyPlaceIDs != nil { outOfReach[plan.id] = plan.name }
         }
 
         var grants: [DesiredGrant] = []
@@ -363,7 +369,9 @@ public struct DesiredState: Hashable, Sendable {
                 memberID: member.id, email: member.email, name: member.fullName,
                 metadata: [memberIDMetadataKey: member.id.uuidString], needsKisiUser: granted.contains(member.id)))
         }
-        return DesiredState(evaluatedAt: instant, options: options, groups: groups, users: users, grants: grants, denials: denials, retiredPlans: retired)
+        var desired = DesiredState(evaluatedAt: instant, options: options, groups: groups, users: users, grants: grants, denials: denials, retiredPlans: retired)
+        desired.plansOutOfReach = outOfReach
+        return desired
     }
 
     /// The groups a plan needs.

@@ -108,6 +108,10 @@ private struct PlanRun {
         where desiredGroupsByKey[key] == nil {
             if let planID = key.planID, let successors = desiredKeysByPlan[planID], !successors.isEmpty {
                 regroup(group, key: key, successors: successors)
+            } else if let planID = key.planID, desired.plansOutOfReach[planID] != nil {
+                // A live plan whose doors lie outside the key's places: Kisi would refuse any change here, and
+                // the plan is not gone. Its members keep what an earlier key gave them; the Key rights check names it.
+                continue
             } else {
                 retireGroup(group, key: key)
             }

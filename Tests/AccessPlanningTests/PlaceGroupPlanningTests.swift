@@ -46,6 +46,23 @@ struct PlaceGroupPlanningTests {
         #expect(!desired.groups.flatMap(\.lockIDs).contains(5012))
     }
 
+    @Test("a live plan wholly outside the key's places keeps the group an earlier key made: not taken for a deleted plan's")
+    func outOfReachNotRetired() throws {
+        var sim = KisiSimulator(state: ObservedState())
+        sim.apply(plan(desired: Self.desired(places: nil), observed: ObservedState()))
+        let oldTownGroup = try #require(sim.state.groupLinks[.plan(Gym.oldTownOnly.id)])
+        let floreascaOnly = Self.desired(places: [1002])
+        #expect(floreascaOnly.plansOutOfReach == [Gym.oldTownOnly.id: "Old Town", Gym.spin.id: "Spin"])
+        let actions = plan(desired: floreascaOnly, observed: sim.state)
+        #expect(!actions.contains { if case let .deleteGroup(id, _) = $0.kind { id == oldTownGroup } else { false } })
+        #expect(!actions.contains { if case let .removeGrant(_, _, group, _) = $0.kind { group == oldTownGroup } else { false } })
+        // A deleted plan's group still goes.
+        let withoutOldTown = DesiredState.build(
+            layout: GymLayout(clubs: [Gym.oldTown, Gym.floreasca], studios: [Gym.spinning, Gym.pool], plans: [Gym.unlimited, Gym.spin, Gym.legacy]),
+            members: Gym.members, subscriptions: Gym.subscriptions, at: now, options: SyncOptions(keyPlaceIDs: [1002]))
+        #expect(plan(desired: withoutOldTown, observed: sim.state).contains { $0.kind == .deleteGroup(groupID: oldTownGroup, cause: .planRemoved) })
+    }
+
     @Test("renaming the plan renames its place groups; deleting it removes them all, grants first")
     func renamedAndRemovedTogether() throws {
         var sim = KisiSimulator(state: ObservedState())
