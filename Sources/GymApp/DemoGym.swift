@@ -17,7 +17,8 @@ public enum DemoGym {
         public var plans: Int
         public var members: Int
         public var subscriptions: Int
-        /// Door events of the last weeks: check-ins and refusals at the clubs' doors.
+        /// Door events of the last weeks: check-ins and refusals at the clubs' doors, and members at the
+        /// studio doors for the classes they booked.
         public var doorEvents: Int
     }
 
@@ -51,6 +52,7 @@ public enum DemoGym {
         var visitors: [Visitor] = []
         var namesTaken = Set<String>()
         var nameCount: [String: Int] = [:]
+        var memberIDs: [UUID] = []
         for index in 0..<memberCount {
             // A few draws for a name no member has yet, as in most gyms of a few hundred; past the
             // 400 names the lists make, some share one (as in a big gym), and the door then tells
@@ -66,6 +68,7 @@ public enum DemoGym {
             let email = "\(first).\(last).\(index + 1)@example.com".lowercased()
             let phone = "+40 7\(random.next(below: 10))\(random.next(below: 10)) \(100 + random.next(below: 900)) \(100 + random.next(below: 900))"
             let member = try await repository.createMember(MemberDraft(firstName: first, lastName: last, email: email, phone: phone))
+            memberIDs.append(member.id)
             let planIndex = weightedPlanIndex(&random)
             let plan = plans[planIndex]
             visitors.append(Visitor(name: "\(first) \(last)", email: email, planIndex: planIndex, scenario: scenario(for: index)))
@@ -131,8 +134,14 @@ public enum DemoGym {
         for index in visitors.indices where nameCount[visitors[index].name, default: 0] > 1 { visitors[index].sharesName = true }
         let events = doorEvents(Array(visitors.prefix(2_000)), today: today, now: now, timeZone: TimeZone(identifier: bucharest)!)
         try await repository.recordDoorEvents(events)
+        // The class timetable with this week's and next week's bookings; like the door history, for the
+        // first 2,000 members only.
+        let studioEvents = try await seedClasses(
+            repository, studios: ClassStudios(spinning: spinning, yoga: yoga, pool: pool, climbing: climbing), plans: plans,
+            members: Array(zip(memberIDs, visitors).prefix(2_000)).map { (id: $0.0, visitor: $0.1) }, today: today, now: now,
+            timeZone: TimeZone(identifier: bucharest)!)
         return Summary(
-            clubs: 3, studios: 6, plans: plans.count, members: memberCount, subscriptions: subscriptions, doorEvents: events.count)
+            clubs: 3, studios: 6, plans: plans.count, members: memberCount, subscriptions: subscriptions, doorEvents: events.count + studioEvents)
     }
 
     /// A seeded member as the door sees them.

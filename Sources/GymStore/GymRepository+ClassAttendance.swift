@@ -104,3 +104,14 @@ extension GymRepository {
         return came
     }
 }
+
+extension GymRepository {
+    /// Runs `work` with a repository whose writes all join one transaction, committed once at the end:
+    /// for seeding hundreds of bookings (the demo), each through the ordinary operation and its checks,
+    /// without paying a commit (an fsync on SQLite) for each. An error thrown out of `work` rolls back
+    /// everything; one caught inside it (a refused booking, say) leaves the batch going, so operations
+    /// caught that way must be ones that refuse before writing, as `book` does.
+    public func inOneTransaction<T: Sendable>(_ work: @escaping @Sendable (GymRepository) async throws -> T) async throws -> T {
+        try await database.transaction { db in try await work(GymRepository(database: db)) }
+    }
+}
