@@ -77,10 +77,13 @@ public enum ClassWindowGrants {
         }
 
         let windowed = Set(studios.map(\.id))
-        let listed = Set(desired.users.map(\.memberID))
+        // Names of the members with windows only: a whole gym's users are many more than its bookers.
+        var names: [UUID: String] = [:]
+        names.reserveCapacity(windows.count)
+        for user in desired.users where windows[user.memberID] != nil { names[user.memberID] = user.name }
         var withGrants = Set<UUID>()
-        for (memberID, memberWindows) in windows where listed.contains(memberID) {
-            let name = desired.users.first { $0.memberID == memberID }?.name ?? "member"
+        for (memberID, memberWindows) in windows.sorted(by: { $0.key < $1.key }) {
+            guard let name = names[memberID] else { continue }
             for (studioID, inStudio) in Dictionary(grouping: memberWindows, by: \.studioID) where windowed.contains(studioID) {
                 let sorted = inStudio.sorted { ($0.opensAt, $0.bookingID.uuidString) < ($1.opensAt, $1.bookingID.uuidString) }.prefix(slots)
                 let zone = layout.studios[studioID].flatMap { layout.clubs[$0.clubID]?.timeZone } ?? TimeZone(identifier: "UTC")!

@@ -416,10 +416,13 @@ extension GymRepository {
 
         // Older bookings holding a place, per member and class; a class's studio never changes while booked.
         let classStudios = Dictionary(uniqueKeysWithValues: try await StudioClassRow.query(on: database).all().map { (try $0.requireID(), $0.$studio.id) })
-        var earlier: [StudioOfMember: Int] = [:]
-        if let sql = database as? any SQLDatabase {
-            struct Row: Decodable { let member_id: UUID; let class_id: UUID; let n: Int }
-            for chunk in stride(from: 0, to: byMember.count, by: 500).map({ Array(Array(byMember.keys)[$0..<min($0 + 500, byMember.count)]) }) {
+        var input = ClassWindowInput(rules: rules)
+        let bookers = byMember.keys.sorted()
+        // In chunks of 500 members: a big gym's bookers would pass the databases' limits on bound parameters.
+        for chunk in stride(from: 0, to: bookers.count, by: 500).map({ Array(bookers[$0..<min($0 + 500, bookers.count)]) }) {
+            var earlier: [StudioOfMember: Int] = [:]
+            if let sql = database as? any SQLDatabase {
+                struct Row: Decodable { let member_id: UUID; let class_id: UUID; let n: Int }
                 let counted = try await sql.select().column("member_id").column("class_id")
                     .column(SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: SQLIdentifier("n")))
                     .from("class_bookings")
@@ -433,27 +436,25 @@ extension GymRepository {
                     earlier[StudioOfMember(memberID: row.member_id, studioID: studioID), default: 0] += row.n
                 }
             }
-        }
-
-        var input = ClassWindowInput(rules: rules)
-        let members = try await MemberRow.query(on: database).filter(\.$id ~~ Array(byMember.keys)).all()
-        let subscriptions = try await subscriptions(memberIDs: byMember.keys)
-        for member in members {
-            let memberID = try member.requireID()
-            let own = byMember[memberID] ?? []
-            let windows = ClassAccessRule.doorWindows(
-                memberID: memberID, block: try member.block(), subscriptions: subscriptions[memberID] ?? [], bookings: own, layout: layout,
-                rules: rules, at: now)
-            guard !windows.isEmpty else { continue }
-            input.windows[memberID] = windows
-            let open = Set(windows.map(\.bookingID))
-            for (studioID, inStudio) in Dictionary(grouping: own, by: \.occurrence.studioID) {
-                let ordered = inStudio.sorted {
-                    ($0.occurrence.startsAt, $0.booking.id.uuidString) < ($1.occurrence.startsAt, $1.booking.id.uuidString)
-                }
-                let before = earlier[StudioOfMember(memberID: memberID, studioID: studioID)] ?? 0
-                for (index, entry) in ordered.enumerated() where open.contains(entry.booking.id) {
-                    input.ordinals[entry.booking.id] = before + index
+            let members = try await MemberRow.query(on: database).filter(\.$id ~~ chunk).all()
+            let subscriptions = try await subscriptions(memberIDs: chunk)
+            for member in members {
+                let memberID = try member.requireID()
+                let own = byMember[memberID] ?? []
+                let windows = ClassAccessRule.doorWindows(
+                    memberID: memberID, block: try member.block(), subscriptions: subscriptions[memberID] ?? [], bookings: own, layout: layout,
+                    rules: rules, at: now)
+                guard !windows.isEmpty else { continue }
+                input.windows[memberID] = windows
+                let open = Set(windows.map(\.bookingID))
+                for (studioID, inStudio) in Dictionary(grouping: own, by: \.occurrence.studioID) {
+                    let ordered = inStudio.sorted {
+                        ($0.occurrence.startsAt, $0.booking.id.uuidString) < ($1.occurrence.startsAt, $1.booking.id.uuidString)
+                    }
+                    let before = earlier[StudioOfMember(memberID: memberID, studioID: studioID)] ?? 0
+                    for (index, entry) in ordered.enumerated() where open.contains(entry.booking.id) {
+                        input.ordinals[entry.booking.id] = before + index
+                    }
                 }
             }
         }
