@@ -53,7 +53,12 @@ env = dict(os.environ, BOOGYMAN_DATABASE=DB, BOOGYMAN_MASTER_KEY_FILE=DB + ".mas
 if os.environ.get("SWEEP"): env["BOOGYMAN_SYNC_SWEEP_INTERVAL"] = os.environ["SWEEP"]  # seconds between rolling sweeps
 subprocess.run([BIN, "kisi", "connect", "--base-url", f"http://127.0.0.1:{SPORT}"], input="kisi-sandbox-demo-owner-key\n",
                text=True, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
-serve = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+# WRAP runs serve under a tool, e.g. WRAP="heaptrack -o /tmp/serve" for where the memory goes.
+serve = subprocess.Popen(os.environ.get("WRAP", "").split() + [BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+serve_pid = serve.pid
+if os.environ.get("WRAP"):
+    time.sleep(2)
+    serve_pid = int(subprocess.check_output(["pgrep", "-n", "-f", BIN + " serve"]).split()[0])
 def api(path):
     req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=30) as r: return json.loads(r.read() or b"null")
@@ -62,7 +67,7 @@ def sample():
     st = api("/api/v1/sync/status"); p = st.get("progress") or {}
     sweeps = st.get("sweep") or {}
     sweep = sweeps.get("current") or {"phase": f"last finished {sweeps.get('last_finished_at')}"}
-    print(f"  t+{time.time()-t0:5.0f} s serve RSS {status(serve.pid, 'VmRSS'):6.0f} MiB (peak {status(serve.pid, 'VmHWM'):6.0f})"
+    print(f"  t+{time.time()-t0:5.0f} s serve RSS {status(serve_pid, 'VmRSS'):6.0f} MiB (peak {status(serve_pid, 'VmHWM'):6.0f})"
           f"  sandbox RSS {status(sandbox.pid, 'VmRSS'):5.0f} MiB  progress {p.get('done')}/{p.get('planned')}"
           f"  sweep {sweep.get('phase', '-')} {sweep.get('reads', '')}  verified {st.get('all_members_verified_at')}", flush=True)
     return p
@@ -76,8 +81,8 @@ try:
     planned_at = time.time()
     rss = []
     while time.time() - planned_at < MINUTES * 60:
-        time.sleep(10); sample(); rss.append(status(serve.pid, "VmRSS"))
-    print(f"serve during the first sync: RSS {min(rss):.0f}–{max(rss):.0f} MiB, peak (VmHWM) {status(serve.pid, 'VmHWM'):.0f} MiB", flush=True)
+        time.sleep(10); sample(); rss.append(status(serve_pid, "VmRSS"))
+    print(f"serve during the first sync: RSS {min(rss):.0f}–{max(rss):.0f} MiB, peak (VmHWM) {status(serve_pid, 'VmHWM'):.0f} MiB", flush=True)
 finally:
     for p in (serve, sandbox):
         p.terminate()
