@@ -116,6 +116,10 @@ pictures=0
 BOOGYMAN_URL="$base_url" OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
     SCREENSHOT_DIR="$root/.build/browser-screenshots" DEMO_DATABASE="$workdir/lists.sqlite" \
     "$venv/bin/python" "$root/scripts/browser-tests/test_admin_pictures.py" "$@" || pictures=$?
+# Classes and bookings on the same demo: its timetable, booking the last place, the waitlist, the phone's day list.
+BOOGYMAN_URL="$base_url" OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
+    SCREENSHOT_DIR="$root/.build/browser-screenshots" DEMO_DATABASE="$workdir/lists.sqlite" \
+    "$venv/bin/python" "$root/scripts/browser-tests/test_admin_classes.py" "$@" || pictures=$?
 if [[ $pictures -ne 0 ]]; then
     echo "--- 300-member demo log (last 60 lines) ---" >&2
     tail -n 60 "$workdir/lists.log" >&2 || true

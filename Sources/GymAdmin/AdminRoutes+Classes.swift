@@ -287,6 +287,7 @@ extension AdminRoutes {
         let tenths = occurrence.capacity > 0 ? min(10, (summary.booked * 10 + occurrence.capacity / 2) / occurrence.capacity) : 10
         var block: [String: Any] = [
             "name": occurrence.name, "time": "\(time.clock(occurrence.startsAt))–\(time.clock(occurrence.endsAt))",
+            "start": time.clock(occurrence.startsAt),
             "booked": summary.booked, "capacity": occurrence.capacity, "waitlisted": summary.waitlisted, "hasWaitlist": summary.waitlisted > 0,
             "tenths": tenths, "full": summary.isFull && !occurrence.isCancelled, "cancelled": occurrence.isCancelled,
             "placesLeft": summary.placesLeft, "past": occurrence.endsAt <= now,
@@ -297,31 +298,47 @@ extension AdminRoutes {
         return block
     }
 
-    /// The studio's classes as scheduled (weekly slots and one-offs), current and coming ones first.
+    /// The studio's classes as scheduled, current and coming ones first: weekly slots of one name, time,
+    /// instructor, places and dates share a row ("Mon, Tue, Wed"), each day with its own edit link.
     func scheduleRows(studioID: UUID, today: LocalDate) async throws -> [[String: Any]] {
+        struct Key: Hashable {
+            let name: String, instructor: String?, capacity: Int, start: LocalTime, minutes: Int, from: LocalDate?, until: LocalDate?, once: LocalDate?
+        }
         let classes = try await repository.classes(studioID: studioID).items
-        return classes.map { studioClass -> (Bool, String, [String: Any]) in
+        var groups: [Key: [StudioClass]] = [:]
+        for studioClass in classes {
+            var key = Key(name: studioClass.name, instructor: studioClass.instructor, capacity: studioClass.capacity, start: studioClass.startTime,
+                          minutes: studioClass.durationMinutes, from: nil, until: nil, once: nil)
+            switch studioClass.recurrence {
+            case .weekly(_, let from, let until): key = Key(name: key.name, instructor: key.instructor, capacity: key.capacity, start: key.start, minutes: key.minutes, from: from, until: until, once: nil)
+            case .once(let date): key = Key(name: key.name, instructor: key.instructor, capacity: key.capacity, start: key.start, minutes: key.minutes, from: nil, until: nil, once: date)
+            }
+            groups[key, default: []].append(studioClass)
+        }
+        let rows = groups.map { key, members -> (Bool, LocalTime, String, [String: Any]) in
+            let slots = members.compactMap { studioClass -> (Weekday?, StudioClass) in
+                if case .weekly(let weekday, _, _) = studioClass.recurrence { return (weekday, studioClass) }
+                return (nil, studioClass)
+            }.sorted { ($0.0?.rawValue ?? 0) < ($1.0?.rawValue ?? 0) }
             var row: [String: Any] = [
-                "id": studioClass.id.uuidString, "name": studioClass.name, "instructor": studioClass.instructor ?? "—",
-                "capacity": studioClass.capacity,
-                "time": "\(studioClass.startTime), \(studioClass.durationMinutes) min",
+                "name": key.name, "instructor": key.instructor ?? "—", "capacity": key.capacity,
+                "time": "\(key.start), \(key.minutes) min",
+                "slots": slots.map { ["id": $0.1.id.uuidString, "day": $0.0?.shortName ?? "Edit"] },
             ]
             let over: Bool
-            switch studioClass.recurrence {
-            case .weekly(let weekday, let from, let until):
-                row["when"] = "Every \(weekday.name.capitalized)"
-                row["span"] = "from \(ClubTime.day(from, now: today))" + (until.map { " until \(ClubTime.day($0, now: today))" } ?? "")
-                over = until.map { $0 < today } ?? false
-            case .once(let date):
+            if let date = key.once {
                 row["when"] = "Once"
                 row["span"] = ClubTime.day(date, now: today)
                 over = date < today
+            } else {
+                row["when"] = "Every " + slots.compactMap { $0.0?.shortName }.joined(separator: ", ")
+                row["span"] = "from \(ClubTime.day(key.from ?? today, now: today))" + (key.until.map { " until \(ClubTime.day($0, now: today))" } ?? "")
+                over = key.until.map { $0 < today } ?? false
             }
             row["over"] = over
-            return (over, "\(studioClass.startTime) \(studioClass.name)", row)
+            return (over, key.start, key.name, row)
         }
-        .sorted { ($0.0 ? 1 : 0, $0.1) < ($1.0 ? 1 : 0, $1.1) }
-        .map(\.2)
+        return rows.sorted { ($0.0 ? 1 : 0, $0.1.minutesSinceMidnight, $0.2) < ($1.0 ? 1 : 0, $1.1.minutesSinceMidnight, $1.2) }.map(\.3)
     }
 
     // MARK: One class

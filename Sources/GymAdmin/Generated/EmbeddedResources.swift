@@ -278,6 +278,7 @@ document.addEventListener("DOMContentLoaded", () => {
 .week-nav { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; margin: .5rem 0; }
 .week-nav strong { font-size: 1.05rem; }
 .cal-controls { margin-bottom: .5rem; }
+.filters.cal-controls label, .filters.compact label.wide { flex: 0 1 22rem; }
 .calendar-card { padding: .5rem; }
 .cal-head, .cal-grid { display: grid; grid-template-columns: 3.2rem repeat(7, minmax(0, 1fr)); column-gap: 2px; }
 .cal-head { position: sticky; top: 0; background: var(--card); z-index: 2; border-bottom: 1px solid var(--line); }
@@ -286,7 +287,7 @@ document.addEventListener("DOMContentLoaded", () => {
 .cal-day-head.today { background: #0b63ce; color: #fff; }
 .cal-day-head.today span, .cal-day-head.today em { color: #fff; }
 .cal-day-head em { font-style: normal; font-size: .75rem; display: block; }
-.cal-grid { grid-auto-rows: .62rem; position: relative; }
+.cal-grid { grid-auto-rows: .85rem; position: relative; }
 .cal-hour { font-size: .75rem; color: var(--muted); grid-row-end: span 4; text-align: right; padding-right: .3rem; transform: translateY(-.45rem); }
 .cal-line { grid-column: 2 / -1; border-top: 1px solid #eaecf0; grid-row-end: span 1; pointer-events: none; }
 .cal-bg { grid-row: 1 / -1; background: #fcfcfd; z-index: 0; }
@@ -295,9 +296,15 @@ document.addEventListener("DOMContentLoaded", () => {
 .cal-class { position: relative; z-index: 1; margin: 1px 2px; padding: .2rem .35rem; border-radius: 6px; background: #e3f2fd; border-left: 4px solid #0b63ce;
   color: var(--ink); text-decoration: none; font-size: .8rem; line-height: 1.25; overflow: hidden; display: flex; flex-direction: column; gap: .05rem; }
 .cal-class:hover, .cal-class:focus { outline: 2px solid #0b63ce; z-index: 3; overflow: visible; height: max-content; min-height: 100%; }
+/* A short class shows what fits from the top (time and name, then the fill level); nothing is squeezed. */
+.cal-class > * { flex: none; }
+.cal-class .cal-line1 { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .cal-class .cal-time { color: #475467; font-size: .75rem; }
-.cal-class .cal-name { font-size: .85rem; }
-.cal-class .cal-instructor { color: #475467; }
+.cal-class .cal-name { font-size: .82rem; }
+.cal-class .cal-instructor { color: #475467; font-size: .72rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+/* In a block the fill level is one line: "12/15" beside its bar. */
+.cal-class .fill { flex-direction: row; align-items: center; gap: .3rem; min-width: 0; }
+.cal-class .fill-bar { flex: 1; min-width: 1.5rem; }
 .cal-class.state-full { background: #fff4e5; border-left-color: #dc6803; }
 .cal-class.state-cancelled { background: #f2f4f7; border-left-color: #98a2b3; color: #667085; }
 .cal-class.state-cancelled .cal-name { text-decoration: line-through; }
@@ -351,102 +358,102 @@ ul.pick-list li form { margin: 0 0 0 auto; }
 .cal-c7 { grid-column: 7; }
 .cal-c8 { grid-column: 8; }
 .cal-c1 { grid-column: 1; }
-.cal-r1 { grid-row-start: 1; } .cal-s1 { grid-row-end: span 1; } .cal-rows-1 { grid-template-rows: repeat(1, .62rem); }
-.cal-r2 { grid-row-start: 2; } .cal-s2 { grid-row-end: span 2; } .cal-rows-2 { grid-template-rows: repeat(2, .62rem); }
-.cal-r3 { grid-row-start: 3; } .cal-s3 { grid-row-end: span 3; } .cal-rows-3 { grid-template-rows: repeat(3, .62rem); }
-.cal-r4 { grid-row-start: 4; } .cal-s4 { grid-row-end: span 4; } .cal-rows-4 { grid-template-rows: repeat(4, .62rem); }
-.cal-r5 { grid-row-start: 5; } .cal-s5 { grid-row-end: span 5; } .cal-rows-5 { grid-template-rows: repeat(5, .62rem); }
-.cal-r6 { grid-row-start: 6; } .cal-s6 { grid-row-end: span 6; } .cal-rows-6 { grid-template-rows: repeat(6, .62rem); }
-.cal-r7 { grid-row-start: 7; } .cal-s7 { grid-row-end: span 7; } .cal-rows-7 { grid-template-rows: repeat(7, .62rem); }
-.cal-r8 { grid-row-start: 8; } .cal-s8 { grid-row-end: span 8; } .cal-rows-8 { grid-template-rows: repeat(8, .62rem); }
-.cal-r9 { grid-row-start: 9; } .cal-s9 { grid-row-end: span 9; } .cal-rows-9 { grid-template-rows: repeat(9, .62rem); }
-.cal-r10 { grid-row-start: 10; } .cal-s10 { grid-row-end: span 10; } .cal-rows-10 { grid-template-rows: repeat(10, .62rem); }
-.cal-r11 { grid-row-start: 11; } .cal-s11 { grid-row-end: span 11; } .cal-rows-11 { grid-template-rows: repeat(11, .62rem); }
-.cal-r12 { grid-row-start: 12; } .cal-s12 { grid-row-end: span 12; } .cal-rows-12 { grid-template-rows: repeat(12, .62rem); }
-.cal-r13 { grid-row-start: 13; } .cal-s13 { grid-row-end: span 13; } .cal-rows-13 { grid-template-rows: repeat(13, .62rem); }
-.cal-r14 { grid-row-start: 14; } .cal-s14 { grid-row-end: span 14; } .cal-rows-14 { grid-template-rows: repeat(14, .62rem); }
-.cal-r15 { grid-row-start: 15; } .cal-s15 { grid-row-end: span 15; } .cal-rows-15 { grid-template-rows: repeat(15, .62rem); }
-.cal-r16 { grid-row-start: 16; } .cal-s16 { grid-row-end: span 16; } .cal-rows-16 { grid-template-rows: repeat(16, .62rem); }
-.cal-r17 { grid-row-start: 17; } .cal-s17 { grid-row-end: span 17; } .cal-rows-17 { grid-template-rows: repeat(17, .62rem); }
-.cal-r18 { grid-row-start: 18; } .cal-s18 { grid-row-end: span 18; } .cal-rows-18 { grid-template-rows: repeat(18, .62rem); }
-.cal-r19 { grid-row-start: 19; } .cal-s19 { grid-row-end: span 19; } .cal-rows-19 { grid-template-rows: repeat(19, .62rem); }
-.cal-r20 { grid-row-start: 20; } .cal-s20 { grid-row-end: span 20; } .cal-rows-20 { grid-template-rows: repeat(20, .62rem); }
-.cal-r21 { grid-row-start: 21; } .cal-s21 { grid-row-end: span 21; } .cal-rows-21 { grid-template-rows: repeat(21, .62rem); }
-.cal-r22 { grid-row-start: 22; } .cal-s22 { grid-row-end: span 22; } .cal-rows-22 { grid-template-rows: repeat(22, .62rem); }
-.cal-r23 { grid-row-start: 23; } .cal-s23 { grid-row-end: span 23; } .cal-rows-23 { grid-template-rows: repeat(23, .62rem); }
-.cal-r24 { grid-row-start: 24; } .cal-s24 { grid-row-end: span 24; } .cal-rows-24 { grid-template-rows: repeat(24, .62rem); }
-.cal-r25 { grid-row-start: 25; } .cal-s25 { grid-row-end: span 25; } .cal-rows-25 { grid-template-rows: repeat(25, .62rem); }
-.cal-r26 { grid-row-start: 26; } .cal-s26 { grid-row-end: span 26; } .cal-rows-26 { grid-template-rows: repeat(26, .62rem); }
-.cal-r27 { grid-row-start: 27; } .cal-s27 { grid-row-end: span 27; } .cal-rows-27 { grid-template-rows: repeat(27, .62rem); }
-.cal-r28 { grid-row-start: 28; } .cal-s28 { grid-row-end: span 28; } .cal-rows-28 { grid-template-rows: repeat(28, .62rem); }
-.cal-r29 { grid-row-start: 29; } .cal-s29 { grid-row-end: span 29; } .cal-rows-29 { grid-template-rows: repeat(29, .62rem); }
-.cal-r30 { grid-row-start: 30; } .cal-s30 { grid-row-end: span 30; } .cal-rows-30 { grid-template-rows: repeat(30, .62rem); }
-.cal-r31 { grid-row-start: 31; } .cal-s31 { grid-row-end: span 31; } .cal-rows-31 { grid-template-rows: repeat(31, .62rem); }
-.cal-r32 { grid-row-start: 32; } .cal-s32 { grid-row-end: span 32; } .cal-rows-32 { grid-template-rows: repeat(32, .62rem); }
-.cal-r33 { grid-row-start: 33; } .cal-s33 { grid-row-end: span 33; } .cal-rows-33 { grid-template-rows: repeat(33, .62rem); }
-.cal-r34 { grid-row-start: 34; } .cal-s34 { grid-row-end: span 34; } .cal-rows-34 { grid-template-rows: repeat(34, .62rem); }
-.cal-r35 { grid-row-start: 35; } .cal-s35 { grid-row-end: span 35; } .cal-rows-35 { grid-template-rows: repeat(35, .62rem); }
-.cal-r36 { grid-row-start: 36; } .cal-s36 { grid-row-end: span 36; } .cal-rows-36 { grid-template-rows: repeat(36, .62rem); }
-.cal-r37 { grid-row-start: 37; } .cal-s37 { grid-row-end: span 37; } .cal-rows-37 { grid-template-rows: repeat(37, .62rem); }
-.cal-r38 { grid-row-start: 38; } .cal-s38 { grid-row-end: span 38; } .cal-rows-38 { grid-template-rows: repeat(38, .62rem); }
-.cal-r39 { grid-row-start: 39; } .cal-s39 { grid-row-end: span 39; } .cal-rows-39 { grid-template-rows: repeat(39, .62rem); }
-.cal-r40 { grid-row-start: 40; } .cal-s40 { grid-row-end: span 40; } .cal-rows-40 { grid-template-rows: repeat(40, .62rem); }
-.cal-r41 { grid-row-start: 41; } .cal-s41 { grid-row-end: span 41; } .cal-rows-41 { grid-template-rows: repeat(41, .62rem); }
-.cal-r42 { grid-row-start: 42; } .cal-s42 { grid-row-end: span 42; } .cal-rows-42 { grid-template-rows: repeat(42, .62rem); }
-.cal-r43 { grid-row-start: 43; } .cal-s43 { grid-row-end: span 43; } .cal-rows-43 { grid-template-rows: repeat(43, .62rem); }
-.cal-r44 { grid-row-start: 44; } .cal-s44 { grid-row-end: span 44; } .cal-rows-44 { grid-template-rows: repeat(44, .62rem); }
-.cal-r45 { grid-row-start: 45; } .cal-s45 { grid-row-end: span 45; } .cal-rows-45 { grid-template-rows: repeat(45, .62rem); }
-.cal-r46 { grid-row-start: 46; } .cal-s46 { grid-row-end: span 46; } .cal-rows-46 { grid-template-rows: repeat(46, .62rem); }
-.cal-r47 { grid-row-start: 47; } .cal-s47 { grid-row-end: span 47; } .cal-rows-47 { grid-template-rows: repeat(47, .62rem); }
-.cal-r48 { grid-row-start: 48; } .cal-s48 { grid-row-end: span 48; } .cal-rows-48 { grid-template-rows: repeat(48, .62rem); }
-.cal-r49 { grid-row-start: 49; } .cal-s49 { grid-row-end: span 49; } .cal-rows-49 { grid-template-rows: repeat(49, .62rem); }
-.cal-r50 { grid-row-start: 50; } .cal-s50 { grid-row-end: span 50; } .cal-rows-50 { grid-template-rows: repeat(50, .62rem); }
-.cal-r51 { grid-row-start: 51; } .cal-s51 { grid-row-end: span 51; } .cal-rows-51 { grid-template-rows: repeat(51, .62rem); }
-.cal-r52 { grid-row-start: 52; } .cal-s52 { grid-row-end: span 52; } .cal-rows-52 { grid-template-rows: repeat(52, .62rem); }
-.cal-r53 { grid-row-start: 53; } .cal-s53 { grid-row-end: span 53; } .cal-rows-53 { grid-template-rows: repeat(53, .62rem); }
-.cal-r54 { grid-row-start: 54; } .cal-s54 { grid-row-end: span 54; } .cal-rows-54 { grid-template-rows: repeat(54, .62rem); }
-.cal-r55 { grid-row-start: 55; } .cal-s55 { grid-row-end: span 55; } .cal-rows-55 { grid-template-rows: repeat(55, .62rem); }
-.cal-r56 { grid-row-start: 56; } .cal-s56 { grid-row-end: span 56; } .cal-rows-56 { grid-template-rows: repeat(56, .62rem); }
-.cal-r57 { grid-row-start: 57; } .cal-s57 { grid-row-end: span 57; } .cal-rows-57 { grid-template-rows: repeat(57, .62rem); }
-.cal-r58 { grid-row-start: 58; } .cal-s58 { grid-row-end: span 58; } .cal-rows-58 { grid-template-rows: repeat(58, .62rem); }
-.cal-r59 { grid-row-start: 59; } .cal-s59 { grid-row-end: span 59; } .cal-rows-59 { grid-template-rows: repeat(59, .62rem); }
-.cal-r60 { grid-row-start: 60; } .cal-s60 { grid-row-end: span 60; } .cal-rows-60 { grid-template-rows: repeat(60, .62rem); }
-.cal-r61 { grid-row-start: 61; } .cal-s61 { grid-row-end: span 61; } .cal-rows-61 { grid-template-rows: repeat(61, .62rem); }
-.cal-r62 { grid-row-start: 62; } .cal-s62 { grid-row-end: span 62; } .cal-rows-62 { grid-template-rows: repeat(62, .62rem); }
-.cal-r63 { grid-row-start: 63; } .cal-s63 { grid-row-end: span 63; } .cal-rows-63 { grid-template-rows: repeat(63, .62rem); }
-.cal-r64 { grid-row-start: 64; } .cal-s64 { grid-row-end: span 64; } .cal-rows-64 { grid-template-rows: repeat(64, .62rem); }
-.cal-r65 { grid-row-start: 65; } .cal-s65 { grid-row-end: span 65; } .cal-rows-65 { grid-template-rows: repeat(65, .62rem); }
-.cal-r66 { grid-row-start: 66; } .cal-s66 { grid-row-end: span 66; } .cal-rows-66 { grid-template-rows: repeat(66, .62rem); }
-.cal-r67 { grid-row-start: 67; } .cal-s67 { grid-row-end: span 67; } .cal-rows-67 { grid-template-rows: repeat(67, .62rem); }
-.cal-r68 { grid-row-start: 68; } .cal-s68 { grid-row-end: span 68; } .cal-rows-68 { grid-template-rows: repeat(68, .62rem); }
-.cal-r69 { grid-row-start: 69; } .cal-s69 { grid-row-end: span 69; } .cal-rows-69 { grid-template-rows: repeat(69, .62rem); }
-.cal-r70 { grid-row-start: 70; } .cal-s70 { grid-row-end: span 70; } .cal-rows-70 { grid-template-rows: repeat(70, .62rem); }
-.cal-r71 { grid-row-start: 71; } .cal-s71 { grid-row-end: span 71; } .cal-rows-71 { grid-template-rows: repeat(71, .62rem); }
-.cal-r72 { grid-row-start: 72; } .cal-s72 { grid-row-end: span 72; } .cal-rows-72 { grid-template-rows: repeat(72, .62rem); }
-.cal-r73 { grid-row-start: 73; } .cal-s73 { grid-row-end: span 73; } .cal-rows-73 { grid-template-rows: repeat(73, .62rem); }
-.cal-r74 { grid-row-start: 74; } .cal-s74 { grid-row-end: span 74; } .cal-rows-74 { grid-template-rows: repeat(74, .62rem); }
-.cal-r75 { grid-row-start: 75; } .cal-s75 { grid-row-end: span 75; } .cal-rows-75 { grid-template-rows: repeat(75, .62rem); }
-.cal-r76 { grid-row-start: 76; } .cal-s76 { grid-row-end: span 76; } .cal-rows-76 { grid-template-rows: repeat(76, .62rem); }
-.cal-r77 { grid-row-start: 77; } .cal-s77 { grid-row-end: span 77; } .cal-rows-77 { grid-template-rows: repeat(77, .62rem); }
-.cal-r78 { grid-row-start: 78; } .cal-s78 { grid-row-end: span 78; } .cal-rows-78 { grid-template-rows: repeat(78, .62rem); }
-.cal-r79 { grid-row-start: 79; } .cal-s79 { grid-row-end: span 79; } .cal-rows-79 { grid-template-rows: repeat(79, .62rem); }
-.cal-r80 { grid-row-start: 80; } .cal-s80 { grid-row-end: span 80; } .cal-rows-80 { grid-template-rows: repeat(80, .62rem); }
-.cal-r81 { grid-row-start: 81; } .cal-s81 { grid-row-end: span 81; } .cal-rows-81 { grid-template-rows: repeat(81, .62rem); }
-.cal-r82 { grid-row-start: 82; } .cal-s82 { grid-row-end: span 82; } .cal-rows-82 { grid-template-rows: repeat(82, .62rem); }
-.cal-r83 { grid-row-start: 83; } .cal-s83 { grid-row-end: span 83; } .cal-rows-83 { grid-template-rows: repeat(83, .62rem); }
-.cal-r84 { grid-row-start: 84; } .cal-s84 { grid-row-end: span 84; } .cal-rows-84 { grid-template-rows: repeat(84, .62rem); }
-.cal-r85 { grid-row-start: 85; } .cal-s85 { grid-row-end: span 85; } .cal-rows-85 { grid-template-rows: repeat(85, .62rem); }
-.cal-r86 { grid-row-start: 86; } .cal-s86 { grid-row-end: span 86; } .cal-rows-86 { grid-template-rows: repeat(86, .62rem); }
-.cal-r87 { grid-row-start: 87; } .cal-s87 { grid-row-end: span 87; } .cal-rows-87 { grid-template-rows: repeat(87, .62rem); }
-.cal-r88 { grid-row-start: 88; } .cal-s88 { grid-row-end: span 88; } .cal-rows-88 { grid-template-rows: repeat(88, .62rem); }
-.cal-r89 { grid-row-start: 89; } .cal-s89 { grid-row-end: span 89; } .cal-rows-89 { grid-template-rows: repeat(89, .62rem); }
-.cal-r90 { grid-row-start: 90; } .cal-s90 { grid-row-end: span 90; } .cal-rows-90 { grid-template-rows: repeat(90, .62rem); }
-.cal-r91 { grid-row-start: 91; } .cal-s91 { grid-row-end: span 91; } .cal-rows-91 { grid-template-rows: repeat(91, .62rem); }
-.cal-r92 { grid-row-start: 92; } .cal-s92 { grid-row-end: span 92; } .cal-rows-92 { grid-template-rows: repeat(92, .62rem); }
-.cal-r93 { grid-row-start: 93; } .cal-s93 { grid-row-end: span 93; } .cal-rows-93 { grid-template-rows: repeat(93, .62rem); }
-.cal-r94 { grid-row-start: 94; } .cal-s94 { grid-row-end: span 94; } .cal-rows-94 { grid-template-rows: repeat(94, .62rem); }
-.cal-r95 { grid-row-start: 95; } .cal-s95 { grid-row-end: span 95; } .cal-rows-95 { grid-template-rows: repeat(95, .62rem); }
-.cal-r96 { grid-row-start: 96; } .cal-s96 { grid-row-end: span 96; } .cal-rows-96 { grid-template-rows: repeat(96, .62rem); }
+.cal-r1 { grid-row-start: 1; } .cal-s1 { grid-row-end: span 1; } .cal-rows-1 { grid-template-rows: repeat(1, .85rem); }
+.cal-r2 { grid-row-start: 2; } .cal-s2 { grid-row-end: span 2; } .cal-rows-2 { grid-template-rows: repeat(2, .85rem); }
+.cal-r3 { grid-row-start: 3; } .cal-s3 { grid-row-end: span 3; } .cal-rows-3 { grid-template-rows: repeat(3, .85rem); }
+.cal-r4 { grid-row-start: 4; } .cal-s4 { grid-row-end: span 4; } .cal-rows-4 { grid-template-rows: repeat(4, .85rem); }
+.cal-r5 { grid-row-start: 5; } .cal-s5 { grid-row-end: span 5; } .cal-rows-5 { grid-template-rows: repeat(5, .85rem); }
+.cal-r6 { grid-row-start: 6; } .cal-s6 { grid-row-end: span 6; } .cal-rows-6 { grid-template-rows: repeat(6, .85rem); }
+.cal-r7 { grid-row-start: 7; } .cal-s7 { grid-row-end: span 7; } .cal-rows-7 { grid-template-rows: repeat(7, .85rem); }
+.cal-r8 { grid-row-start: 8; } .cal-s8 { grid-row-end: span 8; } .cal-rows-8 { grid-template-rows: repeat(8, .85rem); }
+.cal-r9 { grid-row-start: 9; } .cal-s9 { grid-row-end: span 9; } .cal-rows-9 { grid-template-rows: repeat(9, .85rem); }
+.cal-r10 { grid-row-start: 10; } .cal-s10 { grid-row-end: span 10; } .cal-rows-10 { grid-template-rows: repeat(10, .85rem); }
+.cal-r11 { grid-row-start: 11; } .cal-s11 { grid-row-end: span 11; } .cal-rows-11 { grid-template-rows: repeat(11, .85rem); }
+.cal-r12 { grid-row-start: 12; } .cal-s12 { grid-row-end: span 12; } .cal-rows-12 { grid-template-rows: repeat(12, .85rem); }
+.cal-r13 { grid-row-start: 13; } .cal-s13 { grid-row-end: span 13; } .cal-rows-13 { grid-template-rows: repeat(13, .85rem); }
+.cal-r14 { grid-row-start: 14; } .cal-s14 { grid-row-end: span 14; } .cal-rows-14 { grid-template-rows: repeat(14, .85rem); }
+.cal-r15 { grid-row-start: 15; } .cal-s15 { grid-row-end: span 15; } .cal-rows-15 { grid-template-rows: repeat(15, .85rem); }
+.cal-r16 { grid-row-start: 16; } .cal-s16 { grid-row-end: span 16; } .cal-rows-16 { grid-template-rows: repeat(16, .85rem); }
+.cal-r17 { grid-row-start: 17; } .cal-s17 { grid-row-end: span 17; } .cal-rows-17 { grid-template-rows: repeat(17, .85rem); }
+.cal-r18 { grid-row-start: 18; } .cal-s18 { grid-row-end: span 18; } .cal-rows-18 { grid-template-rows: repeat(18, .85rem); }
+.cal-r19 { grid-row-start: 19; } .cal-s19 { grid-row-end: span 19; } .cal-rows-19 { grid-template-rows: repeat(19, .85rem); }
+.cal-r20 { grid-row-start: 20; } .cal-s20 { grid-row-end: span 20; } .cal-rows-20 { grid-template-rows: repeat(20, .85rem); }
+.cal-r21 { grid-row-start: 21; } .cal-s21 { grid-row-end: span 21; } .cal-rows-21 { grid-template-rows: repeat(21, .85rem); }
+.cal-r22 { grid-row-start: 22; } .cal-s22 { grid-row-end: span 22; } .cal-rows-22 { grid-template-rows: repeat(22, .85rem); }
+.cal-r23 { grid-row-start: 23; } .cal-s23 { grid-row-end: span 23; } .cal-rows-23 { grid-template-rows: repeat(23, .85rem); }
+.cal-r24 { grid-row-start: 24; } .cal-s24 { grid-row-end: span 24; } .cal-rows-24 { grid-template-rows: repeat(24, .85rem); }
+.cal-r25 { grid-row-start: 25; } .cal-s25 { grid-row-end: span 25; } .cal-rows-25 { grid-template-rows: repeat(25, .85rem); }
+.cal-r26 { grid-row-start: 26; } .cal-s26 { grid-row-end: span 26; } .cal-rows-26 { grid-template-rows: repeat(26, .85rem); }
+.cal-r27 { grid-row-start: 27; } .cal-s27 { grid-row-end: span 27; } .cal-rows-27 { grid-template-rows: repeat(27, .85rem); }
+.cal-r28 { grid-row-start: 28; } .cal-s28 { grid-row-end: span 28; } .cal-rows-28 { grid-template-rows: repeat(28, .85rem); }
+.cal-r29 { grid-row-start: 29; } .cal-s29 { grid-row-end: span 29; } .cal-rows-29 { grid-template-rows: repeat(29, .85rem); }
+.cal-r30 { grid-row-start: 30; } .cal-s30 { grid-row-end: span 30; } .cal-rows-30 { grid-template-rows: repeat(30, .85rem); }
+.cal-r31 { grid-row-start: 31; } .cal-s31 { grid-row-end: span 31; } .cal-rows-31 { grid-template-rows: repeat(31, .85rem); }
+.cal-r32 { grid-row-start: 32; } .cal-s32 { grid-row-end: span 32; } .cal-rows-32 { grid-template-rows: repeat(32, .85rem); }
+.cal-r33 { grid-row-start: 33; } .cal-s33 { grid-row-end: span 33; } .cal-rows-33 { grid-template-rows: repeat(33, .85rem); }
+.cal-r34 { grid-row-start: 34; } .cal-s34 { grid-row-end: span 34; } .cal-rows-34 { grid-template-rows: repeat(34, .85rem); }
+.cal-r35 { grid-row-start: 35; } .cal-s35 { grid-row-end: span 35; } .cal-rows-35 { grid-template-rows: repeat(35, .85rem); }
+.cal-r36 { grid-row-start: 36; } .cal-s36 { grid-row-end: span 36; } .cal-rows-36 { grid-template-rows: repeat(36, .85rem); }
+.cal-r37 { grid-row-start: 37; } .cal-s37 { grid-row-end: span 37; } .cal-rows-37 { grid-template-rows: repeat(37, .85rem); }
+.cal-r38 { grid-row-start: 38; } .cal-s38 { grid-row-end: span 38; } .cal-rows-38 { grid-template-rows: repeat(38, .85rem); }
+.cal-r39 { grid-row-start: 39; } .cal-s39 { grid-row-end: span 39; } .cal-rows-39 { grid-template-rows: repeat(39, .85rem); }
+.cal-r40 { grid-row-start: 40; } .cal-s40 { grid-row-end: span 40; } .cal-rows-40 { grid-template-rows: repeat(40, .85rem); }
+.cal-r41 { grid-row-start: 41; } .cal-s41 { grid-row-end: span 41; } .cal-rows-41 { grid-template-rows: repeat(41, .85rem); }
+.cal-r42 { grid-row-start: 42; } .cal-s42 { grid-row-end: span 42; } .cal-rows-42 { grid-template-rows: repeat(42, .85rem); }
+.cal-r43 { grid-row-start: 43; } .cal-s43 { grid-row-end: span 43; } .cal-rows-43 { grid-template-rows: repeat(43, .85rem); }
+.cal-r44 { grid-row-start: 44; } .cal-s44 { grid-row-end: span 44; } .cal-rows-44 { grid-template-rows: repeat(44, .85rem); }
+.cal-r45 { grid-row-start: 45; } .cal-s45 { grid-row-end: span 45; } .cal-rows-45 { grid-template-rows: repeat(45, .85rem); }
+.cal-r46 { grid-row-start: 46; } .cal-s46 { grid-row-end: span 46; } .cal-rows-46 { grid-template-rows: repeat(46, .85rem); }
+.cal-r47 { grid-row-start: 47; } .cal-s47 { grid-row-end: span 47; } .cal-rows-47 { grid-template-rows: repeat(47, .85rem); }
+.cal-r48 { grid-row-start: 48; } .cal-s48 { grid-row-end: span 48; } .cal-rows-48 { grid-template-rows: repeat(48, .85rem); }
+.cal-r49 { grid-row-start: 49; } .cal-s49 { grid-row-end: span 49; } .cal-rows-49 { grid-template-rows: repeat(49, .85rem); }
+.cal-r50 { grid-row-start: 50; } .cal-s50 { grid-row-end: span 50; } .cal-rows-50 { grid-template-rows: repeat(50, .85rem); }
+.cal-r51 { grid-row-start: 51; } .cal-s51 { grid-row-end: span 51; } .cal-rows-51 { grid-template-rows: repeat(51, .85rem); }
+.cal-r52 { grid-row-start: 52; } .cal-s52 { grid-row-end: span 52; } .cal-rows-52 { grid-template-rows: repeat(52, .85rem); }
+.cal-r53 { grid-row-start: 53; } .cal-s53 { grid-row-end: span 53; } .cal-rows-53 { grid-template-rows: repeat(53, .85rem); }
+.cal-r54 { grid-row-start: 54; } .cal-s54 { grid-row-end: span 54; } .cal-rows-54 { grid-template-rows: repeat(54, .85rem); }
+.cal-r55 { grid-row-start: 55; } .cal-s55 { grid-row-end: span 55; } .cal-rows-55 { grid-template-rows: repeat(55, .85rem); }
+.cal-r56 { grid-row-start: 56; } .cal-s56 { grid-row-end: span 56; } .cal-rows-56 { grid-template-rows: repeat(56, .85rem); }
+.cal-r57 { grid-row-start: 57; } .cal-s57 { grid-row-end: span 57; } .cal-rows-57 { grid-template-rows: repeat(57, .85rem); }
+.cal-r58 { grid-row-start: 58; } .cal-s58 { grid-row-end: span 58; } .cal-rows-58 { grid-template-rows: repeat(58, .85rem); }
+.cal-r59 { grid-row-start: 59; } .cal-s59 { grid-row-end: span 59; } .cal-rows-59 { grid-template-rows: repeat(59, .85rem); }
+.cal-r60 { grid-row-start: 60; } .cal-s60 { grid-row-end: span 60; } .cal-rows-60 { grid-template-rows: repeat(60, .85rem); }
+.cal-r61 { grid-row-start: 61; } .cal-s61 { grid-row-end: span 61; } .cal-rows-61 { grid-template-rows: repeat(61, .85rem); }
+.cal-r62 { grid-row-start: 62; } .cal-s62 { grid-row-end: span 62; } .cal-rows-62 { grid-template-rows: repeat(62, .85rem); }
+.cal-r63 { grid-row-start: 63; } .cal-s63 { grid-row-end: span 63; } .cal-rows-63 { grid-template-rows: repeat(63, .85rem); }
+.cal-r64 { grid-row-start: 64; } .cal-s64 { grid-row-end: span 64; } .cal-rows-64 { grid-template-rows: repeat(64, .85rem); }
+.cal-r65 { grid-row-start: 65; } .cal-s65 { grid-row-end: span 65; } .cal-rows-65 { grid-template-rows: repeat(65, .85rem); }
+.cal-r66 { grid-row-start: 66; } .cal-s66 { grid-row-end: span 66; } .cal-rows-66 { grid-template-rows: repeat(66, .85rem); }
+.cal-r67 { grid-row-start: 67; } .cal-s67 { grid-row-end: span 67; } .cal-rows-67 { grid-template-rows: repeat(67, .85rem); }
+.cal-r68 { grid-row-start: 68; } .cal-s68 { grid-row-end: span 68; } .cal-rows-68 { grid-template-rows: repeat(68, .85rem); }
+.cal-r69 { grid-row-start: 69; } .cal-s69 { grid-row-end: span 69; } .cal-rows-69 { grid-template-rows: repeat(69, .85rem); }
+.cal-r70 { grid-row-start: 70; } .cal-s70 { grid-row-end: span 70; } .cal-rows-70 { grid-template-rows: repeat(70, .85rem); }
+.cal-r71 { grid-row-start: 71; } .cal-s71 { grid-row-end: span 71; } .cal-rows-71 { grid-template-rows: repeat(71, .85rem); }
+.cal-r72 { grid-row-start: 72; } .cal-s72 { grid-row-end: span 72; } .cal-rows-72 { grid-template-rows: repeat(72, .85rem); }
+.cal-r73 { grid-row-start: 73; } .cal-s73 { grid-row-end: span 73; } .cal-rows-73 { grid-template-rows: repeat(73, .85rem); }
+.cal-r74 { grid-row-start: 74; } .cal-s74 { grid-row-end: span 74; } .cal-rows-74 { grid-template-rows: repeat(74, .85rem); }
+.cal-r75 { grid-row-start: 75; } .cal-s75 { grid-row-end: span 75; } .cal-rows-75 { grid-template-rows: repeat(75, .85rem); }
+.cal-r76 { grid-row-start: 76; } .cal-s76 { grid-row-end: span 76; } .cal-rows-76 { grid-template-rows: repeat(76, .85rem); }
+.cal-r77 { grid-row-start: 77; } .cal-s77 { grid-row-end: span 77; } .cal-rows-77 { grid-template-rows: repeat(77, .85rem); }
+.cal-r78 { grid-row-start: 78; } .cal-s78 { grid-row-end: span 78; } .cal-rows-78 { grid-template-rows: repeat(78, .85rem); }
+.cal-r79 { grid-row-start: 79; } .cal-s79 { grid-row-end: span 79; } .cal-rows-79 { grid-template-rows: repeat(79, .85rem); }
+.cal-r80 { grid-row-start: 80; } .cal-s80 { grid-row-end: span 80; } .cal-rows-80 { grid-template-rows: repeat(80, .85rem); }
+.cal-r81 { grid-row-start: 81; } .cal-s81 { grid-row-end: span 81; } .cal-rows-81 { grid-template-rows: repeat(81, .85rem); }
+.cal-r82 { grid-row-start: 82; } .cal-s82 { grid-row-end: span 82; } .cal-rows-82 { grid-template-rows: repeat(82, .85rem); }
+.cal-r83 { grid-row-start: 83; } .cal-s83 { grid-row-end: span 83; } .cal-rows-83 { grid-template-rows: repeat(83, .85rem); }
+.cal-r84 { grid-row-start: 84; } .cal-s84 { grid-row-end: span 84; } .cal-rows-84 { grid-template-rows: repeat(84, .85rem); }
+.cal-r85 { grid-row-start: 85; } .cal-s85 { grid-row-end: span 85; } .cal-rows-85 { grid-template-rows: repeat(85, .85rem); }
+.cal-r86 { grid-row-start: 86; } .cal-s86 { grid-row-end: span 86; } .cal-rows-86 { grid-template-rows: repeat(86, .85rem); }
+.cal-r87 { grid-row-start: 87; } .cal-s87 { grid-row-end: span 87; } .cal-rows-87 { grid-template-rows: repeat(87, .85rem); }
+.cal-r88 { grid-row-start: 88; } .cal-s88 { grid-row-end: span 88; } .cal-rows-88 { grid-template-rows: repeat(88, .85rem); }
+.cal-r89 { grid-row-start: 89; } .cal-s89 { grid-row-end: span 89; } .cal-rows-89 { grid-template-rows: repeat(89, .85rem); }
+.cal-r90 { grid-row-start: 90; } .cal-s90 { grid-row-end: span 90; } .cal-rows-90 { grid-template-rows: repeat(90, .85rem); }
+.cal-r91 { grid-row-start: 91; } .cal-s91 { grid-row-end: span 91; } .cal-rows-91 { grid-template-rows: repeat(91, .85rem); }
+.cal-r92 { grid-row-start: 92; } .cal-s92 { grid-row-end: span 92; } .cal-rows-92 { grid-template-rows: repeat(92, .85rem); }
+.cal-r93 { grid-row-start: 93; } .cal-s93 { grid-row-end: span 93; } .cal-rows-93 { grid-template-rows: repeat(93, .85rem); }
+.cal-r94 { grid-row-start: 94; } .cal-s94 { grid-row-end: span 94; } .cal-rows-94 { grid-template-rows: repeat(94, .85rem); }
+.cal-r95 { grid-row-start: 95; } .cal-s95 { grid-row-end: span 95; } .cal-rows-95 { grid-template-rows: repeat(95, .85rem); }
+.cal-r96 { grid-row-start: 96; } .cal-s96 { grid-row-end: span 96; } .cal-rows-96 { grid-template-rows: repeat(96, .85rem); }
 .fill-0 { width: 0%; }
 .fill-1 { width: 10%; }
 .fill-2 { width: 20%; }
@@ -897,10 +904,9 @@ ul.pick-list li form { margin: 0 0 0 auto; }
     {{#hours}}<span class="cal-line cal-r{{row}}"></span>{{/hours}}
     {{#days}}<span class="cal-bg cal-c{{column}}{{#isToday}} today{{/isToday}}{{#isPast}} past{{/isPast}}"></span>{{/days}}
     {{#days}}{{#classes}}<a class="cal-class state-{{state}} cal-c{{column}} cal-r{{row}} cal-s{{span}}" href="{{href}}" data-booked="{{booked}}" data-capacity="{{capacity}}" data-state="{{state}}">
-      <span class="cal-time">{{time}}</span>
-      <strong class="cal-name">{{name}}</strong>
-      {{#instructor}}<span class="cal-instructor">{{instructor}}</span>{{/instructor}}
+      <span class="cal-line1"><span class="cal-time">{{start}}</span> <strong class="cal-name">{{name}}</strong></span>
       {{>class_fill}}
+      <span class="cal-instructor">{{time}}{{#instructor}} · {{instructor}}{{/instructor}}</span>
     </a>{{/classes}}{{/days}}
   </div>
   {{^hasClasses}}<p class="hint cal-empty">No classes this week.</p>{{/hasClasses}}
@@ -920,7 +926,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
   <table class="cards">
     <thead><tr><th>Class</th><th>When</th><th>Time</th><th>Dates</th><th>Instructor</th><th>Places</th>{{#canManage}}<th></th>{{/canManage}}</tr></thead>
     <tbody>
-    {{#schedule}}<tr class="{{#over}}muted{{/over}}" data-class-id="{{id}}"><td>{{name}}</td><td data-label="When">{{when}}</td><td data-label="Time">{{time}}</td><td data-label="Dates">{{span}}{{#over}} (ended){{/over}}</td><td data-label="Instructor">{{instructor}}</td><td data-label="Places">{{capacity}}</td>{{#canManage}}<td class="row-actions"><a href="/admin/classes/{{id}}/edit">Edit or end</a></td>{{/canManage}}</tr>{{/schedule}}
+    {{#schedule}}<tr class="{{#over}}muted{{/over}}"><td>{{name}}</td><td data-label="When">{{when}}</td><td data-label="Time">{{time}}</td><td data-label="Dates">{{span}}{{#over}} (ended){{/over}}</td><td data-label="Instructor">{{instructor}}</td><td data-label="Places">{{capacity}}</td>{{#canManage}}<td class="row-actions">Edit or end: {{#slots}}<a href="/admin/classes/{{id}}/edit" data-class-id="{{id}}">{{day}}</a> {{/slots}}</td>{{/canManage}}</tr>{{/schedule}}
     </tbody>
   </table>
   {{/hasSchedule}}
@@ -1424,7 +1430,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
 {{#cannotBook}}<p class="card" id="cannot-book">{{cannotBook}}</p>{{/cannotBook}}
 {{^cannotBook}}
 <form method="get" action="/admin/members/{{member.id}}/classes" class="filters compact">
-  <label>Studio <select name="studio" id="book-studio">{{#studios}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{club}} · {{name}}</option>{{/studios}}</select></label>
+  <label class="wide">Studio <select name="studio" id="book-studio">{{#studios}}<option value="{{id}}" {{#selected}}selected{{/selected}}>{{club}} · {{name}}</option>{{/studios}}</select></label>
   <button type="submit" class="secondary" id="book-studio-show">Show classes</button>
 </form>
 {{#studio}}
