@@ -1,0 +1,162 @@
+"""Browser test: a booked class opens the studio door in Kisi for the booked member, inside the class's door
+window only. Runs against the Kisi-connected demo after test_admin_ui.py has connected it (see
+scripts/run-browser-tests.sh).
+
+A member of Old Town basic (whose plan opens the Spinning studio only for booked classes) books the last place
+of a one-off class tomorrow at 12:00 from the admin UI; the sandbox's oracle then opens the studio door for
+them from 11:45 to 13:15 club time and at no other time, keeps it shut for a member of the same plan who did
+not book, and opens the club entrance for both as their subscriptions say.
+
+Environment: BOOGYMAN_URL, SANDBOX_URL, OWNER_EMAIL, OWNER_PASSWORD, SCREENSHOT_DIR.
+"""
+import datetime
+import json
+import os
+import time
+import unittest
+import urllib.parse
+import urllib.request
+import uuid
+import zoneinfo
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
+SANDBOX = os.environ["SANDBOX_URL"].rstrip("/")
+OWNER_EMAIL = os.environ["OWNER_EMAIL"]
+OWNER_PASSWORD = os.environ["OWNER_PASSWORD"]
+SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
+ZONE = zoneinfo.ZoneInfo("Europe/Bucharest")
+SPINNING_LOCK = 5003  # the demo's Spinning studio door
+ENTRANCE_LOCK = 5001  # Old Town's entrance
+
+
+def new_driver():
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        options.add_argument(argument)
+    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+    if os.path.exists(binary):
+        options.binary_location = binary
+    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
+
+
+def oracle(user_id, lock_id, at):
+    """The sandbox's verdict for a Kisi user at a lock at an instant."""
+    query = urllib.parse.urlencode({"user_id": user_id, "lock_id": lock_id, "at": at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    request = urllib.request.Request(SANDBOX + "/_sandbox/oracle?" + query, headers={"X-Sandbox-Admin-Key": "sandbox-admin"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+class ClassDoorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.driver = new_driver()
+        cls.wait = WebDriverWait(cls.driver, 15)
+        cls.driver.get(BASE + "/admin/login")
+        cls.driver.find_element(By.NAME, "email").send_keys(OWNER_EMAIL)
+        cls.driver.find_element(By.NAME, "password").send_keys(OWNER_PASSWORD)
+        cls.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        cls.wait.until(lambda d: d.current_url.rstrip("/").endswith("/admin"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+
+    def member_with_plan(self, first, plan):
+        driver = self.driver
+        driver.get(BASE + "/admin/members/new")
+        driver.find_element(By.ID, "first_name").send_keys(first)
+        driver.find_element(By.ID, "last_name").send_keys("Classgoer")
+        email = "c-%s@example.com" % uuid.uuid4().hex[:10]
+        driver.find_element(By.ID, "member-email").send_keys(email)
+        driver.find_element(By.ID, "save-member").click()
+        self.wait.until(lambda d: d.find_elements(By.ID, "door-access"))
+        member_id = driver.current_url.split("/admin/members/")[1].split("?")[0]
+        today = datetime.datetime.now(ZONE).date()
+        Select(driver.find_element(By.ID, "sell-plan")).select_by_visible_text(plan)
+        driver.execute_script("arguments[0].value = arguments[1];", driver.find_element(By.ID, "sell-start"), (today - datetime.timedelta(days=1)).isoformat())
+        driver.execute_script("arguments[0].value = arguments[1];", driver.find_element(By.ID, "sell-paid"), (today + datetime.timedelta(days=30)).isoformat())
+        driver.find_element(By.ID, "sell").click()
+        self.wait.until(lambda d: "done=sold" in d.current_url)
+        return member_id, email
+
+    def kisi_user_id(self, member_id, timeout=150):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.driver.get(BASE + "/admin/members/" + member_id)
+            found = self.driver.find_elements(By.ID, "kisi-user-id")
+            if found:
+                return int(found[0].text)
+            time.sleep(2)
+        self.fail("the sync did not create a Kisi user for the member within %d s" % timeout)
+
+    def eventually_allowed(self, user, lock, at=None, timeout=90):
+        """Whether the sandbox opens `lock` for `user` at `at` (now when None) within `timeout` seconds of asking."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            answer = oracle(user, lock, at or datetime.datetime.now(ZONE))
+            if answer.get("allowed"):
+                return True
+            time.sleep(1)
+        print("still shut:", answer)
+        return False
+
+    def test_booked_window_opens_the_studio_door_only_then(self):
+        driver = self.driver
+        booker, booker_email = self.member_with_plan("Bea", "Old Town basic")
+        bystander, _ = self.member_with_plan("Ben", "Old Town basic")
+
+        # A one-off Spinning class of one place tomorrow at 12:00 for 60 minutes.
+        driver.get(BASE + "/admin/classes")
+        studio = next(option.get_attribute("value") for option in Select(driver.find_element(By.ID, "studio-choice")).options
+                      if option.text.endswith("· Spinning"))
+        tomorrow = datetime.datetime.now(ZONE).date() + datetime.timedelta(days=1)
+        driver.get(f"{BASE}/admin/classes/new?studio={studio}&kind=once")
+        driver.find_element(By.NAME, "name").send_keys("Door window ride")
+        capacity = driver.find_element(By.NAME, "capacity")
+        capacity.clear()
+        capacity.send_keys("1")
+        driver.execute_script(
+            "document.querySelector('[name=start_time]').value = '12:00';"
+            "document.querySelector('[name=date]').value = arguments[0];", tomorrow.isoformat())
+        driver.find_element(By.ID, "save-class").click()
+        self.wait.until(lambda d: "done=class_created" in d.current_url)
+        ride = driver.find_element(By.XPATH, "//section[@id='week-calendar']//a[@data-booked='0'][.//strong[text()='Door window ride']]")
+        driver.get(ride.get_attribute("href"))
+        self.wait.until(lambda d: "/on/" in d.current_url)
+        driver.find_element(By.ID, "book-search").send_keys(booker_email)
+        driver.find_element(By.ID, "book-search-go").click()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#book-results .book-button")).click()
+        self.wait.until(lambda d: "done=booked" in d.current_url)
+        self.assertIn("1/1 booked", driver.find_element(By.ID, "class-fill").text)
+
+        start = datetime.datetime.combine(tomorrow, datetime.time(12, 0), ZONE)
+        end = start + datetime.timedelta(minutes=60)
+        user = self.kisi_user_id(booker)
+        other = self.kisi_user_id(bystander)
+        self.assertTrue(self.eventually_allowed(user, SPINNING_LOCK, start), "the studio door opens for the booked class")
+        inside = [start - datetime.timedelta(minutes=14), start + datetime.timedelta(minutes=30), end + datetime.timedelta(minutes=14)]
+        outside = [start - datetime.timedelta(minutes=16), end + datetime.timedelta(minutes=16), start - datetime.timedelta(hours=3),
+                   datetime.datetime.now(ZONE)]
+        for at in inside:
+            self.assertTrue(oracle(user, SPINNING_LOCK, at).get("allowed"), "open at %s" % at)
+        for at in outside:
+            self.assertFalse(oracle(user, SPINNING_LOCK, at).get("allowed"), "shut at %s" % at)
+        self.assertFalse(oracle(other, SPINNING_LOCK, start).get("allowed"), "shut for a member of the plan who did not book")
+        for member in (user, other):
+            self.assertTrue(self.eventually_allowed(member, ENTRANCE_LOCK), "the club entrance follows the subscription")
+
+        # The member page explains the window.
+        driver.get(BASE + "/admin/members/" + booker)
+        self.assertIn("door open 11:45–13:15", driver.find_element(By.ID, "upcoming-bookings").text)
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(SCREENSHOTS, "member-booked-window.png"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
