@@ -249,13 +249,17 @@ extension AdminRoutes {
         let byDay = Dictionary(grouping: summaries, by: \.occurrence.date)
         let days: [[String: Any]] = (0..<7).map { offset in
             let date = week.adding(days: offset)
-            let blocks: [[String: Any]] = (byDay[date] ?? []).map { summary in
+            let daySummaries = byDay[date] ?? []
+            let lanes = Self.lanes(daySummaries.map { ($0.occurrence.startTime.minutesSinceMidnight, Self.minutes($0.occurrence)) })
+            let blocks: [[String: Any]] = daySummaries.enumerated().map { index, summary in
                 var block = Self.occurrenceBlock(summary, time: time, now: instant)
                 let start = summary.occurrence.startTime.minutesSinceMidnight - firstHour * 60
                 let row = max(0, start / 15) + 1
                 block["row"] = row
                 block["span"] = max(2, min(rows - row + 1, (Self.minutes(summary.occurrence) + 14) / 15))
                 block["column"] = offset + 2
+                block["lane"] = lanes[index].lane
+                block["lanes"] = lanes[index].of
                 return block
             }
             return [
@@ -279,6 +283,33 @@ extension AdminRoutes {
         data["schedule"] = schedule
         data["hasSchedule"] = !schedule.isEmpty
         return data
+    }
+
+    /// Side-by-side places for classes of one day that overlap (a studio may hold two small groups at
+    /// once): each class's lane and how many lanes its group of overlapping classes needs, at most
+    /// three (a fourth at once shares the third lane). `classes` are (start minute, minutes) by start.
+    static func lanes(_ classes: [(start: Int, minutes: Int)]) -> [(lane: Int, of: Int)] {
+        var result = [(lane: Int, of: Int)](repeating: (0, 1), count: classes.count)
+        var group: [Int] = []
+        var laneEnds: [Int] = []
+        var groupEnd = Int.min
+        func close() {
+            for index in group { result[index].of = min(3, laneEnds.count) }
+            group = []
+            laneEnds = []
+        }
+        for (index, item) in classes.enumerated() {
+            // Blocks are at least half an hour tall, so a shorter class still takes that much room.
+            let end = item.start + max(item.minutes, 30)
+            if item.start >= groupEnd { close() }
+            let lane = laneEnds.firstIndex { $0 <= item.start } ?? laneEnds.count
+            if lane == laneEnds.count { laneEnds.append(end) } else { laneEnds[lane] = end }
+            result[index].lane = min(2, lane)
+            group.append(index)
+            groupEnd = max(groupEnd, end)
+        }
+        close()
+        return result
     }
 
     /// One class in the calendar or a list: its time, fill level ("12/15" and a bar in tenths) and state.

@@ -213,6 +213,31 @@ struct ClassPagesTests {
         }
     }
 
+    @Test("Classes at the same time in one studio stand side by side in the calendar; one after the other they take the whole column")
+    func overlappingClasses() async throws {
+        try await withAdminServer { browser in
+            let gym = try await ClassGym.make(browser.repository)
+            for (name, start) in [("Duo ride", "18:30"), ("Late ride", "19:00"), ("Night ride", "20:00")] {
+                _ = try await browser.repository.createClass(StudioClassDraft(
+                    studioID: gym.studio.id, name: name, capacity: 4, startTime: LocalTime(start)!, durationMinutes: 60, date: gym.date))
+            }
+            try await browser.signIn(AdminBrowser.deskEmail)
+            let week = try await browser.get(gym.calendarPath)
+            func lanes(_ name: String) throws -> String {
+                let title = try #require(week.body.range(of: "<strong class=\"cal-name\">\(name)</strong>"))
+                let open = try #require(week.body.range(of: "<a class=\"cal-class", options: .backwards, range: week.body.startIndex..<title.lowerBound))
+                let tag = week.body[open.lowerBound..<title.lowerBound]
+                return String(try #require(tag.range(of: "lanes-[0-9] lane-[0-9]", options: .regularExpression).map { tag[$0] }))
+            }
+            // Spinning 18:00–19:00 and Duo ride 18:30–19:30 overlap, and Late ride 19:00 overlaps Duo ride:
+            // Late ride takes Spinning's lane, freed at 19:00. Night ride at 20:00 stands alone.
+            #expect(try lanes("Spinning") == "lanes-2 lane-0")
+            #expect(try lanes("Duo ride") == "lanes-2 lane-1")
+            #expect(try lanes("Late ride") == "lanes-2 lane-0")
+            #expect(try lanes("Night ride") == "lanes-1 lane-0")
+        }
+    }
+
     @Test("A plan's class rules are shown and saved from the plan page")
     func planClassRules() async throws {
         try await withAdminServer { browser in

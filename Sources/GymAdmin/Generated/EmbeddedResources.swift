@@ -310,6 +310,10 @@ document.addEventListener("DOMContentLoaded", () => {
 .cal-class.state-cancelled .cal-name { text-decoration: line-through; }
 .cal-class.state-past { background: #f2f4f7; border-left-color: #667085; }
 .cal-empty { text-align: center; }
+/* Classes at the same time in one studio stand side by side. */
+.cal-class.lanes-2.lane-0 { margin-right: 50%; } .cal-class.lanes-2.lane-1 { margin-left: 50%; }
+.cal-class.lanes-3.lane-0 { margin-right: 66%; } .cal-class.lanes-3.lane-1 { margin-left: 33%; margin-right: 33%; }
+.cal-class.lanes-3.lane-2 { margin-left: 66%; }
 /* Fill level: "12/15" and a bar in tenths. */
 .fill { display: flex; flex-direction: column; gap: .1rem; min-width: 4rem; }
 .fill.big { max-width: 18rem; }
@@ -903,7 +907,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
     {{#hours}}<span class="cal-hour cal-c1 cal-r{{row}}">{{label}}</span>{{/hours}}
     {{#hours}}<span class="cal-line cal-r{{row}}"></span>{{/hours}}
     {{#days}}<span class="cal-bg cal-c{{column}}{{#isToday}} today{{/isToday}}{{#isPast}} past{{/isPast}}"></span>{{/days}}
-    {{#days}}{{#classes}}<a class="cal-class state-{{state}} cal-c{{column}} cal-r{{row}} cal-s{{span}}" href="{{href}}" data-booked="{{booked}}" data-capacity="{{capacity}}" data-state="{{state}}">
+    {{#days}}{{#classes}}<a class="cal-class state-{{state}} cal-c{{column}} cal-r{{row}} cal-s{{span}} lanes-{{lanes}} lane-{{lane}}" href="{{href}}" data-booked="{{booked}}" data-capacity="{{capacity}}" data-state="{{state}}">
       <span class="cal-line1"><span class="cal-time">{{start}}</span> <strong class="cal-name">{{name}}</strong></span>
       {{>class_fill}}
       <span class="cal-instructor">{{time}}{{#instructor}} · {{instructor}}{{/instructor}}</span>
