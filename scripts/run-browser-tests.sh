@@ -83,9 +83,9 @@ BOOGYMAN_URL="$base_url" SANDBOX_URL="http://127.0.0.1:$sandbox_port" SANDBOX_AP
     OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
     SCREENSHOT_DIR="$root/.build/browser-screenshots" \
     "$venv/bin/python" "$root/scripts/browser-tests/test_admin_ui.py" "$@" || status=$?
-# A booked class opens the studio door in Kisi inside its window only (Kisi is connected by now).
-BOOGYMAN_URL="$base_url" SANDBOX_URL="http://127.0.0.1:$sandbox_port" OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" \
-    SCREENSHOT_DIR="$root/.build/browser-screenshots" \
+# A booked class opens the studio door in Kisi inside its window only (connecting Kisi again: test_admin_ui.py ends disconnected).
+BOOGYMAN_URL="$base_url" SANDBOX_URL="http://127.0.0.1:$sandbox_port" SANDBOX_API_KEY="kisi-sandbox-demo-owner-key" \
+    OWNER_EMAIL="owner@demo-gym.example" OWNER_PASSWORD="$owner_password" SCREENSHOT_DIR="$root/.build/browser-screenshots" \
     "$venv/bin/python" "$root/scripts/browser-tests/test_class_door.py" "$@" || status=$?
 if [[ $status -ne 0 ]]; then
     echo "--- demo log (last 60 lines) ---" >&2
