@@ -91,7 +91,9 @@ struct RollingSweepTests {
                 fullReconcileInterval: .seconds(1), sweepShare: 0.2)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
-                #expect(try await eventually { try await env.ledger.syncState.get(.lastFullReconcileAt) != nil })
+                // The full reconcile records its end and then the members' verification: wait for the second.
+                #expect(try await eventually { try await env.ledger.syncState.get(.allMembersVerifiedAt) != nil })
+                #expect(try await env.ledger.syncState.get(.lastFullReconcileAt) != nil)
                 let firstVerified = try #require(try await env.ledger.syncState.get(.allMembersVerifiedAt))
                 let member = env.gym.members[3]
                 let userID = try #require(try await env.ledger.links().users[member.id])
@@ -101,8 +103,9 @@ struct RollingSweepTests {
                     let status = try await env.ledger.syncState.get(.sweep)
                     return status?.lastFinishedAt != nil && (status?.lastReads ?? 0) > 0
                 })
-                let verified = try #require(try await env.ledger.syncState.get(.allMembersVerifiedAt))
-                #expect(verified > firstVerified)
+                #expect(try await eventually(within: .seconds(30)) {
+                    (try await env.ledger.syncState.get(.allMembersVerifiedAt)).map { $0 > firstVerified } ?? false
+                })
                 group.cancelAll()
                 try await group.waitForAll()
             }
