@@ -12,9 +12,10 @@ import sqlite3
 import unittest
 import zoneinfo
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from browser import new_driver
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 OWNER_EMAIL = os.environ["OWNER_EMAIL"]
@@ -24,17 +25,6 @@ DATABASE = os.environ["DEMO_DATABASE"]
 PHONE = (390, 844)
 DESKTOP = (1280, 1000)
 ZONE = zoneinfo.ZoneInfo("Europe/Bucharest")
-
-
-def new_driver():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-    if os.path.exists(binary):
-        options.binary_location = binary
-    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
 
 
 def query(sql, *args):

@@ -13,9 +13,10 @@ import unittest
 import uuid
 import zoneinfo
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from browser import new_driver
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 OWNER_EMAIL = os.environ["OWNER_EMAIL"]
@@ -23,17 +24,6 @@ OWNER_PASSWORD = os.environ["OWNER_PASSWORD"]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
 DATABASE = os.environ["DEMO_DATABASE"]
 PHONE = (390, 844)
-
-
-def new_driver():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-    if os.path.exists(binary):
-        options.binary_location = binary
-    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
 
 
 def query(sql, *args):

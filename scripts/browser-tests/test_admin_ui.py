@@ -15,10 +15,11 @@ import urllib.parse
 import urllib.request
 import uuid
 
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from browser import new_driver
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 SANDBOX = os.environ["SANDBOX_URL"].rstrip("/")
@@ -28,17 +29,6 @@ OWNER_PASSWORD = os.environ["OWNER_PASSWORD"]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
 DESK_EMAIL = "desk-%s@demo-gym.example" % uuid.uuid4().hex[:8]
 DESK_PASSWORD = "front desk password 1"
-
-
-def new_driver():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-    if os.path.exists(binary):
-        options.binary_location = binary
-    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
 
 
 def oracle(user_id, lock_id):

@@ -21,9 +21,10 @@ import urllib.request
 import uuid
 import zoneinfo
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from browser import new_driver
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 SANDBOX = os.environ["SANDBOX_URL"].rstrip("/")
@@ -34,17 +35,6 @@ SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", ".build/browser-screenshots")
 ZONE = zoneinfo.ZoneInfo("Europe/Bucharest")
 SPINNING_LOCK = 5003  # the demo's Spinning studio door
 ENTRANCE_LOCK = 5001  # Old Town's entrance
-
-
-def new_driver():
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    binary = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-    if os.path.exists(binary):
-        options.binary_location = binary
-    service = webdriver.ChromeService(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(options=options, service=service)
 
 
 def oracle(user_id, lock_id, at):
