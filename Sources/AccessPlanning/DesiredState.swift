@@ -198,7 +198,7 @@ public struct DesiredGrant: Hashable, Sendable {
     // The explanation's parts rather than the sentence: a full reconcile has a grant per member, but only
     // the few that lead to an action are ever explained, and writing 100,000 sentences dominated planning.
     var memberName: String
-    var planName: String
+    public internal(set) var planName: String
     var timeZone: TimeZone
 
     /// Why the grant exists, for action reasons, e.g. "Ana Pop's subscription to Unlimited is active
@@ -536,7 +536,7 @@ public struct DesiredState: Hashable, Sendable {
             return "\(who) is past due: paid through \(paid), \(plan.pastDueGraceDays) grace day(s) over"
         case .notStarted:
             return "\(who) has not started yet"
-        case .active, .noSubscription, .blocked:
+        case .active, .noSubscription, .blocked, .notBooked:
             return "\(who): \(reason.explanation)"
         }
     }

@@ -109,6 +109,8 @@ public struct SyncService: Service {
         var lastGauges = clock.now
         if await fullReconcile(trigger: "start") == .paused { pausedSince = clock.now }
         var dayBoundary = await nextDayBoundary()
+        // The start's full reconcile placed every window; classes that end from now on are watched.
+        var classWindows = ClassWindowWatch(checkedThrough: Date(), due: Date())
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
@@ -120,6 +122,7 @@ public struct SyncService: Service {
                 lastGauges = clock.now
                 await publishGauges()
             }
+            if Date() >= classWindows.due { await watchClassWindows(&classWindows) }
             let inputs = SyncLoopInputs(
                 now: Date(), sincePaused: pausedSince.map { clock.now - $0 }, pausedRetryInterval: pausedRetryInterval,
                 dayBoundary: dayBoundary, sinceLastFullReconcile: clock.now - lastFull,
@@ -192,6 +195,29 @@ public struct SyncService: Service {
                     return state
                 }
             }
+        }
+    }
+
+    /// How far the service has looked for booked class windows that closed, and when it looks next.
+    struct ClassWindowWatch {
+        var checkedThrough: Date
+        var due: Date
+    }
+
+    /// Puts the members whose class windows closed since the last look in the access change log: the
+    /// Kisi slot of a class that ended then takes the booking after next within seconds, not at the next
+    /// sweep. Looks again when the next known window closes, and at least every five minutes for
+    /// bookings made meanwhile.
+    func watchClassWindows(_ watch: inout ClassWindowWatch) async {
+        let now = Date()
+        do {
+            let closed = try await repository.closedClassWindows(after: watch.checkedThrough, through: now)
+            try await repository.recordClassWindowsClosed(memberIDs: closed.memberIDs)
+            watch.checkedThrough = now
+            watch.due = min(closed.nextClosing ?? .distantFuture, now.addingTimeInterval(300))
+        } catch {
+            logger.warning("Kisi sync: looking for booked classes that ended failed; trying again shortly", metadata: ["error": "\(error)"])
+            watch.due = now.addingTimeInterval(30)
         }
     }
 

@@ -251,7 +251,7 @@ extension AdminRoutes {
         }
         let statusText = query.get("status") ?? ""
         let status = AccessReason(rawValue: statusText)
-        if !statusText.isEmpty && status == nil { throw AdminError.badRequest("Choose the status from the list.") }
+        if !statusText.isEmpty && (status == nil || status == .notBooked) { throw AdminError.badRequest("Choose the status from the list.") }
         // By name (the default) pages with a keyset cursor; by join date with a bounded offset (see
         // `GymRepository.members(search:joined:_:)`).
         let sortText = query.get("sort") ?? ""
@@ -454,6 +454,7 @@ extension AdminRoutes {
         case .pastDue: "Past due"
         case .noSubscription: "No subscription"
         case .blocked: "Blocked"
+        case .notBooked: "Not booked"
         }
     }
 
@@ -465,7 +466,8 @@ extension AdminRoutes {
         let layout = try await repository.layout()
         let subscriptions = try await repository.subscriptions(memberID: id)
         let instant = now()
-        let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, at: instant)
+        let classes = try await repository.classAccess(memberID: id, at: instant)
+        let decision = AccessRule.decide(member: member, subscriptions: subscriptions, layout: layout, classes: classes, at: instant)
         let links = try await repository.kisiLinks()
         let writes = try await repository.kisiWrites(KisiWriteFilter(memberID: id), PageRequest(limit: 5)).items
 
@@ -481,11 +483,12 @@ extension AdminRoutes {
             let clubDoors = doorsByClub[club.id] ?? []
             let rows: [[String: Any]] = clubDoors.map { door in
                 let place = door.door.studioID.flatMap { layout.studios[$0]?.name } ?? "Entrance"
-                var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.reason.explanation]
+                var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.explanation]
                 // Mustache treats an empty string as present, so optional text is left out rather than blank.
                 let grantedBy = door.grantingPlanIDs.compactMap { layout.plans[$0]?.name }.joined(separator: ", ")
                 if !grantedBy.isEmpty { row["grantedBy"] = grantedBy }
-                if let window = door.window { row["until"] = clubTime.untilValue(window.until, now: instant) }
+                // A booked class's explanation already gives the door's hours.
+                if let window = door.window, door.classWindow == nil { row["until"] = clubTime.untilValue(window.until, now: instant) }
                 return row
             }
             let open = clubDoors.filter(\.allowed).count
@@ -498,10 +501,14 @@ extension AdminRoutes {
         var denials: [String] = []
         if let options = await control.options() {
             // A member's grants follow from their own subscriptions alone: no need to plan the whole gym.
-            let desired = DesiredState.build(
+            let planned = DesiredState.build(
                 layout: layout, members: [member], subscriptions: subscriptions, at: instant, options: options)
+            // With the booked classes' windows, as the sync writes them.
+            let desired = classes.rules.contains { $0.doorMode == .bookedClasses }
+                ? ClassWindowGrants.applying(to: planned, layout: layout, rules: classes.rules, windows: [id: classes.windows], ordinals: [:])
+                : planned
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
-                ["plan": grant.planID.flatMap { layout.plans[$0] }?.name ?? "?", "from": time.value(grant.window.from, now: instant),
+                ["plan": grant.planID.flatMap { layout.plans[$0] }?.name ?? grant.planName, "from": time.value(grant.window.from, now: instant),
                  "until": time.untilValue(grant.window.until, now: instant), "ahead": grant.isAhead, "why": grant.explanation]
             }
             denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()

@@ -16,7 +16,7 @@ extension AdminRoutes {
             let query = request.uri.queryParameters
             let statusText = query.get("status") ?? ""
             let status = AccessReason(rawValue: statusText)
-            if !statusText.isEmpty && status == nil { throw AdminError.badRequest("Choose the status from the list.") }
+            if !statusText.isEmpty && (status == nil || status == .notBooked) { throw AdminError.badRequest("Choose the status from the list.") }
             var cursor: PageCursor?
             if let token = query.get("cursor"), !token.isEmpty {
                 guard let parsed = PageCursor(token: token) else { throw AdminError.badRequest("That page link is not valid; start from the first page.") }

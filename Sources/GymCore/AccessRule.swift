@@ -11,6 +11,10 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
     case noSubscription = "no_subscription"
     /// Staff blocked the member; overrides every subscription.
     case blocked
+    /// A studio door that the member's active plan opens only around booked classes, and no booked
+    /// class's window is open now. Given for doors only: the plan itself stays active (it still opens
+    /// the club's entrance).
+    case notBooked = "not_booked"
 
     public var grantsAccess: Bool { self == .active }
 
@@ -25,6 +29,7 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
         case .pastDue: "Payment is overdue beyond the grace period."
         case .noSubscription: "No subscription covers this door."
         case .blocked: "Blocked by staff."
+        case .notBooked: "This studio opens only around the member's booked classes; none is open now."
         }
     }
 
@@ -34,12 +39,14 @@ public enum AccessReason: String, Hashable, Sendable, Codable, CaseIterable {
     var denialPriority: Int {
         switch self {
         case .active: 0
-        case .frozen: 1
-        case .pastDue: 2
-        case .notStarted: 3
-        case .cancelled: 4
-        case .ended: 5
-        case .noSubscription: 6
+        // An active plan covers the studio: booking a class is all it takes.
+        case .notBooked: 1
+        case .frozen: 2
+        case .pastDue: 3
+        case .notStarted: 4
+        case .cancelled: 5
+        case .ended: 6
+        case .noSubscription: 7
         // Never derived from a subscription (the block is applied over the whole decision), so
         // this only states that nothing outranks it.
         case .blocked: -1
@@ -110,8 +117,48 @@ public struct DoorAccess: Hashable, Sendable {
     /// Plans currently opening this door.
     public var grantingPlanIDs: [UUID]
     public var window: AccessWindow?
+    /// At a studio opened only for booked classes: the booked class whose window is open now (the door
+    /// is allowed) or, when none is, the member's next one.
+    public var classWindow: ClassDoorWindow?
+    /// `classWindow` as the front desk says it, in the club's zone: "Spinning: booked class Tue
+    /// 18:00–19:00, door open 17:45–19:15".
+    public var classExplanation: String?
+
+    public init(
+        door: Door, reason: AccessReason, grantingPlanIDs: [UUID], window: AccessWindow?, classWindow: ClassDoorWindow? = nil,
+        classExplanation: String? = nil
+    ) {
+        self.door = door
+        self.reason = reason
+        self.grantingPlanIDs = grantingPlanIDs
+        self.window = window
+        self.classWindow = classWindow
+        self.classExplanation = classExplanation
+    }
 
     public var allowed: Bool { reason.grantsAccess }
+
+    /// Why, in words: the booked class when there is one, else the reason's explanation.
+    public var explanation: String {
+        guard let classExplanation else { return reason.explanation }
+        return reason == .notBooked ? "\(reason.explanation) Next: \(classExplanation)." : "\(classExplanation)."
+    }
+}
+
+/// A member's booked classes as the access rule reads them: every plan's class rules and the member's
+/// door windows (``ClassAccessRule/doorWindows(memberID:block:subscriptions:bookings:layout:rules:at:perStudio:)``
+/// at the same instant: the open one and the next per studio).
+public struct ClassAccess: Sendable {
+    public var rules: [PlanClassRule]
+    public var windows: [ClassDoorWindow]
+
+    public init(rules: [PlanClassRule], windows: [ClassDoorWindow]) {
+        self.rules = rules
+        self.windows = windows
+    }
+
+    /// No plan has class rules: studio doors follow the subscriptions alone.
+    public static let none = ClassAccess(rules: [], windows: [])
 }
 
 /// The access rule's full answer for one member at one instant.
@@ -189,8 +236,10 @@ public struct GymLayout: Sendable {
 /// decision with reasons.
 public enum AccessRule {
     /// Decides, for `member` at `instant`, which doors open and why, honouring a staff block.
-    public static func decide(member: Member, subscriptions: [Subscription], layout: GymLayout, at instant: Date) -> AccessDecision {
-        decide(memberID: member.id, block: member.block, subscriptions: subscriptions, layout: layout, at: instant)
+    public static func decide(
+        member: Member, subscriptions: [Subscription], layout: GymLayout, classes: ClassAccess = .none, at instant: Date
+    ) -> AccessDecision {
+        decide(memberID: member.id, block: member.block, subscriptions: subscriptions, layout: layout, classes: classes, at: instant)
     }
 
     /// Decides, for `memberID` at `instant`, which doors open and why.
@@ -198,10 +247,14 @@ public enum AccessRule {
     /// - Parameter block: a staff block; it closes every door with reason `.blocked`, whatever the
     ///   subscriptions say. Plans keep their subscription IDs and locks, so lifting it changes nothing else.
     /// - Parameter subscriptions: the member's subscriptions; others are ignored.
+    /// - Parameter classes: the plans' class rules and the member's booked windows. A studio a plan opens
+    ///   only for booked classes leaves that plan's locks; its doors open in the member's windows
+    ///   (reason `.active`, with the class) and otherwise answer `.notBooked` while the plan is active.
     public static func decide(
-        memberID: UUID, block: MemberBlock? = nil, subscriptions: [Subscription], layout: GymLayout, at instant: Date
+        memberID: UUID, block: MemberBlock? = nil, subscriptions: [Subscription], layout: GymLayout, classes: ClassAccess = .none,
+        at instant: Date
     ) -> AccessDecision {
-        let decision = decideBySubscriptions(memberID: memberID, subscriptions: subscriptions, layout: layout, at: instant)
+        let decision = decideBySubscriptions(memberID: memberID, subscriptions: subscriptions, layout: layout, classes: classes, at: instant)
         guard let block else { return decision }
         return AccessDecision(
             memberID: memberID, evaluatedAt: instant, reason: .blocked, window: nil,
@@ -215,18 +268,32 @@ public enum AccessRule {
     }
 
     static func decideBySubscriptions(
-        memberID: UUID, subscriptions: [Subscription], layout: GymLayout, at instant: Date
+        memberID: UUID, subscriptions: [Subscription], layout: GymLayout, classes: ClassAccess = .none, at instant: Date
     ) -> AccessDecision {
         let own = subscriptions.filter { $0.memberID == memberID }
         let byPlan = Dictionary(grouping: own, by: \.planID)
+        let classRules = classes.rules.filter { $0.doorMode == .bookedClasses }
         let plans: [PlanAccess] = byPlan.keys.sorted { $0 < $1 }.compactMap { planID in
             guard let plan = layout.plans[planID] else { return nil }
-            return planAccess(plan: plan, subscriptions: byPlan[planID]!, layout: layout, at: instant)
+            var access = planAccess(plan: plan, subscriptions: byPlan[planID]!, layout: layout, at: instant)
+            // The plan's own Kisi group leaves out the studios it opens only for booked classes.
+            if classRules.contains(where: { $0.planID == planID }) {
+                access.lockIDs = PlanClassRule.groupLockIDs(of: plan, layout: layout, rules: classRules)
+            }
+            return access
         }
 
         let doors = layout.allDoors.map { door in
             let covering = plans.filter { $0.lockIDs.contains(door.lockID) }
             let granting = covering.filter { $0.reason.grantsAccess }
+            if granting.isEmpty, let studioID = door.studioID {
+                let classPlans = plans.filter { plan in classRules.contains { $0.planID == plan.planID && $0.studioID == studioID } }
+                if !classPlans.isEmpty {
+                    return classDoor(
+                        door, studioID: studioID, covering: covering, classPlans: classPlans, windows: classes.windows, layout: layout,
+                        at: instant)
+                }
+            }
             if granting.isEmpty {
                 let reason = covering.map(\.reason).min { $0.denialPriority < $1.denialPriority } ?? .noSubscription
                 return DoorAccess(door: door, reason: reason, grantingPlanIDs: [], window: nil)
@@ -243,6 +310,32 @@ public enum AccessRule {
         return AccessDecision(
             memberID: memberID, evaluatedAt: instant, reason: reason,
             window: widest(granting.compactMap(\.window)), plans: plans, doors: doors)
+    }
+
+    /// A studio door some of the member's plans open only for booked classes (and no plan opens all
+    /// day now): open in a booked window, else `.notBooked` with the next window while such a plan is
+    /// active, else the plans' most actionable reason.
+    static func classDoor(
+        _ door: Door, studioID: UUID, covering: [PlanAccess], classPlans: [PlanAccess], windows: [ClassDoorWindow], layout: GymLayout,
+        at instant: Date
+    ) -> DoorAccess {
+        let inStudio = windows.filter { $0.studioID == studioID && $0.lockIDs.contains(door.lockID) }.sorted { $0.opensAt < $1.opensAt }
+        let studioName = layout.studios[studioID]?.name ?? "Studio"
+        let zone = layout.clubs[door.clubID]?.timeZone ?? TimeZone(identifier: "UTC")!
+        if let open = inStudio.first(where: { $0.window.contains(instant) }) {
+            let granting = open.planID.map { [$0] } ?? classPlans.filter { $0.reason.grantsAccess }.map(\.planID)
+            return DoorAccess(
+                door: door, reason: .active, grantingPlanIDs: granting, window: open.window, classWindow: open,
+                classExplanation: open.explanation(studioName: studioName, zone: zone))
+        }
+        if classPlans.contains(where: { $0.reason.grantsAccess }) {
+            let next = inStudio.first { $0.opensAt > instant }
+            return DoorAccess(
+                door: door, reason: .notBooked, grantingPlanIDs: [], window: nil, classWindow: next,
+                classExplanation: next?.explanation(studioName: studioName, zone: zone))
+        }
+        let reason = (covering + classPlans).map(\.reason).min { $0.denialPriority < $1.denialPriority } ?? .noSubscription
+        return DoorAccess(door: door, reason: reason, grantingPlanIDs: [], window: nil)
     }
 
     /// The rule for one plan: all the member's subscriptions of that plan, merged.

@@ -234,11 +234,14 @@ public struct ClassDoorWindow: Hashable, Sendable {
     public var lockIDs: [Int]
     public var classStartsAt: Date
     public var classEndsAt: Date
+    /// The plan the booking uses, when known: the plan that opens the door in this window.
+    public var planID: UUID?
 
     public init(
         bookingID: UUID, memberID: UUID, studioID: UUID, classID: UUID, occurrenceDate: LocalDate, lockIDs: [Int], classStartsAt: Date,
-        classEndsAt: Date
+        classEndsAt: Date, planID: UUID? = nil
     ) {
+        self.planID = planID
         self.bookingID = bookingID
         self.memberID = memberID
         self.studioID = studioID
@@ -311,7 +314,7 @@ public enum ClassAccessRule {
             let window = ClassDoorWindow(
                 bookingID: booking.id, memberID: memberID, studioID: studio.id, classID: occurrence.classID,
                 occurrenceDate: occurrence.date, lockIDs: studio.kisiLockIDs.sorted(), classStartsAt: occurrence.startsAt,
-                classEndsAt: occurrence.endsAt)
+                classEndsAt: occurrence.endsAt, planID: plan.id)
             if window.closesAt > instant { windows.append(window) }
         }
         windows.sort { ($0.opensAt, $0.bookingID.uuidString) < ($1.opensAt, $1.bookingID.uuidString) }

@@ -466,3 +466,63 @@ extension GymRepository {
         let studioID: UUID
     }
 }
+
+// MARK: - Windows that close
+
+/// Which members' class windows closed in a span, and when the next one closes.
+public struct ClosedClassWindows: Sendable, Equatable {
+    /// Members with a window (of a studio some plan opens only for booked classes) that closed in the span.
+    public var memberIDs: Set<UUID>
+    /// The earliest such window closing after the span, among the bookings of the next two days; nil
+    /// when none is booked yet.
+    public var nextClosing: Date?
+
+    public init(memberIDs: Set<UUID>, nextClosing: Date?) {
+        self.memberIDs = memberIDs
+        self.nextClosing = nextClosing
+    }
+}
+
+extension GymRepository {
+    /// The members whose booked class windows closed after `after` and by `through`, and the next
+    /// window to close. When a class ends, its Kisi slot is free for the booking after next: the sync
+    /// re-plans these members then instead of at its next sweep. Reads the bookings holding a place of
+    /// a few days around the span (nothing while no plan opens a studio only for booked classes).
+    public func closedClassWindows(after: Date, through: Date) async throws -> ClosedClassWindows {
+        let rules = try await allPlanClassRules()
+        let windowed = Set(rules.filter { $0.doorMode == .bookedClasses }.map(\.studioID))
+        guard !windowed.isEmpty, after < through else { return ClosedClassWindows(memberIDs: [], nextClosing: nil) }
+        let utc = TimeZone(identifier: "UTC")!
+        // Club dates are at most a day off UTC's, and a window may run past midnight: two days either side.
+        let since = LocalDate(containing: after, in: utc).adding(days: -2).description
+        let until = LocalDate(containing: through, in: utc).adding(days: 2).description
+        let rows = try await ClassBookingRow.query(on: database).filter(\.$status ~~ Self.placeStatuses)
+            .filter(\.$occurrenceDate >= since).filter(\.$occurrenceDate <= until).all()
+        let booked = try await bookedOccurrences(rows, layout: try await layout(), on: database)
+        var closed = Set<UUID>()
+        var next: Date?
+        for entry in booked where windowed.contains(entry.occurrence.studioID) && !entry.occurrence.isCancelled {
+            let closesAt = entry.occurrence.endsAt.addingTimeInterval(ClassDoorWindow.margin)
+            if closesAt > after && closesAt <= through {
+                closed.insert(entry.booking.memberID)
+            } else if closesAt > through, next.map({ closesAt < $0 }) ?? true {
+                next = closesAt
+            }
+        }
+        return ClosedClassWindows(memberIDs: closed, nextClosing: next)
+    }
+
+    /// Puts the members whose class windows closed in the access change log (`class_window_closed`),
+    /// so the sync moves their slots on like any other change. Returns how many were recorded.
+    @discardableResult
+    public func recordClassWindowsClosed(memberIDs: Set<UUID>) async throws -> Int {
+        guard !memberIDs.isEmpty else { return 0 }
+        return try await write { db in
+            let existing = try await MemberRow.query(on: db).filter(\.$id ~~ Array(memberIDs)).all().map { try $0.requireID() }
+            for memberID in existing.sorted() {
+                try await Self.record(.member, memberID, .classWindowClosed, member: memberID, on: db)
+            }
+            return existing.count
+        }
+    }
+}

@@ -89,10 +89,20 @@ extension GymRepository {
         return GymLayout(clubs: clubs, studios: studios, plans: plans)
     }
 
-    /// The access rule's decision for one member at `instant`, a staff block included.
+    /// The access rule's decision for one member at `instant`, a staff block and booked classes included.
     public func accessDecision(memberID: UUID, at instant: Date) async throws -> AccessDecision {
         let member = try await member(memberID)
         let subscriptions = try await subscriptions(memberID: memberID)
-        return AccessRule.decide(member: member, subscriptions: subscriptions, layout: try await layout(), at: instant)
+        let classes = try await classAccess(memberID: memberID, at: instant)
+        return AccessRule.decide(member: member, subscriptions: subscriptions, layout: try await layout(), classes: classes, at: instant)
+    }
+
+    /// What the access rule needs of one member's booked classes at `instant`: the plans' class rules
+    /// and, when some plan opens a studio only for booked classes, the member's open and next windows.
+    public func classAccess(memberID: UUID, at instant: Date) async throws -> ClassAccess {
+        let rules = try await allPlanClassRules()
+        guard rules.contains(where: { $0.doorMode == .bookedClasses }) else { return ClassAccess(rules: rules, windows: []) }
+        let windows = try await classDoorWindows(memberIDs: [memberID], at: instant)[memberID] ?? []
+        return ClassAccess(rules: rules, windows: windows)
     }
 }

@@ -70,6 +70,8 @@ public struct AccessChange: Sendable, Equatable {
         case kisiEvent = "kisi_event"
         /// Staff asked the sync to look at the member again ("Resync now"); nothing in the gym changed.
         case resyncRequested = "resync_requested"
+        /// A booked class ended: the member's Kisi class slot is free for the booking after next.
+        case classWindowClosed = "class_window_closed"
     }
 
     public var id: Int

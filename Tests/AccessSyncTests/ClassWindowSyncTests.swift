@@ -105,6 +105,12 @@ struct ClassWindowSyncTests {
             for booking in own {
                 let during = try await oracle(env, userID: userID, at: booking.startsAt.addingTimeInterval(30 * 60))
                 #expect(during == openStarts.contains(booking.startsAt), "\(context): \(rider.firstName) during the class at \(booking.startsAt), live \(booking.live)")
+                // The access rule says the same of the windows Kisi holds, and opens every live booking's
+                // window when its time comes (the sync moves the slots on as classes end).
+                let verdict = try await env.repository.accessDecision(memberID: rider.id, at: booking.startsAt.addingTimeInterval(30 * 60))
+                let ruleOpens = verdict.doors.first { $0.door.lockID == 5003 }?.allowed == true
+                #expect(ruleOpens == own.contains { $0.live && $0.startsAt == booking.startsAt }, "\(context): the rule for \(rider.firstName) at \(booking.startsAt)")
+                if next.contains(booking.id) { #expect(ruleOpens == during, "\(context): the rule and the oracle for \(rider.firstName) at \(booking.startsAt)") }
                 let early = try await oracle(env, userID: userID, at: booking.startsAt.addingTimeInterval(-14 * 60))
                 #expect(early == openStarts.contains(booking.startsAt), "\(context): \(rider.firstName) 14 minutes before the class at \(booking.startsAt)")
                 let tooEarly = try await oracle(env, userID: userID, at: booking.startsAt.addingTimeInterval(-20 * 60))
@@ -113,6 +119,8 @@ struct ClassWindowSyncTests {
             // Between classes (10:00 the next morning) the studio stays shut; the entrance follows Unlimited.
             let morning = env.gym.today.adding(days: 1).instant(at: LocalTime("10:00")!, in: EngineGym.zone)
             #expect(try await oracle(env, userID: userID, at: morning) == false, "\(context): \(rider.firstName) in the studio between classes")
+            let morningVerdict = try await env.repository.accessDecision(memberID: rider.id, at: morning)
+            #expect(morningVerdict.doors.first { $0.door.lockID == 5003 }?.reason == .notBooked, "\(context): the rule for \(rider.firstName) between classes")
             #expect(try await oracle(env, userID: userID, lockID: 5001, at: morning), "\(context): \(rider.firstName) at the entrance")
         }
     }

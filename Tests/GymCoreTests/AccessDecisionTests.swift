@@ -194,8 +194,9 @@ struct AccessDecisionTests {
         }
     }
 
-    /// Every reason but `blocked`, which comes from staff rather than from a subscription (MemberBlockTests).
-    static let subscriptionReasons = AccessReason.allCases.filter { $0 != .blocked }
+    /// Every reason but `blocked`, which comes from staff rather than from a subscription (MemberBlockTests),
+    /// and `not_booked`, which a studio door gets from booked classes (StudioClassTests).
+    static let subscriptionReasons = AccessReason.allCases.filter { $0 != .blocked && $0 != .notBooked }
 
     @Test("every access reason a subscription can give is produced by at least one decision case", arguments: subscriptionReasons)
     func everyReasonReachable(reason: AccessReason) {
@@ -218,7 +219,7 @@ struct AccessDecisionTests {
         case .notStarted: sub("2026-03-01", end: "2026-03-31", plan: plan)
         case .cancelled: sub("2026-01-01", end: "2026-02-28", cancel: "2026-02-01", plan: plan)
         case .ended: sub("2026-01-01", end: "2026-01-31", plan: plan)
-        case .noSubscription, .blocked: nil
+        case .noSubscription, .blocked, .notBooked: nil
         }
     }
 

@@ -263,6 +263,72 @@ struct ClassBookingRuleTests {
         #expect(lapsed.map(\.occurrenceDate) == [day("2026-12-29")])
     }
 
+    @Test("the door verdict opens a booked-only studio in the member's windows alone, across midnight and DST, and says why")
+    func doorVerdictFollowsBookings() {
+        var pass = classPass
+        pass.studioIDs = [studioID]  // listed, so without its class rule the studio would open all day
+        let layout = GymLayout(clubs: [club], studios: [spinning], plans: [pass, unlimited])
+        let rules = [PlanClassRule(planID: pass.id, studioID: studioID, allowance: .unlimited, doorMode: .bookedClasses)]
+        let bookings = [booked(weekly(.saturday, "23:30"), on: "2026-03-28"), booked(weekly(.sunday, "08:00"), on: "2026-03-29")]
+        let subscriptions = [subscription(pass)]
+        func decide(_ at: String, subscriptions: [Subscription] = subscriptions, block: MemberBlock? = nil) -> AccessDecision {
+            let now = instant(at)
+            let windows = ClassAccessRule.doorWindows(
+                memberID: memberID, block: block, subscriptions: subscriptions, bookings: bookings, layout: layout, rules: rules, at: now)
+            return AccessRule.decide(
+                memberID: memberID, block: block, subscriptions: subscriptions, layout: layout,
+                classes: ClassAccess(rules: rules, windows: windows), at: now)
+        }
+        func studioDoor(_ decision: AccessDecision) -> DoorAccess { decision.doors.first { $0.door.lockID == 7 }! }
+        func entrance(_ decision: AccessDecision) -> DoorAccess { decision.doors.first { $0.door.lockID == 1 }! }
+
+        // 23:00 local on Saturday: the entrance follows the subscription, the studio waits for the class.
+        let before = decide("2026-03-28T21:00:00Z")
+        #expect(before.reason == .active && entrance(before).allowed)
+        #expect(before.plans.first?.lockIDs == [1])
+        #expect(studioDoor(before).reason == .notBooked)
+        #expect(studioDoor(before).classWindow?.occurrenceDate == day("2026-03-28"))
+        #expect(studioDoor(before).explanation == AccessReason.notBooked.explanation
+            + " Next: Spinning studio: booked class Sat 23:30–00:30, door open 23:15–00:45.")
+
+        // 00:30 on Sunday, local: the Saturday class's window runs past midnight.
+        let during = decide("2026-03-28T22:30:00Z")
+        #expect(studioDoor(during).allowed)
+        #expect(studioDoor(during).grantingPlanIDs == [pass.id])
+        #expect(iso(studioDoor(during).window?.from) == "2026-03-28T21:15:00Z")
+        #expect(iso(studioDoor(during).window?.until) == "2026-03-28T22:45:00Z")
+        #expect(studioDoor(during).explanation == "Spinning studio: booked class Sat 23:30–00:30, door open 23:15–00:45.")
+
+        // The window is half-open: at 00:45 the door is shut again, and the next class is the Sunday one.
+        let closed = decide("2026-03-28T22:45:00Z")
+        #expect(studioDoor(closed).reason == .notBooked)
+        #expect(studioDoor(closed).classWindow?.occurrenceDate == day("2026-03-29"))
+
+        // 07:50 on Sunday is summer time (+03): 04:50Z is inside 07:45–09:15.
+        #expect(studioDoor(decide("2026-03-29T04:50:00Z")).allowed)
+        #expect(!studioDoor(decide("2026-03-29T04:40:00Z")).allowed)
+
+        // No bookings left: not booked, with nothing next.
+        let after = decide("2026-03-29T07:00:00Z")
+        #expect(studioDoor(after).reason == .notBooked && studioDoor(after).classWindow == nil)
+        #expect(studioDoor(after).explanation == AccessReason.notBooked.explanation)
+
+        // A frozen pass says frozen (the desk can fix that), a block says blocked; neither opens the window.
+        var frozen = subscription(pass)
+        frozen.freezes = [Freeze(span: DateSpan(first: day("2026-03-28"), last: day("2026-03-29")))]
+        #expect(studioDoor(decide("2026-03-28T22:30:00Z", subscriptions: [frozen])).reason == .frozen)
+        let block = MemberBlock(reason: "card", blockedAt: instant("2026-03-01T00:00:00Z"), blockedBy: "staff:x")
+        #expect(studioDoor(decide("2026-03-28T22:30:00Z", block: block)).reason == .blocked)
+
+        // Another active plan that opens the studio all day keeps it open outside the windows.
+        let both = decide("2026-03-28T21:00:00Z", subscriptions: [subscription(pass), subscription(unlimited)])
+        #expect(studioDoor(both).allowed && studioDoor(both).grantingPlanIDs == [unlimited.id] && studioDoor(both).classWindow == nil)
+
+        // Without class rules the rule is today's: the listed studio opens all day.
+        let plain = AccessRule.decide(memberID: memberID, subscriptions: subscriptions, layout: layout, at: instant("2026-03-28T21:00:00Z"))
+        #expect(studioDoor(plain).allowed && plain.plans.first?.lockIDs == [1, 7])
+    }
+
     @Test("a plan's group keeps club entrances but not the doors of studios it opens only for booked classes")
     func groupLocks() throws {
         var withStudio = classPass

@@ -307,6 +307,63 @@ struct ClassBookingStoreTests {
         }
     }
 
+    @Test("The member's access decision opens the studio door in the booked window only, and closes it when the booking is cancelled", arguments: DatabaseKind.available)
+    func accessDecisionFollowsBookings(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let fixture = try await ClassFixture.make(database.repository, allowance: .unlimited)
+            let repository = fixture.repository
+            let ana = try await fixture.member("Ana")
+            let booking = try await fixture.book(ana, "2026-12-01")
+            func studioDoor(at text: String) async throws -> DoorAccess? {
+                try await repository.accessDecision(memberID: ana.id, at: instant(text)).doors.first { $0.door.lockID == 21 }
+            }
+            let entrance = try await repository.accessDecision(memberID: ana.id, at: instant("2026-12-01T12:00:00Z")).doors.first { $0.door.lockID == 11 }
+            #expect(entrance?.allowed == true)
+            let noon = try await studioDoor(at: "2026-12-01T12:00:00Z")
+            #expect(noon?.reason == .notBooked)
+            #expect(noon?.classWindow?.bookingID == booking.id)
+            let during = try await studioDoor(at: "2026-12-01T16:30:00Z")
+            #expect(during?.allowed == true)
+            #expect(during?.explanation == "Spinning studio: booked class Tue 18:00–19:00, door open 17:45–19:15.")
+            #expect(during?.window == AccessWindow(from: instant("2026-12-01T15:45:00Z"), until: instant("2026-12-01T17:15:00Z")))
+
+            _ = try await repository.cancelBooking(booking.id, by: ClassFixture.actor, at: ClassFixture.now)
+            let cancelled = try await studioDoor(at: "2026-12-01T16:30:00Z")
+            #expect(cancelled?.reason == .notBooked)
+            #expect(cancelled?.classWindow == nil)
+        }
+    }
+
+    @Test("Windows that closed in a span name their members for the sync, with the next closing time", arguments: DatabaseKind.available)
+    func closedWindows(kind: DatabaseKind) async throws {
+        try await withFreshDatabase(kind) { database in
+            let fixture = try await ClassFixture.make(database.repository, allowance: .unlimited)
+            let repository = fixture.repository
+            let ana = try await fixture.member("Ana")
+            let bob = try await fixture.member("Bob")
+            _ = try await fixture.book(ana, "2026-12-01")
+            _ = try await fixture.book(ana, "2026-12-08")
+            let bobs = try await fixture.book(bob, "2026-12-01")
+            // Tuesday 1 December's class closes its window at 19:15 Bucharest, 17:15Z.
+            let span = try await repository.closedClassWindows(after: instant("2026-12-01T17:00:00Z"), through: instant("2026-12-01T17:15:00Z"))
+            #expect(span.memberIDs == [ana.id, bob.id])
+            #expect(span.nextClosing == nil)  // the next class is more than two days on
+            let before = try await repository.closedClassWindows(after: instant("2026-12-01T08:00:00Z"), through: instant("2026-12-01T17:14:59Z"))
+            #expect(before.memberIDs.isEmpty)
+            #expect(before.nextClosing == instant("2026-12-01T17:15:00Z"))
+
+            // A cancelled booking closes nothing later; what closed is logged as a change of the member.
+            _ = try await repository.cancelBooking(bobs.id, by: ClassFixture.actor, at: ClassFixture.now)
+            let again = try await repository.closedClassWindows(after: instant("2026-12-01T17:00:00Z"), through: instant("2026-12-01T17:20:00Z"))
+            #expect(again.memberIDs == [ana.id])
+            let mark = try await repository.latestAccessChangeID()
+            #expect(try await repository.recordClassWindowsClosed(memberIDs: again.memberIDs) == 1)
+            let logged = try await repository.accessChanges(after: mark)
+            #expect(logged.map(\.action) == [.classWindowClosed])
+            #expect(logged.map(\.memberID) == [ana.id])
+        }
+    }
+
     @Test("A plan's class rules are validated, replaced whole, and logged for the plan's group", arguments: DatabaseKind.available)
     func planClassRules(kind: DatabaseKind) async throws {
         try await withFreshDatabase(kind) { database in

@@ -83,6 +83,21 @@ struct ClassAPITests {
             #expect(window?["opens_at"] as? String == "2027-01-05T15:45:00Z")
             #expect(window?["kisi_lock_ids"] as? [Int] == [31])
 
+            // The access rule opens the studio door in the window only, and says why.
+            func studioDoor(at instant: String) async throws -> [String: Any]? {
+                let access = try await api.get("/api/v1/members/\(gym.members[0])/access?at=\(instant)")
+                #expect(access.status == .ok)
+                return (access.json["doors"] as? [[String: Any]])?.first { $0["lock_id"] as? Int == 31 }
+            }
+            let inWindow = try await studioDoor(at: "2027-01-05T16:30:00Z")
+            #expect(inWindow?["allowed"] as? Bool == true)
+            #expect(inWindow?["explanation"] as? String == "Spinning studio: booked class Tue 18:00–19:00, door open 17:45–19:15.")
+            #expect((inWindow?["class_window"] as? [String: Any])?["door_closes_at"] as? String == "2027-01-05T17:15:00Z")
+            let atNoon = try await studioDoor(at: "2027-01-05T10:00:00Z")
+            #expect(atNoon?["allowed"] as? Bool == false)
+            #expect(atNoon?["reason"] as? String == "not_booked")
+            #expect((atNoon?["class_window"] as? [String: Any])?["date"] as? String == "2027-01-05")
+
             let firstID = try #require(first.string("id"))
             let cancelled = try await api.post("/api/v1/bookings/\(firstID)/cancel", "")
             #expect(cancelled.status == .ok)

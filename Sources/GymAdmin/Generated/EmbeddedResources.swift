@@ -109,6 +109,7 @@ ul.door-events li { padding: .3rem 0; border-bottom: 1px solid var(--line); }
 .status-ended { background: #eef1f6; color: #475467; border-color: #d0d5dd; }
 .status-blocked { background: #3b0d0c; color: #fff; }
 .status-no_subscription { background: #fff; color: #667085; border-color: #d0d5dd; border-style: dashed; }
+.status-not_booked { background: #eef4ff; color: #3538cd; border-color: #c7d7fe; border-style: dashed; }
 /* Initials avatars, coloured by member so the same person looks the same everywhere. */
 .avatar { display: inline-flex; align-items: center; justify-content: center; width: 2rem; height: 2rem; border-radius: 50%; font-size: .8rem; font-weight: 700; color: #fff; background: #667085; vertical-align: middle; flex: none; }
 .avatar.hue-0 { background: #0b63ce; } .avatar.hue-1 { background: #137333; } .avatar.hue-2 { background: #b3261e; } .avatar.hue-3 { background: #8a4b00; }

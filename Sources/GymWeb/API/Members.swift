@@ -156,18 +156,34 @@ struct AccessBody: ResponseEncodable, Sendable {
         }
     }
 
+    struct ClassWindowBody: Encodable, Sendable {
+        let bookingID: UUID
+        let classID: UUID
+        let date: String
+        let classStartsAt: Date
+        let classEndsAt: Date
+        let doorOpensAt: Date
+        let doorClosesAt: Date
+        enum CodingKeys: String, CodingKey {
+            case bookingID = "booking_id", classID = "class_id", date, classStartsAt = "class_starts_at", classEndsAt = "class_ends_at"
+            case doorOpensAt = "door_opens_at", doorClosesAt = "door_closes_at"
+        }
+    }
+
     struct DoorBody: Encodable, Sendable {
         let lockID: Int
         let clubID: UUID
         let studioID: UUID?
         let allowed: Bool
         let reason: AccessReason
+        let explanation: String
         let grantingPlanIDs: [UUID]
         let validFrom: Date?
         let validUntil: Date?
+        let classWindow: ClassWindowBody?
         enum CodingKeys: String, CodingKey {
-            case lockID = "lock_id", clubID = "club_id", studioID = "studio_id", allowed, reason
-            case grantingPlanIDs = "granting_plan_ids", validFrom = "valid_from", validUntil = "valid_until"
+            case lockID = "lock_id", clubID = "club_id", studioID = "studio_id", allowed, reason, explanation
+            case grantingPlanIDs = "granting_plan_ids", validFrom = "valid_from", validUntil = "valid_until", classWindow = "class_window"
         }
     }
 
@@ -203,7 +219,13 @@ struct AccessBody: ResponseEncodable, Sendable {
         doors = decision.doors.map {
             DoorBody(
                 lockID: $0.door.lockID, clubID: $0.door.clubID, studioID: $0.door.studioID, allowed: $0.allowed,
-                reason: $0.reason, grantingPlanIDs: $0.grantingPlanIDs, validFrom: $0.window?.from, validUntil: $0.window?.until)
+                reason: $0.reason, explanation: $0.explanation, grantingPlanIDs: $0.grantingPlanIDs, validFrom: $0.window?.from,
+                validUntil: $0.window?.until,
+                classWindow: $0.classWindow.map {
+                    ClassWindowBody(
+                        bookingID: $0.bookingID, classID: $0.classID, date: $0.occurrenceDate.description, classStartsAt: $0.classStartsAt,
+                        classEndsAt: $0.classEndsAt, doorOpensAt: $0.opensAt, doorClosesAt: $0.closesAt)
+                })
         }
     }
 }

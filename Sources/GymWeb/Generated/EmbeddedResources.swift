@@ -654,6 +654,12 @@ paths:
         actionable reason wins: `frozen`, then `past_due`, `not_started`, `cancelled`, `ended`,
         and finally `no_subscription`. A member blocked by staff gets `blocked` for the decision,
         every plan and every door, whatever the subscriptions say.
+
+        A studio that a plan opens only for booked classes (`door_mode: booked_classes`) is not
+        among that plan's `kisi_lock_ids`. Its doors open from 15 minutes before each class the
+        member booked (holding a place) to 15 minutes after it: then the door is `active` with
+        the class in `class_window`; otherwise, while such a plan is active, the door says
+        `not_booked` with the next booked class, if any, in `class_window`.
       parameters:
         - name: at
           in: query
@@ -1854,7 +1860,7 @@ components:
       uniqueItems: true
     AccessReason:
       type: string
-      enum: [active, frozen, cancelled, ended, not_started, past_due, no_subscription, blocked]
+      enum: [active, frozen, cancelled, ended, not_started, past_due, no_subscription, blocked, not_booked]
       description: |
         Why access is or is not granted. Only `active` opens doors.
 
@@ -1867,6 +1873,9 @@ components:
         - `no_subscription` — no subscription of the member covers this plan or door.
         - `blocked` — staff blocked the member (`POST /api/v1/members/{id}/block`); this overrides
           every subscription until the member is unblocked.
+        - `not_booked` — doors only: a studio that the member's active plan opens only around booked
+          classes (`door_mode: booked_classes`), and no booked class's door window is open now. The
+          door's `class_window` is the member's next booked class, if any.
 
     HealthStatus:
       type: object
@@ -2778,7 +2787,7 @@ components:
     DoorAccess:
       type: object
       additionalProperties: false
-      required: [lock_id, club_id, allowed, reason, granting_plan_ids]
+      required: [lock_id, club_id, allowed, reason, explanation, granting_plan_ids]
       properties:
         lock_id: { $ref: "#/components/schemas/LockID" }
         club_id:
@@ -2801,6 +2810,32 @@ components:
         valid_until:
           $ref: "#/components/schemas/Instant"
           description: While allowed, the latest end of the granting windows (exclusive).
+        explanation:
+          type: string
+          description: |
+            The door's reason in words; at a studio opened only for booked classes, with the class,
+            e.g. "Spinning: booked class Tue 18:00–19:00, door open 17:45–19:15." (club time).
+        class_window:
+          $ref: "#/components/schemas/ClassDoorWindow"
+          description: |
+            At a studio opened only for booked classes: the booked class whose door window is open
+            now (the door is allowed), else the member's next one (reason `not_booked`).
+    ClassDoorWindow:
+      type: object
+      additionalProperties: false
+      required: [booking_id, class_id, date, class_starts_at, class_ends_at, door_opens_at, door_closes_at]
+      properties:
+        booking_id: { $ref: "#/components/schemas/ResponseUUID" }
+        class_id: { $ref: "#/components/schemas/ResponseUUID" }
+        date: { $ref: "#/components/schemas/LocalDate" }
+        class_starts_at: { $ref: "#/components/schemas/Instant" }
+        class_ends_at: { $ref: "#/components/schemas/Instant" }
+        door_opens_at:
+          $ref: "#/components/schemas/Instant"
+          description: 15 minutes before the class starts.
+        door_closes_at:
+          $ref: "#/components/schemas/Instant"
+          description: 15 minutes after the class ends (exclusive).
 
     AuditStatus:
       type: string
