@@ -483,7 +483,10 @@ extension AdminRoutes {
             let clubDoors = doorsByClub[club.id] ?? []
             let rows: [[String: Any]] = clubDoors.map { door in
                 let place = door.door.studioID.flatMap { layout.studios[$0]?.name } ?? "Entrance"
-                var row: [String: Any] = ["lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.explanation]
+                var row: [String: Any] = [
+                    "lockID": door.door.lockID, "place": place, "allowed": door.allowed, "reason": door.explanation,
+                    "notBooked": door.reason == .notBooked,
+                ]
                 // Mustache treats an empty string as present, so optional text is left out rather than blank.
                 let grantedBy = door.grantingPlanIDs.compactMap { layout.plans[$0]?.name }.joined(separator: ", ")
                 if !grantedBy.isEmpty { row["grantedBy"] = grantedBy }

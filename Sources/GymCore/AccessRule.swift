@@ -141,8 +141,11 @@ public struct DoorAccess: Hashable, Sendable {
     /// Why, in words: the booked class when there is one, else the reason's explanation.
     public var explanation: String {
         guard let classExplanation else { return reason.explanation }
-        return reason == .notBooked ? "\(reason.explanation) Next: \(classExplanation)." : "\(classExplanation)."
+        guard reason == .notBooked, let date = classWindow?.occurrenceDate else { return "\(classExplanation)." }
+        return "\(reason.explanation) Next, on \(date.day) \(Self.monthNames[date.month - 1]): \(classExplanation)."
     }
+
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }
 
 /// A member's booked classes as the access rule reads them: every plan's class rules and the member's

@@ -289,7 +289,7 @@ struct ClassBookingRuleTests {
         #expect(studioDoor(before).reason == .notBooked)
         #expect(studioDoor(before).classWindow?.occurrenceDate == day("2026-03-28"))
         #expect(studioDoor(before).explanation == AccessReason.notBooked.explanation
-            + " Next: Spinning studio: booked class Sat 23:30–00:30, door open 23:15–00:45.")
+            + " Next, on 28 Mar: Spinning studio: booked class Sat 23:30–00:30, door open 23:15–00:45.")
 
         // 00:30 on Sunday, local: the Saturday class's window runs past midnight.
         let during = decide("2026-03-28T22:30:00Z")

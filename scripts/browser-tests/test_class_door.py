@@ -167,6 +167,17 @@ class ClassDoorTest(unittest.TestCase):
         # The member page explains the window.
         driver.get(BASE + "/admin/members/" + booker)
         self.assertIn("door open 11:45–13:15", driver.find_element(By.ID, "upcoming-bookings").text)
+        # The door panel agrees with the oracle: the studio waits for the booked class, named with its day.
+        studio_row = driver.find_element(By.CSS_SELECTOR, "tr.door[data-lock-id='%d']" % SPINNING_LOCK)
+        self.assertEqual(studio_row.get_attribute("data-allowed"), "no")
+        self.assertIn("booked classes", studio_row.text)
+        self.assertIn("Next, on %d %s: Spinning: booked class" % (tomorrow.day, tomorrow.strftime("%b")), studio_row.text)
+        self.assertIn("door open 11:45–13:15.", studio_row.text)
+        driver.get(BASE + "/admin/members/" + bystander)
+        bystander_row = driver.find_element(By.CSS_SELECTOR, "tr.door[data-lock-id='%d']" % SPINNING_LOCK)
+        self.assertIn("opens only around the member's booked classes", bystander_row.text)
+        self.assertNotIn("Next", bystander_row.text)
+        driver.get(BASE + "/admin/members/" + booker)
         os.makedirs(SCREENSHOTS, exist_ok=True)
         driver.save_screenshot(os.path.join(SCREENSHOTS, "member-booked-window.png"))
 

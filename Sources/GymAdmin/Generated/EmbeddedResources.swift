@@ -1306,7 +1306,7 @@ ul.pick-list li form { margin: 0 0 0 auto; }
     {{#doorGroups}}
     <tbody class="club-doors">
     <tr class="club-row"><th colspan="4" scope="rowgroup">{{club}} <span class="meta">{{open}} of {{count}} door(s) open</span></th></tr>
-    {{#doors}}<tr class="door" data-lock-id="{{lockID}}" data-allowed="{{#allowed}}yes{{/allowed}}{{^allowed}}no{{/allowed}}"><td data-label="Door">{{place}}</td><td data-label="Lock">{{lockID}}</td><td data-label="Answer">{{#allowed}}<span class="status-pill status-active">opens</span>{{/allowed}}{{^allowed}}<span class="status-pill status-cancelled">closed</span>{{/allowed}}</td><td data-label="Why">{{reason}}{{#grantedBy}} ({{grantedBy}}){{/grantedBy}}{{#until}} until {{>time}}{{/until}}</td></tr>
+    {{#doors}}<tr class="door" data-lock-id="{{lockID}}" data-allowed="{{#allowed}}yes{{/allowed}}{{^allowed}}no{{/allowed}}"><td data-label="Door">{{place}}</td><td data-label="Lock">{{lockID}}</td><td data-label="Answer">{{#allowed}}<span class="status-pill status-active">opens</span>{{/allowed}}{{^allowed}}{{#notBooked}}<span class="status-pill status-not_booked">booked classes</span>{{/notBooked}}{{^notBooked}}<span class="status-pill status-cancelled">closed</span>{{/notBooked}}{{/allowed}}</td><td data-label="Why">{{reason}}{{#grantedBy}} ({{grantedBy}}){{/grantedBy}}{{#until}} until {{>time}}{{/until}}</td></tr>
     {{/doors}}
     </tbody>
     {{/doorGroups}}
