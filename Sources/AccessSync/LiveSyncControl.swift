@@ -57,7 +57,8 @@ public struct LiveSyncControl: SyncControl {
 
     public func options() async -> SyncOptions? {
         guard let engine = engines.engine else { return nil }
-        return await engine.configuration.options
+        // As runs plan: with a place administrator's key, its places (so previews show its place groups).
+        return await engine.runOptions()
     }
 
     func engine() throws(KisiProblem) -> SyncEngine {

@@ -510,8 +510,10 @@ extension AdminRoutes {
             let desired = classes.rules.contains { $0.doorMode == .bookedClasses }
                 ? ClassWindowGrants.applying(to: planned, layout: layout, rules: classes.rules, windows: [id: classes.windows], ordinals: [:])
                 : planned
+            // By the group's name: with a place administrator's key one plan has a group per place ("All clubs · Old Town").
+            let groupNames = Dictionary(desired.groups.map { ($0.key, $0.name) }, uniquingKeysWith: { first, _ in first })
             grants = desired.grants.filter { $0.memberID == id }.map { grant in
-                ["plan": grant.planID.flatMap { layout.plans[$0] }?.name ?? grant.planName, "from": time.value(grant.window.from, now: instant),
+                ["plan": groupNames[grant.groupKey] ?? grant.planID.flatMap { layout.plans[$0] }?.name ?? grant.planName, "from": time.value(grant.window.from, now: instant),
                  "until": time.untilValue(grant.window.until, now: instant), "ahead": grant.isAhead, "why": grant.explanation]
             }
             denials = desired.denials.filter { $0.key.memberID == id }.map(\.value).sorted()

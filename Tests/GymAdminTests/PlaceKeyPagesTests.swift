@@ -61,7 +61,7 @@ struct PlaceKeyPagesTests {
                 _ = try await URLSession.shared.data(for: tap)
             }
 
-            let app = GymServer.application(configuration, database: database, logger: logger)
+            let app = GymServer.application(configuration, database: database, followsStoredKisiConnection: true, logger: logger)
             try await app.test(.live) { client in
                 let browser = AdminBrowser(client: client, repository: repository)
                 try await browser.signIn(AdminBrowser.ownerEmail)
@@ -79,6 +79,19 @@ struct PlaceKeyPagesTests {
                 let kept = try await repository.syncState.get(SyncStateEntry<StoredKisiKeyRights>.kisiKeyRights)
                 let unlock = try #require(kept?.rights.unlock, "the key's rights are kept with the connection")
                 #expect(unlock.covers(placeID: 1001) && unlock.covers(placeID: 1002) && !unlock.covers(placeID: 1003))
+
+                // A member of a plan spanning the key's two places and Cluj: the member page lists the grants the
+                // sync keeps, one per place group, and none at Cluj.
+                let allClubs = try #require(layout.plans.values.first { $0.name == "All clubs" })
+                let ana = try await repository.createMember(MemberDraft(firstName: "Ana", lastName: "Placeholder", email: "ana.place@example.com"))
+                _ = try await repository.createSubscription(SubscriptionDraft(
+                    memberID: ana.id, planID: allClubs.id, startDate: today.adding(days: -10), paidThrough: today.adding(days: 20)))
+                let memberPage = try await browser.get("/admin/members/\(ana.id)")
+                let grants = memberPage.body.components(separatedBy: "<ul class=\"grants\">").dropFirst().first?
+                    .components(separatedBy: "</ul>").first ?? ""
+                #expect(grants.contains("All clubs · Old Town: valid from"), "\(grants)")
+                #expect(grants.contains("All clubs · Floreasca: valid from"), "\(grants)")
+                #expect(!grants.contains("Cluj"), "\(grants)")
 
                 let forced = try await browser.post("/admin/locks/5021/unlock", ["csrf": csrf])
                 #expect(forced.status == .badRequest)
