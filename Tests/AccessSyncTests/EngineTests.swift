@@ -214,6 +214,26 @@ actor OneShot {
     func setActive(_ value: Bool) { active = value }
 }
 
+extension SyncHooks {
+    /// Hooks under which Kisi answers 503 to every attempt of the run's first `createGrant`, and to nothing else.
+    static func failingFirstGrant(_ sandbox: KisiSandbox) -> SyncHooks {
+        let shot = OneShot()
+        return SyncHooks(
+            willWrite: { action in
+                if case .createGrant = action.kind, await shot.fire() {
+                    await shot.setActive(true)
+                    await sandbox.setFaults(FaultSettings(errorRate: 1))
+                }
+            },
+            didWrite: { _ in
+                if await shot.active {
+                    await sandbox.setFaults(FaultSettings())
+                    await shot.setActive(false)
+                }
+            })
+    }
+}
+
 @Suite("SyncEngine against the Kisi sandbox", .serialized)
 struct EngineTests {
     @Test("initial sync makes Kisi agree with the access rule; a second sync writes nothing; foreign group untouched", arguments: LedgerKind.allCases)
@@ -401,22 +421,7 @@ struct EngineTests {
 
     @Test("a 5xx on one member's grant fails that action only and is reported per member", arguments: LedgerKind.allCases)
     func serverErrorIsPerMember(ledgerKind: LedgerKind) async throws {
-        let shot = OneShot()
-        try await withEngineEnvironment(ledgerKind, hooks: { sandbox in
-            SyncHooks(
-                willWrite: { action in
-                    if case .createGrant = action.kind, await shot.fire() {
-                        await shot.setActive(true)
-                        await sandbox.setFaults(FaultSettings(errorRate: 1))
-                    }
-                },
-                didWrite: { _ in
-                    if await shot.active {
-                        await sandbox.setFaults(FaultSettings())
-                        await shot.setActive(false)
-                    }
-                })
-        }) { env in
+        try await withEngineEnvironment(ledgerKind, hooks: { sandbox in SyncHooks.failingFirstGrant(sandbox) }) { env in
             let report = try await env.engine.reconcileAll()
             #expect(report.failures.count == 1)
             #expect(report.failuresByMember.count == 1)

@@ -267,21 +267,7 @@ struct PlaceGroupSyncTests {
             #expect(placeGroups.count == 2)
 
             // The owner's key, with Kisi failing one new grant (a 503 on every attempt of that one write).
-            let shot = OneShot()
-            let sandbox = env.sandbox
-            let hooks = SyncHooks(
-                willWrite: { action in
-                    if case .createGrant = action.kind, await shot.fire() {
-                        await shot.setActive(true)
-                        await sandbox.setFaults(FaultSettings(errorRate: 1))
-                    }
-                },
-                didWrite: { _ in
-                    if await shot.active {
-                        await sandbox.setFaults(FaultSettings())
-                        await shot.setActive(false)
-                    }
-                })
+            let hooks = SyncHooks.failingFirstGrant(env.sandbox)
             let ownerEngine = SyncEngine(
                 client: env.client, repository: env.repository, ledger: env.ledger, configuration: .init(hooks: hooks, logger: Self.quietLogger))
             let failing = try await ownerEngine.reconcileAll()

@@ -15,7 +15,7 @@ import zoneinfo
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from browser import new_driver
+from browser import new_driver, sign_in
 
 BASE = os.environ["BOOGYMAN_URL"].rstrip("/")
 OWNER_EMAIL = os.environ["OWNER_EMAIL"]
@@ -49,11 +49,7 @@ class ClassesTest(unittest.TestCase):
         cls.driver = new_driver()
         cls.wait = WebDriverWait(cls.driver, 10)
         os.makedirs(SCREENSHOTS, exist_ok=True)
-        cls.driver.get(BASE + "/admin/login")
-        cls.driver.find_element(By.NAME, "email").send_keys(OWNER_EMAIL)
-        cls.driver.find_element(By.NAME, "password").send_keys(OWNER_PASSWORD)
-        cls.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        cls.wait.until(lambda d: d.current_url.rstrip("/").endswith("/admin"))
+        sign_in(cls.driver, cls.wait, BASE, OWNER_EMAIL, OWNER_PASSWORD)
 
     @classmethod
     def tearDownClass(cls):

@@ -8,7 +8,6 @@ and the charts are checked against counts this test works out itself from its ow
 import datetime
 import os
 import sqlite3
-import time
 import unittest
 import uuid
 import zoneinfo
