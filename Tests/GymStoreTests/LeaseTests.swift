@@ -143,14 +143,23 @@ struct LeaseTests {
             let repository = database.repository
             let bucket = GymRepository.kisiRateBucket(apiKey: "secret-key", scope: "all")
             #expect(!bucket.contains("secret-key"))
-            // A long interval, so that however slow the machine, the queries' own duration is noise.
+            // A long interval, so that the slots cannot be confused however slow the machine.
             let interval = Duration.seconds(10)
-            var waits: [Duration] = []
-            for _ in 0..<4 { waits.append(try await repository.reserveKisiRateSlot(key: bucket, interval: interval)) }
-            #expect(waits[0] == .zero)
-            for (index, wait) in waits.enumerated() {
-                // Slot n is n intervals after the first, less the time that passed since the first query.
-                #expect(wait <= interval * index && wait > interval * index - .seconds(3), "slot \(index): wait \(wait)")
+            let clock = ContinuousClock()
+            var calls: [(before: ContinuousClock.Instant, wait: Duration, after: ContinuousClock.Instant)] = []
+            for _ in 0..<4 {
+                let before = clock.now
+                let wait = try await repository.reserveKisiRateSlot(key: bucket, interval: interval)
+                calls.append((before, wait, clock.now))
+            }
+            #expect(calls[0].wait == .zero)
+            for (index, call) in calls.enumerated() {
+                // Slot n is n intervals after the first, less the time that passed between the first query and
+                // this one: within what the clock saw around both calls, however long the database took (the
+                // database counts whole milliseconds on its own clock, hence a few milliseconds either side).
+                let longest = interval * index - (call.before - calls[0].after) + .milliseconds(5)
+                let shortest = interval * index - (call.after - calls[0].before) - .milliseconds(5)
+                #expect(call.wait <= longest && call.wait >= shortest, "slot \(index): wait \(call.wait), expected \(shortest)…\(longest)")
             }
             // Another key has its own bucket.
             let other = GymRepository.kisiRateBucket(apiKey: "other-key", scope: "all")
