@@ -37,9 +37,7 @@ extension AdminRoutes {
                 return Self.redirect("/admin/classes?studio=\(studioID)&week=\(Self.firstDate(of: created))&done=class_created")
             } catch let errors as FieldErrors {
                 var data = classFormData(studio: studio, layout: layout, values: form.values, classID: nil)
-                data["errors"] = Self.errorData(errors)
-                data["problems"] = Self.problemList(errors)
-                data["hasProblems"] = true
+                Self.addProblems(Self.problemList(errors), fields: Self.errorData(errors), to: &data)
                 return try page("class_form", request, context, session: session, active: "classes", data, status: .unprocessableContent)
             }
         }
@@ -63,14 +61,11 @@ extension AdminRoutes {
                 return Self.redirect("/admin/classes?studio=\(updated.studioID)&week=\(Self.firstDate(of: updated))&done=class_saved")
             } catch let errors as FieldErrors {
                 var data = classFormData(studio: studio, layout: layout, values: form.values, classID: classID)
-                data["errors"] = Self.errorData(errors)
-                data["problems"] = Self.problemList(errors)
-                data["hasProblems"] = true
+                Self.addProblems(Self.problemList(errors), fields: Self.errorData(errors), to: &data)
                 return try page("class_form", request, context, session: session, active: "classes", data, status: .unprocessableContent)
             } catch StoreError.conflict(let message) {
                 var data = classFormData(studio: studio, layout: layout, values: form.values, classID: classID)
-                data["problems"] = [message]
-                data["hasProblems"] = true
+                Self.addProblems([message], to: &data)
                 return try page("class_form", request, context, session: session, active: "classes", data, status: .conflict)
             }
         }
@@ -747,6 +742,13 @@ extension AdminRoutes {
         // The store's own checks (name, ranges, dates) come back as field errors of the same names.
         _ = try draft.validated(id: UUID())
         return draft
+    }
+
+    /// The class form's list of what was wrong, and the fields' own messages when there are any.
+    static func addProblems(_ problems: [String], fields: [String: String]? = nil, to data: inout [String: Any]) {
+        if let fields { data["errors"] = fields }
+        data["problems"] = problems
+        data["hasProblems"] = true
     }
 
     func classFormData(studio: Studio, layout: GymLayout, values: [String: String], classID: UUID?) -> [String: Any] {

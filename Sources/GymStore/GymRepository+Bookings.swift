@@ -206,36 +206,12 @@ extension GymRepository {
     }
 
     /// The studio door windows of these members at `now`: per member and studio the next two, from
-    /// their open bookings of occurrences from yesterday on (club dates; a window may run past
-    /// midnight). A handful of queries for the whole batch, whatever its size: the sync's desired state
-    /// for booked classes.
+    /// their open bookings of occurrences from two days before today (UTC) on (a window may run past
+    /// midnight). ``classWindowInput(memberIDs:at:withOrdinals:)`` without the ordinals.
     public func classDoorWindows(memberIDs: some Collection<UUID>, at now: Date = Date()) async throws -> [UUID: [ClassDoorWindow]] {
-        let ids = Array(Set(memberIDs))
+        let ids = Set(memberIDs)
         guard !ids.isEmpty else { return [:] }
-        let rules = try await allPlanClassRules()
-        guard rules.contains(where: { $0.doorMode == .bookedClasses }) else { return [:] }
-        let layout = try await layout()
-        // The earliest club date anywhere in the world is at most a day behind UTC's.
-        let since = LocalDate(containing: now, in: TimeZone(identifier: "UTC")!).adding(days: -2).description
-        var result: [UUID: [ClassDoorWindow]] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-            let rows = try await ClassBookingRow.query(on: database).filter(\.$memberID ~~ chunk)
-                .filter(\.$status ~~ [BookingStatus.booked, .promoted, .checkedIn].map(\.rawValue))
-                .filter(\.$occurrenceDate >= since).all()
-            guard !rows.isEmpty else { continue }
-            let booked = try await bookedOccurrences(rows, layout: layout, on: database)
-            let byMember = Dictionary(grouping: booked, by: \.booking.memberID)
-            let members = try await MemberRow.query(on: database).filter(\.$id ~~ Array(byMember.keys)).all()
-            let subscriptions = try await subscriptions(memberIDs: byMember.keys)
-            for member in members {
-                let memberID = try member.requireID()
-                let windows = ClassAccessRule.doorWindows(
-                    memberID: memberID, block: try member.block(), subscriptions: subscriptions[memberID] ?? [],
-                    bookings: byMember[memberID] ?? [], layout: layout, rules: rules, at: now)
-                if !windows.isEmpty { result[memberID] = windows }
-            }
-        }
-        return result
+        return try await classWindowInput(memberIDs: ids, at: now, withOrdinals: false).windows
     }
 
     // MARK: Helpers
@@ -398,30 +374,36 @@ public struct ClassWindowInput: Sendable {
 
 extension GymRepository {
     /// The class windows of `memberIDs` (of every member with coming bookings when nil) at `now`, with
-    /// their bookings' ordinals. Reads the rules, the bookings holding a place from two days before
-    /// today (UTC) on, and one `GROUP BY` counting the older ones; nothing at all while no plan opens a
-    /// studio only for booked classes.
-    public func classWindowInput(memberIDs: Set<UUID>?, at now: Date = Date()) async throws -> ClassWindowInput {
+    /// their bookings' ordinals unless `withOrdinals` is false (the access rule needs the windows only).
+    /// Reads the rules, the bookings holding a place from two days before today (UTC) on, and for the
+    /// ordinals one `GROUP BY` counting the older ones; nothing at all while no plan opens a studio only
+    /// for booked classes.
+    public func classWindowInput(memberIDs: Set<UUID>?, at now: Date = Date(), withOrdinals: Bool = true) async throws -> ClassWindowInput {
         let rules = try await allPlanClassRules()
         guard rules.contains(where: { $0.doorMode == .bookedClasses }) else { return ClassWindowInput(rules: rules) }
         if let memberIDs, memberIDs.isEmpty { return ClassWindowInput(rules: rules) }
         let layout = try await layout()
+        // The earliest club date anywhere in the world is at most a day behind UTC's.
         let since = LocalDate(containing: now, in: TimeZone(identifier: "UTC")!).adding(days: -2).description
-        let query = ClassBookingRow.query(on: database).filter(\.$status ~~ Self.placeStatuses).filter(\.$occurrenceDate >= since)
-        if let memberIDs { query.filter(\.$memberID ~~ Array(memberIDs)) }
-        let rows = try await query.all()
+        var rows: [ClassBookingRow] = []
+        // In chunks of 500 members: a big gym's bookers would pass the databases' limits on bound parameters.
+        for chunk in Self.chunks(memberIDs.map { Array($0) }) {
+            let query = ClassBookingRow.query(on: database).filter(\.$status ~~ Self.placeStatuses).filter(\.$occurrenceDate >= since)
+            if let chunk { query.filter(\.$memberID ~~ chunk) }
+            rows += try await query.all()
+        }
         guard !rows.isEmpty else { return ClassWindowInput(rules: rules) }
         let booked = try await bookedOccurrences(rows, layout: layout, on: database)
         let byMember = Dictionary(grouping: booked, by: \.booking.memberID)
 
         // Older bookings holding a place, per member and class; a class's studio never changes while booked.
-        let classStudios = Dictionary(uniqueKeysWithValues: try await StudioClassRow.query(on: database).all().map { (try $0.requireID(), $0.$studio.id) })
+        let classStudios = withOrdinals
+            ? Dictionary(uniqueKeysWithValues: try await StudioClassRow.query(on: database).all().map { (try $0.requireID(), $0.$studio.id) })
+            : [:]
         var input = ClassWindowInput(rules: rules)
-        let bookers = byMember.keys.sorted()
-        // In chunks of 500 members: a big gym's bookers would pass the databases' limits on bound parameters.
-        for chunk in stride(from: 0, to: bookers.count, by: 500).map({ Array(bookers[$0..<min($0 + 500, bookers.count)]) }) {
+        for chunk in Self.chunks(byMember.keys.sorted()).compactMap({ $0 }) {
             var earlier: [StudioOfMember: Int] = [:]
-            if let sql = database as? any SQLDatabase {
+            if withOrdinals, let sql = database as? any SQLDatabase {
                 struct Row: Decodable { let member_id: UUID; let class_id: UUID; let n: Int }
                 let counted = try await sql.select().column("member_id").column("class_id")
                     .column(SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: SQLIdentifier("n")))
@@ -446,6 +428,7 @@ extension GymRepository {
                     rules: rules, at: now)
                 guard !windows.isEmpty else { continue }
                 input.windows[memberID] = windows
+                guard withOrdinals else { continue }
                 let open = Set(windows.map(\.bookingID))
                 for (studioID, inStudio) in Dictionary(grouping: own, by: \.occurrence.studioID) {
                     let ordered = inStudio.sorted {
@@ -459,6 +442,12 @@ extension GymRepository {
             }
         }
         return input
+    }
+
+    /// `ids` in chunks of 500, or one nil chunk (no filter) when `ids` is nil.
+    private static func chunks(_ ids: [UUID]?) -> [[UUID]?] {
+        guard let ids else { return [nil] }
+        return stride(from: 0, to: ids.count, by: 500).map { Array(ids[$0..<min($0 + 500, ids.count)]) }
     }
 
     private struct StudioOfMember: Hashable {

@@ -100,9 +100,7 @@ extension GymRepository {
     /// What the access rule needs of one member's booked classes at `instant`: the plans' class rules
     /// and, when some plan opens a studio only for booked classes, the member's open and next windows.
     public func classAccess(memberID: UUID, at instant: Date) async throws -> ClassAccess {
-        let rules = try await allPlanClassRules()
-        guard rules.contains(where: { $0.doorMode == .bookedClasses }) else { return ClassAccess(rules: rules, windows: []) }
-        let windows = try await classDoorWindows(memberIDs: [memberID], at: instant)[memberID] ?? []
-        return ClassAccess(rules: rules, windows: windows)
+        let input = try await classWindowInput(memberIDs: [memberID], at: instant, withOrdinals: false)
+        return ClassAccess(rules: input.rules, windows: input.windows[memberID] ?? [])
     }
 }
