@@ -91,7 +91,7 @@ public enum ClassWindowGrants {
                 for (window, slot) in zip(sorted, slots(for: Array(sorted), ordinals: ordinals)) {
                     result.grants.append(DesiredGrant(
                         memberID: memberID, groupKey: .studioClasses(studioID, slot: slot), window: window.window,
-                        isAhead: window.opensAt > desired.evaluatedAt, memberName: name, planName: "\(studioName) classes",
+                        isAhead: window.opensAt > desired.evaluatedAt, memberName: name, planName: studioName,
                         timeZone: zone))
                     withGrants.insert(memberID)
                 }

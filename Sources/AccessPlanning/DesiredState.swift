@@ -202,8 +202,14 @@ public struct DesiredGrant: Hashable, Sendable {
     var timeZone: TimeZone
 
     /// Why the grant exists, for action reasons, e.g. "Ana Pop's subscription to Unlimited is active
-    /// from 2026-03-01 through 2026-03-31".
+    /// from 2026-03-01 through 2026-03-31", or for a booked class's window (`planName` is then the
+    /// studio's) "Ana Pop booked a class in Spinning on 2026-12-07: door open 09:45–11:15".
     public var explanation: String {
+        if case .studioClasses = groupKey {
+            let day = LocalDate(containing: window.from, in: timeZone)
+            return "\(memberName) booked a class in \(planName) on \(day): door open "
+                + "\(ClassDoorWindow.clock(window.from, timeZone))–\(ClassDoorWindow.clock(window.until, timeZone))"
+        }
         let who = "\(memberName)'s subscription to \(planName)"
         guard isAhead else { return "\(who) is active \(DesiredState.spell(window, in: timeZone))" }
         return "\(who) starts on \(LocalDate(containing: window.from, in: timeZone)); access granted ahead, "

@@ -265,7 +265,7 @@ public struct ClassDoorWindow: Hashable, Sendable {
     }
 
     /// The wall-clock time `instant` shows in `zone`, as HH:MM.
-    static func clock(_ instant: Date, _ zone: TimeZone) -> String {
+    public static func clock(_ instant: Date, _ zone: TimeZone) -> String {
         let local = Int((instant.timeIntervalSince1970 + TimeInterval(zone.secondsFromGMT(for: instant))).rounded(.down))
         let minutes = ((local % 86_400 + 86_400) % 86_400) / 60
         return LocalTime(hour: minutes / 60, minute: minutes % 60)!.description

@@ -92,6 +92,16 @@ struct ClassWindowGrantsTests {
         #expect(plain.groups.allSatisfy { $0.planID != nil })
     }
 
+    @Test("a class window's grant is explained as the booked class with its door hours in club time, not as a subscription")
+    func grantExplanation() {
+        var world = ClassWorld()
+        let member = Gym.members[0]
+        world.book(member, ClassWorld.tuesday, on: "2026-02-03")
+        let desired = world.desired(at: instant("2026-02-02T08:00:00Z"))
+        let grant = desired.grants.first { $0.memberID == member.id && $0.planID == nil }
+        #expect(grant?.explanation == "\(member.fullName) booked a class in Spinning on 2026-02-03: door open 17:45–19:15")
+    }
+
     @Test("a weekly booker costs one Kisi write per class once both slots are filled")
     func weeklyBookerWrites() throws {
         var world = ClassWorld()
