@@ -42,7 +42,7 @@ for index, (date, at, minutes) in enumerate(classes):
 closes = start + datetime.timedelta(minutes=1 + 15)
 print("member", member["id"], "- the first window closes at", closes.isoformat(), flush=True)
 while datetime.datetime.now(ZONE) < closes + datetime.timedelta(minutes=3):
-    moves = [e for e in call("GET", "/audit?member_id=%s&limit=100" % member["id"])[1]["items"] if e["action"] == "updateGrantValidity"]
+    moves = [e for e in call("GET", "/audit?member_id=%s&limit=100" % member["id"])[1]["items"] if e["action"] == "updateGrantValidity" and e.get("finished_at")]
     if moves:
         at = datetime.datetime.fromisoformat(moves[0]["finished_at"].replace("Z", "+00:00"))
         print("slot moved (%s) at %s: %.0f s after the window closed" % (moves[0]["status"], at.isoformat(), (at - closes).total_seconds()))
